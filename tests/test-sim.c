@@ -275,6 +275,10 @@ test_bad_requests_stall(void **state)
 	assert_stall(ctl(sim, PBM_REQTYPE_OUT, PBM_REQ_SET_OUTPUT, 0, buf, 29, NULL, &error),
 	             &error, "bytes");
 	g_clear_error(&error);
+	assert_stall(ctl_out(sim, PBM_REQ_ALL_OFF, 1, &error), &error, "wValue");
+	g_clear_error(&error);
+	assert_stall(ctl_out(sim, PBM_REQ_CLEAR_FAULT, 7, &error), &error, "wValue");
+	g_clear_error(&error);
 	/* heartbeat timeouts outside the advertised range */
 	assert_stall(ctl_out(sim, PBM_REQ_HEARTBEAT, 499, &error), &error, "timeout");
 	g_clear_error(&error);

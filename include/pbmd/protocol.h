@@ -75,15 +75,15 @@ enum pbm_request {
 #define PBM_REPORT_PERIOD_IDLE_MS 1000
 
 enum pbm_band {
-	PBM_BAND_RED = 1, /* visible red, 600-700 nm */
-	PBM_BAND_NIR = 2, /* near infrared, 700-1100 nm */
+	PBM_BAND_RED = 1, /* visible (red): 380-699 nm */
+	PBM_BAND_NIR = 2, /* near infrared: 700-1100 nm */
 };
 
 /* Fault bits (struct pbm_wire_status.faults). Every fault switches all
  * outputs off and is latched: SET_OUTPUT with a non-zero level is refused
  * until CLEAR_FAULT succeeds, and CLEAR_FAULT only clears a fault whose
- * cause has gone. Bits not listed here are still faults: a host treats any
- * set bit as a latched fault. */
+ * cause has gone (OVER_TEMP: the board is below t_derate again). Bits not listed here are still
+ * faults: a host treats any set bit as a latched fault. */
 enum pbm_fault {
 	PBM_FAULT_OVER_TEMP = 1u << 0,  /* board reached t_max */
 	PBM_FAULT_FAN_STALL = 1u << 1,  /* fan commanded on, not turning for 2 s */

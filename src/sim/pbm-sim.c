@@ -565,6 +565,9 @@ control_out_no_data(PbmSim *sim, const struct pbm_wire_setup *setup, GError **er
 	if (setup->length != 0)
 		return stall(error, "%s takes no data, wLength is %u",
 		             pbm_request_to_string(setup->request), setup->length);
+	if ((setup->request == PBM_REQ_ALL_OFF || setup->request == PBM_REQ_CLEAR_FAULT) &&
+	    setup->value != 0)
+		return stall(error, "%s: wValue must be 0", pbm_request_to_string(setup->request));
 	switch (setup->request) {
 	case PBM_REQ_ALL_OFF:
 		outputs_off(sim);

@@ -311,8 +311,10 @@ check_fan(PbmSim *sim)
 	if (!sim->fan_stalling) {
 		sim->fan_stalling = TRUE;
 		sim->fan_stall_since = sim->now;
-	} else if (sim->now - sim->fan_stall_since >= PBM_SIM_FAN_STALL_DETECT_US)
+	} else if (sim->now - sim->fan_stall_since >= PBM_SIM_FAN_STALL_DETECT_US) {
 		raise_fault(sim, PBM_FAULT_FAN_STALL);
+		sim->fan_stalling = FALSE;
+	}
 }
 
 static void
@@ -346,7 +348,9 @@ pbm_sim_next_deadline(const PbmSim *sim)
 		next = MIN(next, sim->ramp_end);
 	if (sim->fan_stalling)
 		next = MIN(next, sim->fan_stall_since + PBM_SIM_FAN_STALL_DETECT_US);
-	return next;
+	/* Everything due up to now has been handled; a deadline in the past
+	 * would make a host's timer spin. */
+	return MAX(next, sim->now + 1);
 }
 
 void

@@ -29,12 +29,13 @@ deliver_reports(PbmSimTransport *self)
 	guint8 buf[sizeof(struct pbm_wire_report)];
 
 	/* Keep ourselves alive: a report handler may drop the last reference. */
-	g_autoptr(PbmSimTransport) keep = g_object_ref(self);
+	g_object_ref(self);
 	while (self->started && !self->unplugged && !self->closed &&
 	       pbm_sim_pop_report(self->sim, buf)) {
 		g_autoptr(GBytes) raw = g_bytes_new(buf, sizeof(buf));
 		pbm_transport_emit_report(PBM_TRANSPORT(self), raw);
 	}
+	g_object_unref(self);
 }
 
 static void

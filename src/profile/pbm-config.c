@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pbm-config.h"
+
+#include <string.h>
+
+#define MIN_US (G_GINT64_CONSTANT(60) * G_USEC_PER_SEC)
+#define HOUR_US (60 * MIN_US)
+#define SIM_PANELS_MAX 8
+
+static const gchar *const top_keys[] = {
+	"devices", "simulate", "profile_dirs", "history_path", "limits", NULL,
+};
+
+static const gchar *const limit_keys[] = {
+	"max_session",
+	"daily_dose_red",
+	"daily_dose_nir",
+	"min_gap",
+	"max_temperature_c",
+	"heartbeat_interval_ms",
+	"watchdog_timeout_ms",
+	"allow_visible_pulse",
+	"max_pause",
+	"thermal_action",
+	NULL,
+};
+
+const gchar *
+pbm_thermal_action_to_string(PbmThermalAction action)
+{
+	return action == PBM_THERMAL_STOP ? "stop" : "derate";
+}
+
+PbmConfig *
+pbm_config_new_default(const gchar *const *default_profile_dirs)
+{
+	PbmConfig *c = g_new0(PbmConfig, 1);
+	PbmDeviceMatch panel = { PBM_USB_VID, PBM_USB_PID };
+
+	c->devices = g_array_new(FALSE, FALSE, sizeof(PbmDeviceMatch));
+	g_array_append_val(c->devices, panel);
+	c->simulated = g_ptr_array_new_with_free_func(g_free);
+	c->profile_dirs = g_strdupv((gchar **)default_profile_dirs);
+	c->limits = (PbmLimits){
+		.max_session_us = 30 * MIN_US,
+		.daily_dose_max = { 60.0, 60.0 },
+		.min_gap_us = 10 * MIN_US,
+		.max_temperature_c = 50.0,
+		.heartbeat_interval_us = G_USEC_PER_SEC,
+		.watchdog_timeout_us = 3 * G_USEC_PER_SEC,
+		.allow_visible_pulse = FALSE,
+		.max_pause_us = 10 * MIN_US,
+		.thermal_action = PBM_THERMAL_DERATE,
+	};
+	return c;
+}
+
+void
+pbm_config_free(PbmConfig *c)
+{
+	if (c == NULL)
+		return;
+	g_free(c->path);
+	g_array_unref(c->devices);
+	g_ptr_array_unref(c->simulated);
+	g_strfreev(c->profile_dirs);
+	g_free(c->history_path);
+	g_free(c);
+}
+
+/* ---- devices ---- */
+
+static gboolean
+parse_device(const gchar *text, PbmDeviceMatch *out)
+{
+	guint64 vid, pid;
+	g_auto(GStrv) parts = g_strsplit(text, ":", -1);
+
+	if (g_strv_length(parts) != 2 || strlen(parts[0]) != 4 || strlen(parts[1]) != 4 ||
+	    !g_ascii_string_to_unsigned(parts[0], 16, 0, 0xffff, &vid, NULL) ||
+	    !g_ascii_string_to_unsigned(parts[1], 16, 0, 0xffff, &pid, NULL))
+		return FALSE;
+	out->vid = (guint16)vid;
+	out->pid = (guint16)pid;
+	return TRUE;
+}
+
+static gboolean
+read_string_array(PbmCfg *cfg, const config_setting_t *s, const gchar *key, guint min, guint max,
+                  const gchar *example, GError **error)
+{
+	gint n = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY || n < (gint)min || n > (gint)max ||
+	    (n > 0 && config_setting_type(config_setting_get_elem(s, 0)) != CONFIG_TYPE_STRING)) {
+		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_TYPE, error,
+		              "must be an array of %u to %u strings, e.g. %s", min, max, example);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+read_devices(PbmCfg *cfg, PbmConfig *c, GError **error)
+{
+	config_setting_t *s = config_setting_get_member(pbm_cfg_root(cfg), "devices");
+
+	if (s == NULL)
+		return TRUE;
+	if (!read_string_array(cfg, s, "devices", 0, 16, "[ \"1209:7062\" ]", error))
+		return FALSE;
+	g_array_set_size(c->devices, 0);
+	for (gint i = 0; i < config_setting_length(s); i++) {
+		const gchar *text = config_setting_get_string_elem(s, (guint)i);
+		PbmDeviceMatch m;
+		if (!parse_device(text, &m)) {
+			pbm_cfg_error(cfg, s, "devices", PBM_CONFIG_ERROR_RANGE, error,
+			              "\"%s\" is not a USB id; write VID:PID in hex as lsusb "
+			              "shows it, e.g. \"1209:7062\"",
+			              text);
+			return FALSE;
+		}
+		g_array_append_val(c->devices, m);
+	}
+	return TRUE;
+}
+
+/* ---- simulated panels ---- */
+
+static gboolean
+serial_is_valid(const gchar *serial)
+{
+	gsize len = strlen(serial);
+
+	if (len == 0 || len > PBM_STRING_SERIAL_LEN)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_isalnum(serial[i]) && serial[i] != '-' && serial[i] != '_')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+read_sim_serials(PbmCfg *cfg, PbmConfig *c, const config_setting_t *s, GError **error)
+{
+	if (!read_string_array(cfg, s, "simulate", 1, SIM_PANELS_MAX, "[ \"SIM0001\" ]", error))
+		return FALSE;
+	for (gint i = 0; i < config_setting_length(s); i++) {
+		const gchar *serial = config_setting_get_string_elem(s, (guint)i);
+		if (!serial_is_valid(serial)) {
+			pbm_cfg_error(cfg, s, "simulate", PBM_CONFIG_ERROR_RANGE, error,
+			              "\"%s\" is not a valid serial; use 1 to %d characters of "
+			              "A-Z, a-z, 0-9, '-' and '_'",
+			              serial, PBM_STRING_SERIAL_LEN);
+			return FALSE;
+		}
+		for (guint j = 0; j < c->simulated->len; j++) {
+			if (g_str_equal(g_ptr_array_index(c->simulated, j), serial)) {
+				pbm_cfg_error(cfg, s, "simulate", PBM_CONFIG_ERROR_INVALID, error,
+				              "serial \"%s\" is listed twice", serial);
+				return FALSE;
+			}
+		}
+		g_ptr_array_add(c->simulated, g_strdup(serial));
+	}
+	return TRUE;
+}
+
+static gboolean
+read_simulate(PbmCfg *cfg, PbmConfig *c, GError **error)
+{
+	config_setting_t *s = config_setting_get_member(pbm_cfg_root(cfg), "simulate");
+	gint64 count = 0;
+
+	if (s == NULL)
+		return TRUE;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_BOOL:
+		count = config_setting_get_bool(s) ? 1 : 0;
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		if (!pbm_cfg_get_int(cfg, pbm_cfg_root(cfg), "simulate", TRUE, 0, SIM_PANELS_MAX,
+		                     &count, NULL, error))
+			return FALSE;
+		break;
+	case CONFIG_TYPE_ARRAY:
+		return read_sim_serials(cfg, c, s, error);
+	default:
+		pbm_cfg_error(cfg, s, "simulate", PBM_CONFIG_ERROR_TYPE, error,
+		              "must be true/false, a number of panels (0 to %d) or an array of "
+		              "serials",
+		              SIM_PANELS_MAX);
+		return FALSE;
+	}
+	for (gint64 i = 0; i < count; i++)
+		g_ptr_array_add(c->simulated, g_strdup_printf("SIM%04" G_GINT64_FORMAT, i + 1));
+	return TRUE;
+}
+
+/* ---- paths ---- */
+
+static gboolean
+check_absolute(PbmCfg *cfg, const config_setting_t *s, const gchar *key, const gchar *path,
+               GError **error)
+{
+	if (g_path_is_absolute(path))
+		return TRUE;
+	pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+	              "\"%s\" is not an absolute path; start it with /", path);
+	return FALSE;
+}
+
+static gboolean
+check_plain_path(PbmCfg *cfg, const config_setting_t *s, const gchar *key, const gchar *path,
+                 GError **error)
+{
+	if (strlen(path) > 4096) {
+		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+		              "a path is longer than 4096 bytes");
+		return FALSE;
+	}
+	for (const gchar *p = path; *p != '\0'; p++) {
+		if ((guchar)*p < 0x20) {
+			pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+			              "a path contains a control character");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+read_paths(PbmCfg *cfg, PbmConfig *c, GError **error)
+{
+	config_setting_t *root = pbm_cfg_root(cfg);
+	config_setting_t *dirs = config_setting_get_member(root, "profile_dirs");
+	gboolean found = FALSE;
+
+	if (dirs != NULL) {
+		gint n = config_setting_length(dirs);
+		if (!read_string_array(cfg, dirs, "profile_dirs", 1, 8,
+		                       "[ \"/etc/pbmd/profiles.d\" ]", error))
+			return FALSE;
+		g_strfreev(c->profile_dirs);
+		c->profile_dirs = g_new0(gchar *, n + 1);
+		for (gint i = 0; i < n; i++) {
+			const gchar *dir = config_setting_get_string_elem(dirs, (guint)i);
+			if (!check_absolute(cfg, dirs, "profile_dirs", dir, error) ||
+			    !check_plain_path(cfg, dirs, "profile_dirs", dir, error))
+				return FALSE;
+			c->profile_dirs[i] = g_strdup(dir);
+		}
+	}
+	if (!pbm_cfg_get_string(cfg, root, "history_path", FALSE, 4096, &c->history_path, &found,
+	                        error))
+		return FALSE;
+	if (found && !check_absolute(cfg, config_setting_get_member(root, "history_path"),
+	                             "history_path", c->history_path, error))
+		return FALSE;
+	return TRUE;
+}
+
+/* ---- limits ---- */
+
+static gboolean
+read_thermal_action(PbmCfg *cfg, const config_setting_t *limits, PbmLimits *l, GError **error)
+{
+	g_autofree gchar *action = NULL;
+	gboolean found = FALSE;
+
+	if (!pbm_cfg_get_string(cfg, limits, "thermal_action", FALSE, 32, &action, &found, error))
+		return FALSE;
+	if (!found)
+		return TRUE;
+	if (g_str_equal(action, "derate")) {
+		l->thermal_action = PBM_THERMAL_DERATE;
+	} else if (g_str_equal(action, "stop")) {
+		l->thermal_action = PBM_THERMAL_STOP;
+	} else {
+		pbm_cfg_error(cfg, config_setting_get_member(limits, "thermal_action"),
+		              "thermal_action", PBM_CONFIG_ERROR_RANGE, error,
+		              "\"%s\" is not an action; allowed \"derate\" or \"stop\"", action);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+read_limits(PbmCfg *cfg, PbmConfig *c, GError **error)
+{
+	config_setting_t *limits = config_setting_get_member(pbm_cfg_root(cfg), "limits");
+	PbmLimits *l = &c->limits;
+	gint64 hb_ms = l->heartbeat_interval_us / 1000, wd_ms = l->watchdog_timeout_us / 1000;
+
+	if (limits == NULL)
+		return TRUE;
+	if (config_setting_type(limits) != CONFIG_TYPE_GROUP) {
+		pbm_cfg_error(cfg, limits, "limits", PBM_CONFIG_ERROR_TYPE, error,
+		              "must be a group: limits = { max_session = \"30m\"; ... };");
+		return FALSE;
+	}
+	if (!pbm_cfg_check_keys(cfg, limits, limit_keys, error) ||
+	    !pbm_cfg_get_duration(cfg, limits, "max_session", FALSE, G_USEC_PER_SEC, 2 * HOUR_US,
+	                          &l->max_session_us, NULL, error) ||
+	    !pbm_cfg_get_double(cfg, limits, "daily_dose_red", FALSE, 0.1, 500.0, "J/cm2",
+	                        &l->daily_dose_max[PBM_BAND_INDEX_RED], NULL, error) ||
+	    !pbm_cfg_get_double(cfg, limits, "daily_dose_nir", FALSE, 0.1, 500.0, "J/cm2",
+	                        &l->daily_dose_max[PBM_BAND_INDEX_NIR], NULL, error) ||
+	    !pbm_cfg_get_duration(cfg, limits, "min_gap", FALSE, 0, 24 * HOUR_US, &l->min_gap_us,
+	                          NULL, error) ||
+	    !pbm_cfg_get_double(cfg, limits, "max_temperature_c", FALSE, 20.0, 80.0, "C",
+	                        &l->max_temperature_c, NULL, error) ||
+	    !pbm_cfg_get_int(cfg, limits, "heartbeat_interval_ms", FALSE, 200, 5000, &hb_ms, NULL,
+	                     error) ||
+	    !pbm_cfg_get_int(cfg, limits, "watchdog_timeout_ms", FALSE, PBM_WATCHDOG_MIN_MS,
+	                     PBM_WATCHDOG_MAX_MS, &wd_ms, NULL, error) ||
+	    !pbm_cfg_get_bool(cfg, limits, "allow_visible_pulse", FALSE, &l->allow_visible_pulse,
+	                      NULL, error) ||
+	    !pbm_cfg_get_duration(cfg, limits, "max_pause", FALSE, 10 * G_USEC_PER_SEC, HOUR_US,
+	                          &l->max_pause_us, NULL, error) ||
+	    !read_thermal_action(cfg, limits, l, error))
+		return FALSE;
+	/* One late heartbeat must not switch the light off. */
+	if (wd_ms < 2 * hb_ms) {
+		pbm_cfg_error(cfg, limits, "watchdog_timeout_ms", PBM_CONFIG_ERROR_INVALID, error,
+		              "%" G_GINT64_FORMAT
+		              " ms must be at least twice heartbeat_interval_ms "
+		              "(%" G_GINT64_FORMAT " ms)",
+		              wd_ms, hb_ms);
+		return FALSE;
+	}
+	l->heartbeat_interval_us = hb_ms * 1000;
+	l->watchdog_timeout_us = wd_ms * 1000;
+	return TRUE;
+}
+
+static PbmConfig *
+config_from_cfg(PbmCfg *cfg, const gchar *const *default_profile_dirs, GError **error)
+{
+	g_autoptr(PbmConfig) c = pbm_config_new_default(default_profile_dirs);
+
+	c->path = g_strdup(cfg->path);
+	if (!pbm_cfg_check_keys(cfg, pbm_cfg_root(cfg), top_keys, error) ||
+	    !read_devices(cfg, c, error) || !read_simulate(cfg, c, error) ||
+	    !read_paths(cfg, c, error) || !read_limits(cfg, c, error))
+		return NULL;
+	return g_steal_pointer(&c);
+}
+
+PbmConfig *
+pbm_config_load(const gchar *path, const gchar *const *default_profile_dirs, GError **error)
+{
+	g_autoptr(PbmCfg) cfg = pbm_cfg_load(path, error);
+
+	return cfg != NULL ? config_from_cfg(cfg, default_profile_dirs, error) : NULL;
+}
+
+PbmConfig *
+pbm_config_load_data(const gchar *path, const gchar *data, gsize len,
+                     const gchar *const *default_profile_dirs, GError **error)
+{
+	g_autoptr(PbmCfg) cfg = pbm_cfg_load_data(path, data, len, error);
+
+	return cfg != NULL ? config_from_cfg(cfg, default_profile_dirs, error) : NULL;
+}

@@ -12,6 +12,7 @@ typedef struct {
 struct _PbmManualClock {
 	PbmClock parent_instance;
 	gint64 now;
+	gint64 wall_offset; /* wall = now + wall_offset */
 	guint next_id;
 	GList *deadlines; /* Deadline *, sorted by time then id */
 };
@@ -40,6 +41,20 @@ static gint64
 manual_now(PbmClock *clock)
 {
 	return PBM_MANUAL_CLOCK(clock)->now;
+}
+
+static gint64
+manual_now_wall(PbmClock *clock)
+{
+	PbmManualClock *self = PBM_MANUAL_CLOCK(clock);
+
+	return self->now + self->wall_offset;
+}
+
+void
+pbm_manual_clock_set_wall(PbmManualClock *self, gint64 unix_us)
+{
+	self->wall_offset = unix_us - self->now;
 }
 
 static guint
@@ -116,6 +131,7 @@ pbm_manual_clock_class_init(PbmManualClockClass *klass)
 
 	G_OBJECT_CLASS(klass)->finalize = pbm_manual_clock_finalize;
 	clock_class->now = manual_now;
+	clock_class->now_wall = manual_now_wall;
 	clock_class->add_deadline = manual_add_deadline;
 	clock_class->remove = manual_remove;
 }
@@ -124,6 +140,8 @@ static void
 pbm_manual_clock_init(PbmManualClock *self)
 {
 	self->now = 1000 * G_USEC_PER_SEC;
+	/* 2026-11-24 09:00:00 UTC */
+	self->wall_offset = G_GINT64_CONSTANT(1795510800) * G_USEC_PER_SEC - self->now;
 }
 
 PbmClock *

@@ -16,6 +16,8 @@ PbmClock *pbm_manual_clock_new(void);
 /* Moves time forward, firing due deadlines in order and running the default
  * main context until it is idle after each one. */
 void pbm_manual_clock_advance(PbmManualClock *self, gint64 usec);
+/* Wall time follows the monotonic time; this sets where it stands now. */
+void pbm_manual_clock_set_wall(PbmManualClock *self, gint64 unix_us);
 /* Runs the default main context until nothing is pending. */
 void pbm_test_drain_main_context(void);
 

@@ -20,6 +20,13 @@ pbm_clock_now(PbmClock *self)
 	return PBM_CLOCK_GET_CLASS(self)->now(self);
 }
 
+gint64
+pbm_clock_now_wall(PbmClock *self)
+{
+	g_return_val_if_fail(PBM_IS_CLOCK(self), 0);
+	return PBM_CLOCK_GET_CLASS(self)->now_wall(self);
+}
+
 guint
 pbm_clock_add_deadline(PbmClock *self, gint64 deadline_us, GSourceFunc func, gpointer user_data,
                        GDestroyNotify notify)
@@ -69,6 +76,12 @@ real_now(PbmClock *clock)
 	return g_get_monotonic_time();
 }
 
+static gint64
+real_now_wall(PbmClock *clock)
+{
+	return g_get_real_time();
+}
+
 static gboolean
 deadline_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
@@ -110,6 +123,7 @@ pbm_real_clock_class_init(PbmRealClockClass *klass)
 	PbmClockClass *clock_class = PBM_CLOCK_CLASS(klass);
 
 	clock_class->now = real_now;
+	clock_class->now_wall = real_now_wall;
 	clock_class->add_deadline = real_add_deadline;
 	clock_class->remove = real_remove;
 }

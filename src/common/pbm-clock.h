@@ -18,6 +18,8 @@ struct _PbmClockClass {
 	GObjectClass parent_class;
 
 	gint64 (*now)(PbmClock *self);
+	/* Wall-clock time, unix microseconds: for records, never for timing. */
+	gint64 (*now_wall)(PbmClock *self);
 	/* Calls func once at (or after) the monotonic time deadline_us, in the
 	 * thread-default main context of the caller. Returns an id > 0. */
 	guint (*add_deadline)(PbmClock *self, gint64 deadline_us, GSourceFunc func,
@@ -27,6 +29,8 @@ struct _PbmClockClass {
 
 /* Microseconds, monotonic, with an arbitrary origin. */
 gint64 pbm_clock_now(PbmClock *self);
+/* Microseconds since the unix epoch. */
+gint64 pbm_clock_now_wall(PbmClock *self);
 guint pbm_clock_add_deadline(PbmClock *self, gint64 deadline_us, GSourceFunc func,
                              gpointer user_data, GDestroyNotify notify);
 guint pbm_clock_add_timeout(PbmClock *self, gint64 delay_us, GSourceFunc func, gpointer user_data,

@@ -23,7 +23,7 @@ struct _PbmPanel {
 
 G_DEFINE_TYPE(PbmPanel, pbm_panel, G_TYPE_OBJECT)
 
-enum { SIGNAL_REPORT, SIGNAL_EVENTS, SIGNAL_DISCONNECTED, SIGNAL_FAULTY, N_SIGNALS };
+enum { SIGNAL_REPORT, SIGNAL_EVENTS, SIGNAL_STATUS, SIGNAL_DISCONNECTED, SIGNAL_FAULTY, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 enum { PROP_0, PROP_STATE, PROP_CONNECTED, N_PROPS };
@@ -102,6 +102,7 @@ set_status(PbmPanel *self, const PbmStatus *status)
 	self->status = *status;
 	self->have_status = TRUE;
 	update_state(self);
+	g_signal_emit(self, signals[SIGNAL_STATUS], 0, &self->status);
 }
 
 /* ---- telemetry ---- */
@@ -724,6 +725,8 @@ pbm_panel_class_init(PbmPanelClass *klass)
 	signals[SIGNAL_EVENTS] =
 	        g_signal_new("events", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
 	                     NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_POINTER);
+	signals[SIGNAL_STATUS] = g_signal_new("status", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+	                                      0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 	signals[SIGNAL_DISCONNECTED] =
 	        g_signal_new("disconnected", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
 	                     NULL, NULL, G_TYPE_NONE, 0);

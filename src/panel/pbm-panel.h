@@ -30,6 +30,7 @@ G_DECLARE_FINAL_TYPE(PbmPanel, pbm_panel, PBM, PANEL, GObject)
 /* Signals:
  *   report(gconstpointer PbmReport *)   every telemetry report, decoded
  *   events(guint events, gconstpointer PbmStatus *)   a report carried events
+ *   status(gconstpointer PbmStatus *)   a new status, from a report or a refresh
  *   disconnected()                      the transport went away
  *   faulty(GError *)                    the device answered garbage
  * Properties (notify): "state", "connected".

@@ -533,6 +533,36 @@ test_thermal_derate_then_stop(void **state)
 }
 
 static void
+test_firmware_derating_lowers_dose(void **state)
+{
+	Fixture *f = *state;
+	PbmSimTransport *t = plug(f, "WARM");
+	g_autoptr(PbmProfile) p = profile_from(
+	        "warm", "steps = ( { name = \"s\"; duration = \"10m\"; nir = 100; red = 100; } );");
+	g_autoptr(PbmSession) s = NULL;
+	gdouble dose[PBM_N_BANDS];
+	gboolean derated = FALSE;
+
+	/* a warm room: the panel derates itself below pbmd's own limit */
+	pbm_sim_set_ambient(sim_of(t), 36.0);
+	advance(f, S(600));
+	s = start(f, p);
+	for (guint i = 0; i < 601; i++) {
+		PbmStatus st;
+		advance(f, S(1));
+		pbm_sim_get_status(sim_of(t), &st);
+		derated |= st.derate < 1000;
+	}
+	assert_true(derated);
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
+	pbm_session_get_dose(s, dose);
+	/* full output would give 34 x 600 / 1000 = 20.4 J/cm2 of NIR */
+	print_message("# NIR dose with firmware derating: %.2f J/cm2 (20.40 without)\n", dose[1]);
+	assert_true(dose[1] < 20.4 - 0.5);
+	assert_true(dose[1] > 5.0);
+}
+
+static void
 test_thermal_stop_action(void **state)
 {
 	Fixture *f = *state;
@@ -582,6 +612,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disconnect_mid_step_lockstep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_ends_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thermal_derate_then_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_firmware_derating_lowers_dose, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_thermal_stop_action, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_daemon_stopped, setup, teardown),
 	};

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The session history: one SQLite database (WAL, synchronous=FULL) with a
+ * row per session, written when the session starts and completed when it
+ * ends, so that a crash or power loss leaves an open row that the next
+ * start closes as "interrupted". The safety rules read it back: the
+ * rolling 24-hour dose and the end of the last session.
+ *
+ * Times are unix microseconds, doses J/cm2 per band ([0] red, [1] nir).
+ * Every function gets the wall-clock time from its caller.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define PBM_HISTORY_ERROR (pbm_history_error_quark())
+GQuark pbm_history_error_quark(void);
+
+typedef enum {
+	PBM_HISTORY_ERROR_OPEN,      /* cannot open or set up the database */
+	PBM_HISTORY_ERROR_WRITE,     /* a write failed (disk full, permissions, I/O) */
+	PBM_HISTORY_ERROR_READ,      /* a query failed */
+	PBM_HISTORY_ERROR_NOT_FOUND, /* no such session, or it is no longer open */
+	PBM_HISTORY_ERROR_INVALID,   /* an argument the history refuses to record */
+} PbmHistoryError;
+
+/* pbm_history_list() never returns more rows than this. */
+#define PBM_HISTORY_LIST_MAX 10000
+/* The outcome recover gives to sessions a crash left open. */
+#define PBM_HISTORY_OUTCOME_INTERRUPTED "interrupted"
+
+typedef struct {
+	const gchar *profile;
+	const gchar *const *panels; /* serials; NULL for none */
+	guint32 owner_uid;
+	gint64 started_at;
+	gint64 planned_duration_us;
+	gdouble planned_dose[2];
+	gdouble distance_cm;
+} PbmHistoryStart;
+
+typedef struct {
+	gint64 id;
+	gchar *profile;
+	gchar **panels; /* never NULL */
+	guint32 owner_uid;
+	gint64 started_at;
+	gint64 planned_duration_us;
+	gdouble planned_dose[2];
+	gdouble distance_cm;
+	gint64 ended_at; /* 0 while open */
+	gchar *outcome;  /* NULL while open */
+	gdouble dose[2];
+	gint64 lit_us;
+	gdouble max_temperature_c;
+	gchar *faults;        /* "" if none */
+	gint64 checkpoint_at; /* 0 before the first checkpoint */
+} PbmHistoryEntry;
+
+void pbm_history_entry_free(PbmHistoryEntry *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmHistoryEntry, pbm_history_entry_free)
+
+/* completed, stopped, stopped-at-panel, fault, disconnected, daemon-stopped,
+ * interrupted. */
+gboolean pbm_history_outcome_is_valid(const gchar *outcome);
+
+typedef struct _PbmHistory PbmHistory;
+
+/* Opens or creates the database at path. A damaged file is moved aside to
+ * PATH.corrupt-<unix seconds> (with its -wal and -shm) and a new database
+ * started; see pbm_history_get_recovery_note(). A path that cannot be
+ * opened for any other reason is a PBM_HISTORY_ERROR_OPEN and is left alone. */
+PbmHistory *pbm_history_open(const gchar *path, GError **error);
+/* The same, with the wall-clock time that names a moved-aside file. */
+PbmHistory *pbm_history_open_at(const gchar *path, gint64 now, GError **error);
+void pbm_history_free(PbmHistory *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmHistory, pbm_history_free)
+
+const gchar *pbm_history_get_path(PbmHistory *h);
+/* Set when open found a corrupt database, moved it aside and started a new
+ * one: a sentence for the log naming both paths. NULL otherwise. */
+const gchar *pbm_history_get_recovery_note(PbmHistory *h);
+
+/* Closes rows left open by a crash or power loss as outcome "interrupted",
+ * ended_at = their last checkpoint (or started_at), dose = the checkpointed
+ * dose. Call it at startup, before any session begins. Returns how many (or
+ * -1 with error). */
+gint pbm_history_recover_interrupted(PbmHistory *h, GError **error);
+
+/* Writes the start row and commits it durably before returning: pbmd
+ * switches LEDs on only after this succeeds. The new row id is the session
+ * id; ids are never reused. */
+gboolean pbm_history_begin(PbmHistory *h, const PbmHistoryStart *start, gint64 *id_out,
+                           GError **error);
+/* What an open session has delivered so far, durably; it is what recover
+ * keeps if the session never finishes. */
+gboolean pbm_history_checkpoint(PbmHistory *h, gint64 id, gint64 now, const gdouble dose[2],
+                                gint64 lit_us, gdouble max_temperature_c, GError **error);
+/* faults: NULL or "" for none. Fails with NOT_FOUND when id is unknown or
+ * already finished, INVALID for an outcome outside the set above. */
+gboolean pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outcome,
+                            const gdouble dose[2], gint64 lit_us, gdouble max_temperature_c,
+                            const gchar *faults, GError **error);
+
+/* Delivered dose per band of sessions that ended at or after since. Open
+ * rows count with their checkpointed dose when their last checkpoint (or
+ * start) is at or after since, i.e. as recover would close them. The
+ * rolling 24-hour dose is pbm_history_dose_since(h, now - 24 h). */
+gboolean pbm_history_dose_since(PbmHistory *h, gint64 since, gdouble dose_out[2], GError **error);
+/* ended_at of the most recent finished session, 0 when there is none. */
+gboolean pbm_history_last_end(PbmHistory *h, gint64 *ended_at_out, GError **error);
+/* PbmHistoryEntry *, newest first, started_at >= since, at most limit
+ * (0 or more than PBM_HISTORY_LIST_MAX: PBM_HISTORY_LIST_MAX). */
+GPtrArray *pbm_history_list(PbmHistory *h, gint64 since, guint limit, GError **error);
+gboolean pbm_history_get(PbmHistory *h, gint64 id, PbmHistoryEntry **out, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * pbmd: the light therapy panel daemon. See pbmd(8).
+ */
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
+
+#include "pbm-clock.h"
+#include "pbm-exporter.h"
+#include "pbm-log.h"
+#include "pbm-manager.h"
+
+#define EXIT_USAGE 2
+/* How long start-up waits for the first panels before saying READY. */
+#define PROBE_WAIT_MS 3000
+
+typedef struct {
+	GMainLoop *loop;
+	PbmManager *manager;
+	PbmExporter *exporter;
+	GDBusConnection *connection;
+	GDBusConnection *system_bus; /* for logind, when there is one */
+	guint name_id;
+	guint watchdog_id;
+	guint ready_id;
+	gboolean ready;
+	gboolean name_owned;
+	gint exit_code;
+} Daemon;
+
+static gchar *opt_config;
+static gint opt_simulate = -1;
+static gboolean opt_session;
+static gchar *opt_address;
+static gboolean opt_verbose;
+static gboolean opt_version;
+
+static gboolean
+parse_simulate(const gchar *name, const gchar *value, gpointer data, GError **error)
+{
+	guint64 n = 1;
+
+	if (value != NULL && !g_ascii_string_to_unsigned(value, 10, 1, 8, &n, NULL)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+		            "--simulate takes a number of panels from 1 to 8, not \"%s\"", value);
+		return FALSE;
+	}
+	opt_simulate = (gint)n;
+	return TRUE;
+}
+
+static const GOptionEntry entries[] = {
+	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+	  "Configuration file (default " PBM_SYSCONFDIR "/pbmd/pbmd.conf)", "FILE" },
+	{ "simulate", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_simulate,
+	  "Run N virtual panels (default 1, at most 8); no USB needed", "N" },
+	{ "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, "Use the session bus", NULL },
+	{ "address", 0, 0, G_OPTION_ARG_STRING, &opt_address, "Use the bus at ADDR", "ADDR" },
+	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+	{ NULL },
+};
+
+/* ---- systemd ---- */
+
+static void
+notify_status(Daemon *d)
+{
+	g_autofree gchar *status = pbm_manager_describe(d->manager);
+
+	sd_notifyf(0, "STATUS=%s", status);
+}
+
+static gboolean
+watchdog_ping(gpointer user_data)
+{
+	sd_notify(0, "WATCHDOG=1");
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+start_watchdog(Daemon *d)
+{
+	guint64 usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
+		d->watchdog_id = g_timeout_add(MAX(usec / 2000, 1), watchdog_ping, d);
+}
+
+static void
+maybe_ready(Daemon *d)
+{
+	if (d->ready || !d->name_owned)
+		return;
+	d->ready = TRUE;
+	g_clear_handle_id(&d->ready_id, g_source_remove);
+	sd_notify(0, "READY=1");
+	notify_status(d);
+	g_message("pbmd %s ready", PACKAGE_VERSION);
+}
+
+static gboolean
+probe_wait_over(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	d->ready_id = 0;
+	maybe_ready(d);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+on_changed(PbmManager *manager, Daemon *d)
+{
+	if (!d->ready && pbm_manager_get_pending_probes(manager) == 0)
+		maybe_ready(d);
+	if (d->ready)
+		notify_status(d);
+}
+
+/* ---- the bus ---- */
+
+static void
+on_name_acquired(GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	d->name_owned = TRUE;
+	if (pbm_manager_get_pending_probes(d->manager) == 0)
+		maybe_ready(d);
+	else
+		d->ready_id = g_timeout_add(PROBE_WAIT_MS, probe_wait_over, d);
+}
+
+static void
+on_name_lost(GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	if (connection == NULL)
+		g_warning("the bus connection is gone; stopping");
+	else
+		g_warning("cannot own %s on the bus: another pbmd runs, or the bus policy "
+		          "(org.pbmd.conf) does not allow this user to own it",
+		          name);
+	d->exit_code = EXIT_FAILURE;
+	g_main_loop_quit(d->loop);
+}
+
+static GDBusConnection *
+connect_bus(GError **error)
+{
+	if (opt_address != NULL)
+		return g_dbus_connection_new_for_address_sync(
+		        opt_address,
+		        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+		        NULL, NULL, error);
+	return g_bus_get_sync(opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
+}
+
+/* ---- signals and suspend ---- */
+
+static gboolean
+on_terminate(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	g_message("stopping");
+	sd_notify(0, "STOPPING=1");
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_hangup(gpointer user_data)
+{
+	Daemon *d = user_data;
+	g_autoptr(GError) error = NULL;
+
+	sd_notify(0, "RELOADING=1");
+	if (!pbm_manager_reload(d->manager, &error))
+		g_warning("%s", error->message);
+	sd_notify(0, "READY=1");
+	notify_status(d);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+on_prepare_for_sleep(GDBusConnection *connection, const gchar *sender, const gchar *path,
+                     const gchar *iface, const gchar *signal, GVariant *params, gpointer user_data)
+{
+	Daemon *d = user_data;
+	gboolean sleeping = FALSE;
+
+	g_variant_get(params, "(b)", &sleeping);
+	if (sleeping)
+		pbm_manager_end_session(d->manager, PBM_OUTCOME_INTERRUPTED,
+		                        "the system is going to sleep");
+}
+
+static void
+watch_suspend(Daemon *d)
+{
+	g_autoptr(GError) error = NULL;
+
+	d->system_bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
+	if (d->system_bus == NULL) {
+		g_debug("no system bus, so no suspend notice: %s", error->message);
+		return;
+	}
+	g_dbus_connection_signal_subscribe(d->system_bus, "org.freedesktop.login1",
+	                                   "org.freedesktop.login1.Manager", "PrepareForSleep",
+	                                   "/org/freedesktop/login1", NULL,
+	                                   G_DBUS_SIGNAL_FLAGS_NONE, on_prepare_for_sleep, d, NULL);
+}
+
+/* ---- main ---- */
+
+static gchar *
+state_dir(void)
+{
+	const gchar *dir = g_getenv("STATE_DIRECTORY");
+
+	/* systemd may pass several, colon-separated: the first is ours */
+	if (dir != NULL && dir[0] != '\0')
+		return g_strndup(dir, strcspn(dir, ":"));
+	return g_build_filename(g_get_user_state_dir(), "pbmd", NULL);
+}
+
+static gint
+run(Daemon *d)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmClock) clock = pbm_clock_new_real();
+	g_autofree gchar *dir = state_dir();
+	const gchar *profile_dirs[] = { PBM_SYSCONFDIR "/pbmd/profiles.d",
+		                        PBM_DATADIR "/pbmd/profiles", NULL };
+	g_autofree gchar *default_config =
+	        g_build_filename(PBM_SYSCONFDIR, "pbmd", "pbmd.conf", NULL);
+	PbmManagerOptions options = {
+		.config_path = opt_config != NULL                                ? opt_config
+		               : g_file_test(default_config, G_FILE_TEST_EXISTS) ? default_config
+		                                                                 : NULL,
+		.simulate = opt_simulate > 0 ? (guint)opt_simulate : 0,
+		.state_dir = dir,
+		.profile_dirs = profile_dirs,
+		.clock = clock,
+	};
+
+	if (g_mkdir_with_parents(dir, 0700) != 0)
+		g_warning("cannot create %s: %s", dir, g_strerror(errno));
+	d->manager = pbm_manager_new(&options, &error);
+	if (d->manager == NULL) {
+		g_printerr("pbmd: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
+	d->connection = connect_bus(&error);
+	if (d->connection == NULL) {
+		g_printerr("pbmd: cannot connect to the bus: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
+	d->exporter = pbm_exporter_new(d->manager, d->connection, &error);
+	if (d->exporter == NULL) {
+		g_printerr("pbmd: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
+	g_signal_connect(d->manager, "changed", G_CALLBACK(on_changed), d);
+	g_unix_signal_add(SIGTERM, on_terminate, d);
+	g_unix_signal_add(SIGINT, on_terminate, d);
+	g_unix_signal_add(SIGHUP, on_hangup, d);
+	watch_suspend(d);
+	start_watchdog(d);
+	d->name_id = g_bus_own_name_on_connection(d->connection, PBM_DBUS_NAME,
+	                                          G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+	                                          on_name_acquired, on_name_lost, d, NULL);
+	g_main_loop_run(d->loop);
+
+	/* Light off and the history closed before anything goes away. */
+	pbm_manager_shutdown(d->manager);
+	g_bus_unown_name(d->name_id);
+	g_dbus_connection_flush_sync(d->connection, NULL, NULL);
+	return d->exit_code;
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) context = g_option_context_new("- light therapy panel daemon");
+	g_autoptr(GError) error = NULL;
+	Daemon d = { 0 };
+	gint code;
+
+	setlocale(LC_ALL, "");
+	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_set_summary(
+	        context, "Runs red / near-infrared light therapy sessions on USB panels "
+	                 "and offers them on D-Bus as org.pbmd.");
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		g_printerr("pbmd: %s\nTry pbmd --help.\n", error->message);
+		return EXIT_USAGE;
+	}
+	if (opt_version) {
+		g_print("pbmd %s\n", PACKAGE_VERSION);
+		return EXIT_SUCCESS;
+	}
+	if (argc > 1 || (opt_session && opt_address != NULL)) {
+		g_printerr("pbmd: %s\nTry pbmd --help.\n",
+		           argc > 1 ? "unexpected arguments"
+		                    : "--session and --address exclude "
+		                      "each other");
+		return EXIT_USAGE;
+	}
+	pbm_log_setup(opt_verbose);
+	d.loop = g_main_loop_new(NULL, FALSE);
+	code = run(&d);
+	g_clear_handle_id(&d.watchdog_id, g_source_remove);
+	g_clear_handle_id(&d.ready_id, g_source_remove);
+	g_clear_object(&d.exporter);
+	g_clear_object(&d.manager);
+	g_clear_object(&d.connection);
+	g_clear_object(&d.system_bus);
+	g_main_loop_unref(d.loop);
+	return code;
+}

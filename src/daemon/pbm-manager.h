@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * PbmManager: the daemon's state. It owns the configuration, the profiles,
+ * the panels (through the monitor), the history and the active session,
+ * and it is where every request is decided. The D-Bus exporter in front of
+ * it only translates.
+ */
+#pragma once
+
+#include "pbm-config.h"
+#include "pbm-history.h"
+#include "pbm-panel-monitor.h"
+#include "pbm-session.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	const gchar *config_path;         /* NULL: the built-in defaults only */
+	guint simulate;                   /* extra virtual panels from --simulate */
+	const gchar *state_dir;           /* where history.db goes by default */
+	const gchar *const *profile_dirs; /* the build's default search path */
+	PbmClock *clock;
+} PbmManagerOptions;
+
+#define PBM_TYPE_MANAGER (pbm_manager_get_type())
+G_DECLARE_FINAL_TYPE(PbmManager, pbm_manager, PBM, MANAGER, GObject)
+
+/* Signals:
+ *   panel-added(PbmPanel *)
+ *   session-started(PbmSession *)
+ *   session-finished(PbmSession *)
+ *   changed()   the manager state or the set of panels changed
+ */
+
+/* Loads the configuration (a broken one is an error naming file and line),
+ * the profiles (broken ones are logged and skipped), opens the history and
+ * closes rows a crash left open, and starts watching for panels. */
+PbmManager *pbm_manager_new(const PbmManagerOptions *options, GError **error);
+
+/* no-panel, idle, running, paused or fault */
+const gchar *pbm_manager_get_state(PbmManager *self);
+GPtrArray *pbm_manager_get_panels(PbmManager *self);
+/* The active session, or the last one; NULL before the first. */
+PbmSession *pbm_manager_get_session(PbmManager *self);
+gboolean pbm_manager_session_active(PbmManager *self);
+PbmProfileStore *pbm_manager_get_profiles(PbmManager *self);
+const PbmConfig *pbm_manager_get_config(PbmManager *self);
+/* Panels still being probed (start-up waits for them before READY). */
+guint pbm_manager_get_pending_probes(PbmManager *self);
+
+/* Errors are in PBM_DBUS_ERROR, ready for the bus. serials NULL: every
+ * connected panel. distance_cm <= 0: the profile's. */
+PbmSession *pbm_manager_start_session(PbmManager *self, const gchar *profile,
+                                      const gchar *const *serials, gdouble distance_cm,
+                                      guint32 owner_uid, GError **error);
+gboolean pbm_manager_stop_session(PbmManager *self, GError **error);
+gboolean pbm_manager_pause_session(PbmManager *self, GError **error);
+gboolean pbm_manager_resume_session(PbmManager *self, GError **error);
+GPtrArray *pbm_manager_get_history(PbmManager *self, gint64 since, guint limit, GError **error);
+/* Re-reads the configuration and profiles; on error the old ones stay. */
+gboolean pbm_manager_reload(PbmManager *self, GError **error);
+/* Estimate of a profile on the first connected panel. */
+gboolean pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out);
+
+/* Ends the active session with outcome (daemon-stopped, interrupted),
+ * switches every panel off and waits briefly for them to acknowledge. */
+void pbm_manager_end_session(PbmManager *self, PbmOutcome outcome, const gchar *reason);
+void pbm_manager_shutdown(PbmManager *self);
+/* One line for systemd's STATUS=. */
+gchar *pbm_manager_describe(PbmManager *self);
+
+G_END_DECLS

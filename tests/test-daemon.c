@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The real pbmd binary on a private bus with system-bus policy, run the way
+ * systemd runs it (NOTIFY_SOCKET, STATE_DIRECTORY): the contract, a whole
+ * session with its PropertiesChanged, refusals and their error names,
+ * authorization through a fake polkit for an unprivileged caller, signals
+ * (TERM, KILL, HUP) and the systemd notifications.
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "pbm-test-daemon.h"
+
+#define WAIT_MS 10000
+
+typedef struct {
+	gchar *dir;
+	gchar *config;
+	PbmTestBus *bus;
+	PbmTestDaemon *daemon;
+	PbmTestPolkit *polkit;
+	GDBusConnection *client;
+} Fixture;
+
+static void
+write_config(Fixture *f, const gchar *extra)
+{
+	g_autofree gchar *text = g_strdup_printf("profile_dirs = [ \"%s/data/profiles\" ];\n"
+	                                         "devices = [];\n"
+	                                         "limits = { min_gap = 0; %s };\n",
+	                                         PBM_SOURCE_DIR, extra != NULL ? extra : "");
+
+	assert_true(g_file_set_contents(f->config, text, -1, NULL));
+}
+
+static void
+spawn(Fixture *f, const gchar *const *extra_env)
+{
+	g_autoptr(GError) error = NULL;
+	const gchar *args[] = { "--simulate", "--config", f->config, NULL };
+
+	f->daemon = pbm_test_daemon_spawn(f->bus, args, extra_env, &error);
+	if (f->daemon == NULL)
+		fail_msg("%s", error->message);
+	if (!pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
+	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+		fail_msg("%s", error->message);
+}
+
+static int
+setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	g_autoptr(GError) error = NULL;
+
+	f->dir = g_dir_make_tmp("pbm-daemon-XXXXXX", NULL);
+	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
+	write_config(f, NULL);
+	f->bus = pbm_test_bus_new(&error);
+	if (f->bus == NULL)
+		fail_msg("%s", error->message);
+	f->client = pbm_test_bus_connect(f->bus, &error);
+	assert_non_null(f->client);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	Fixture *f = *state;
+
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
+	g_clear_object(&f->client);
+	g_clear_pointer(&f->bus, pbm_test_bus_free);
+	g_unlink(f->config);
+	g_rmdir(f->dir);
+	g_free(f->config);
+	g_free(f->dir);
+	g_free(f);
+	return 0;
+}
+
+/* ---- calling pbmd ---- */
+
+static GVariant *
+call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
+     GError **error)
+{
+	return g_dbus_connection_call_sync(f->client, "org.pbmd", path, iface, method, args, NULL,
+	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+}
+
+static GVariant *
+manager(Fixture *f, const gchar *method, GVariant *args, GError **error)
+{
+	return call(f, "/org/pbmd", "org.pbmd1.Manager", method, args, error);
+}
+
+static GVariant *
+property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
+	                                 g_variant_new("(ss)", iface, name), &error);
+	GVariant *value;
+
+	if (reply == NULL)
+		fail_msg("%s.%s: %s", iface, name, error->message);
+	g_variant_get(reply, "(v)", &value);
+	return value;
+}
+
+static void
+assert_dbus_error(GError *error, const gchar *name, const gchar *needle)
+{
+	g_autofree gchar *remote = NULL;
+
+	assert_non_null(error);
+	remote = g_dbus_error_get_remote_error(error);
+	if (g_strcmp0(remote, name) != 0)
+		fail_msg("expected %s, got %s: %s", name, remote, error->message);
+	if (needle != NULL && strstr(error->message, needle) == NULL)
+		fail_msg("'%s' does not mention '%s'", error->message, needle);
+}
+
+static gchar *
+start(Fixture *f, const gchar *profile, GVariant *options)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	        manager(f, "StartSession",
+	                g_variant_new("(s@a{sv})", profile,
+	                              options != NULL ? options
+	                                              : g_variant_new_array(G_VARIANT_TYPE("{sv}"),
+	                                                                    NULL, 0)),
+	                &error);
+	gchar *path = NULL;
+
+	if (reply == NULL)
+		fail_msg("StartSession %s: %s", profile, error->message);
+	g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+/* ---- waiting for signals on the client connection ---- */
+
+typedef struct {
+	guint started;
+	guint finished;
+	gchar *outcome;
+	guint elapsed_changes;
+	guint changes;
+} Seen;
+
+static void
+on_signal(GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+          const gchar *name, GVariant *params, gpointer user_data)
+{
+	Seen *seen = user_data;
+
+	if (g_str_equal(name, "SessionStarted")) {
+		seen->started++;
+	} else if (g_str_equal(name, "SessionFinished")) {
+		seen->finished++;
+		g_free(seen->outcome);
+		g_variant_get_child(params, 1, "s", &seen->outcome);
+	} else if (g_str_equal(name, "PropertiesChanged") &&
+	           g_str_has_prefix(path, "/org/pbmd/session/")) {
+		g_autoptr(GVariant) changed = g_variant_get_child_value(params, 1);
+		g_autoptr(GVariant) elapsed = g_variant_lookup_value(changed, "Elapsed", NULL);
+		seen->changes++;
+		seen->elapsed_changes += elapsed != NULL;
+	}
+}
+
+static gboolean
+spin_until(gboolean *flag_or_null, Seen *seen, guint finished, gint64 timeout_us)
+{
+	gint64 until = g_get_monotonic_time() + timeout_us;
+
+	while (g_get_monotonic_time() < until) {
+		if (seen != NULL && seen->finished >= finished)
+			return TRUE;
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	return FALSE;
+}
+
+/* ---- tests ---- */
+
+static void
+test_ready_and_contract(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GVariant) version = NULL, st = NULL, panels = NULL, active = NULL;
+	g_autoptr(GVariant) serial = NULL, channels = NULL, connected = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *status = NULL;
+
+	spawn(f, NULL);
+	assert_true(pbm_test_daemon_wait_notify(f->daemon, "STATUS=", WAIT_MS, &status, &error));
+	assert_non_null(strstr(status, "1 panel connected"));
+
+	version = property(f, "/org/pbmd", "org.pbmd1.Manager", "Version");
+	assert_string_equal(g_variant_get_string(version, NULL), PACKAGE_VERSION);
+	st = property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	assert_string_equal(g_variant_get_string(st, NULL), "idle");
+	panels = property(f, "/org/pbmd", "org.pbmd1.Manager", "Panels");
+	assert_int_equal(g_variant_n_children(panels), 1);
+	active = property(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
+	assert_string_equal(g_variant_get_string(active, NULL), "/");
+
+	serial = property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Serial");
+	assert_string_equal(g_variant_get_string(serial, NULL), "SIM0001");
+	channels = property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Channels");
+	assert_int_equal(g_variant_n_children(channels), 2);
+	connected = property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Connected");
+	assert_true(g_variant_get_boolean(connected));
+
+	{
+		g_autoptr(GVariant) list = manager(f, "ListProfiles", NULL, &error);
+		g_autoptr(GVariant) profiles = g_variant_get_child_value(list, 0);
+		assert_int_equal(g_variant_n_children(profiles), 6);
+	}
+	{
+		g_autoptr(GVariant) reply =
+		        manager(f, "GetProfile", g_variant_new("(s)", "back-pain"), &error);
+		g_autoptr(GVariant) p = g_variant_get_child_value(reply, 0);
+		guint64 duration = 0;
+		gboolean goggles = FALSE;
+		assert_true(g_variant_lookup(p, "duration_s", "t", &duration));
+		assert_int_equal(duration, 600);
+		assert_true(g_variant_lookup(p, "goggles_required", "b", &goggles));
+		assert_true(goggles);
+	}
+}
+
+static void
+test_introspection_matches_xml(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = g_build_filename(PBM_SOURCE_DIR, "data", "org.pbmd1.xml", NULL);
+	g_autofree gchar *xml = NULL;
+	g_autoptr(GDBusNodeInfo) want = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GDBusNodeInfo) served = NULL;
+	const gchar *served_xml;
+
+	spawn(f, NULL);
+	assert_true(g_file_get_contents(path, &xml, NULL, NULL));
+	want = g_dbus_node_info_new_for_xml(xml, &error);
+	assert_non_null(want);
+	reply = call(f, "/org/pbmd", "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
+	             &error);
+	g_variant_get(reply, "(&s)", &served_xml);
+	served = g_dbus_node_info_new_for_xml(served_xml, &error);
+	assert_non_null(served);
+	/* every member of the Manager interface, with its signature */
+	{
+		GDBusInterfaceInfo *w =
+		        g_dbus_node_info_lookup_interface(want, "org.pbmd1.Manager");
+		GDBusInterfaceInfo *s =
+		        g_dbus_node_info_lookup_interface(served, "org.pbmd1.Manager");
+		assert_non_null(s);
+		for (guint i = 0; w->methods[i] != NULL; i++) {
+			GDBusMethodInfo *m =
+			        g_dbus_interface_info_lookup_method(s, w->methods[i]->name);
+			assert_non_null(m);
+			for (guint a = 0;
+			     w->methods[i]->in_args != NULL && w->methods[i]->in_args[a]; a++)
+				assert_string_equal(m->in_args[a]->signature,
+				                    w->methods[i]->in_args[a]->signature);
+		}
+		for (guint i = 0; w->properties[i] != NULL; i++) {
+			GDBusPropertyInfo *p =
+			        g_dbus_interface_info_lookup_property(s, w->properties[i]->name);
+			assert_non_null(p);
+			assert_string_equal(p->signature, w->properties[i]->signature);
+		}
+		for (guint i = 0; w->signals[i] != NULL; i++)
+			assert_non_null(
+			        g_dbus_interface_info_lookup_signal(s, w->signals[i]->name));
+	}
+}
+
+static void
+test_full_session_signals(void **state)
+{
+	Fixture *f = *state;
+	Seen seen = { 0 };
+	g_autofree gchar *path = NULL;
+	g_autoptr(GError) error = NULL;
+	guint sub;
+
+	spawn(f, NULL);
+	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", NULL, NULL, NULL, NULL,
+	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &seen, NULL);
+	path = start(f, "demo", NULL);
+	assert_string_equal(path, "/org/pbmd/session/1");
+	assert_true(spin_until(NULL, &seen, 1, 45 * G_USEC_PER_SEC));
+	assert_int_equal(seen.started, 1);
+	assert_string_equal(seen.outcome, "completed");
+	/* progress arrived, but at most about once a second over 30 s */
+	print_message("# %u PropertiesChanged on the session, %u with Elapsed\n", seen.changes,
+	              seen.elapsed_changes);
+	assert_true(seen.elapsed_changes >= 20);
+	assert_true(seen.elapsed_changes <= 35);
+	{
+		g_autoptr(GVariant) outcome = property(f, path, "org.pbmd1.Session", "Outcome");
+		g_autoptr(GVariant) dose = property(f, path, "org.pbmd1.Session", "DoseNir");
+		g_autoptr(GVariant) progress = property(f, path, "org.pbmd1.Session", "Progress");
+		assert_string_equal(g_variant_get_string(outcome, NULL), "completed");
+		assert_float_equal(g_variant_get_double(dose), 0.8 * 34 * 15 / 1000, 0.01);
+		assert_float_equal(g_variant_get_double(progress), 1.0, 1e-9);
+	}
+	{
+		g_autoptr(GVariant) reply =
+		        manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0u), &error);
+		g_autoptr(GVariant) rows = g_variant_get_child_value(reply, 0);
+		g_autoptr(GVariant) row = g_variant_get_child_value(rows, 0);
+		const gchar *outcome = NULL;
+		assert_int_equal(g_variant_n_children(rows), 1);
+		assert_true(g_variant_lookup(row, "outcome", "&s", &outcome));
+		assert_string_equal(outcome, "completed");
+	}
+	g_dbus_connection_signal_unsubscribe(f->client, sub);
+	g_free(seen.outcome);
+}
+
+static void
+test_errors(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	g_autofree gchar *path = NULL;
+	GVariantBuilder b;
+
+	spawn(f, NULL);
+	assert_null(manager(f, "StartSession",
+	                    g_variant_new("(s@a{sv})", "nope",
+	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	                    &error));
+	assert_dbus_error(error, "org.pbmd1.Error.NoSuchProfile", "pbmctl profiles");
+	g_clear_error(&error);
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "colour", g_variant_new_string("blue"));
+	assert_null(manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b), &error));
+	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "unknown option \"colour\"");
+	g_clear_error(&error);
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "distance_cm", g_variant_new_double(500));
+	assert_null(manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b), &error));
+	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "distance_cm");
+	g_clear_error(&error);
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "panels",
+	                      g_variant_new_strv((const gchar *[]){ "NOPE", NULL }, -1));
+	assert_null(manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b), &error));
+	assert_dbus_error(error, "org.pbmd1.Error.NoPanel", "NOPE");
+	g_clear_error(&error);
+
+	assert_null(manager(f, "GetProfile", g_variant_new("(s)", "../../etc/passwd"), &error));
+	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "a-z");
+	g_clear_error(&error);
+
+	assert_null(manager(f, "StopSession", NULL, &error));
+	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "pbmctl start");
+	g_clear_error(&error);
+
+	assert_null(manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 20000u), &error));
+	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "10000");
+	g_clear_error(&error);
+
+	/* wrong argument types never reach pbmd's code */
+	assert_null(manager(f, "StartSession", g_variant_new("(i)", 5), &error));
+	assert_non_null(error);
+	g_clear_error(&error);
+
+	path = start(f, "demo", NULL);
+	assert_null(manager(f, "StartSession",
+	                    g_variant_new("(s@a{sv})", "skin",
+	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	                    &error));
+	assert_dbus_error(error, "org.pbmd1.Error.Busy", "pbmctl stop");
+	g_clear_error(&error);
+	assert_non_null(manager(f, "PauseSession", NULL, &error));
+	assert_non_null(call(f, path, "org.pbmd1.Session", "Resume", NULL, &error));
+	assert_non_null(call(f, path, "org.pbmd1.Session", "Stop", NULL, &error));
+	assert_null(call(f, path, "org.pbmd1.Session", "Stop", NULL, &error));
+	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", NULL);
+	g_clear_error(&error);
+	/* and it still serves */
+	g_autoptr(GVariant) st = property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	assert_string_equal(g_variant_get_string(st, NULL), "idle");
+}
+
+static gint
+history_outcome_count(const gchar *db, const gchar *outcome)
+{
+	sqlite3 *conn = NULL;
+	sqlite3_stmt *stmt = NULL;
+	gint n = -1;
+
+	if (sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(conn, "SELECT count(*) FROM sessions WHERE outcome = ?", -1, &stmt,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, outcome, -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			n = sqlite3_column_int(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(conn);
+	return n;
+}
+
+static void
+test_sigterm_mid_session(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = NULL;
+	g_autoptr(GError) error = NULL;
+	gint status;
+
+	spawn(f, NULL);
+	path = start(f, "back-pain", NULL);
+	g_usleep(1500 * 1000);
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, WAIT_MS);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(pbm_test_daemon_wait_notify(f->daemon, "STOPPING=1", 1000, NULL, &error));
+	assert_int_equal(history_outcome_count(pbm_test_daemon_get_history_db_path(f->daemon),
+	                                       "daemon-stopped"),
+	                 1);
+}
+
+static void
+test_sigkill_then_restart_interrupted(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *state_dir = NULL;
+	g_autofree gchar *env_state = NULL;
+	g_autofree gchar *db = NULL;
+	gint status;
+
+	state_dir = g_build_filename(f->dir, "state", NULL);
+	g_mkdir(state_dir, 0700);
+	env_state = g_strconcat("STATE_DIRECTORY=", state_dir, NULL);
+	db = g_build_filename(state_dir, "history.db", NULL);
+	{
+		const gchar *env[] = { env_state, NULL };
+		spawn(f, env);
+		path = start(f, "back-pain", NULL);
+		g_usleep(6 * G_USEC_PER_SEC); /* past the first checkpoint */
+		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, WAIT_MS);
+		assert_true(WIFSIGNALED(status));
+		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+		assert_int_equal(history_outcome_count(db, "interrupted"), 0);
+		/* the next start closes the row */
+		spawn(f, env);
+		assert_int_equal(history_outcome_count(db, "interrupted"), 1);
+		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	}
+	{
+		g_autofree gchar *wal = g_strconcat(db, "-wal", NULL);
+		g_autofree gchar *shm = g_strconcat(db, "-shm", NULL);
+		g_unlink(db);
+		g_unlink(wal);
+		g_unlink(shm);
+		g_rmdir(state_dir);
+	}
+}
+
+static void
+test_sighup_broken_config_keeps_running(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	gint status = 0;
+
+	spawn(f, NULL);
+	assert_true(g_file_set_contents(f->config, "limits = { max_session = \"forever\"; };\n", -1,
+	                                NULL));
+	kill(pbm_test_daemon_get_pid(f->daemon), SIGHUP);
+	g_usleep(300 * 1000);
+	assert_false(pbm_test_daemon_has_exited(f->daemon, &status));
+	/* the old configuration still runs sessions */
+	g_free(start(f, "demo", NULL));
+	assert_non_null(manager(f, "StopSession", NULL, &error));
+	/* ReloadConfig says what is wrong, with file and line */
+	assert_null(manager(f, "ReloadConfig", NULL, &error));
+	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "pbmd.conf:1: max_session");
+	g_clear_error(&error);
+}
+
+static void
+test_watchdog_pings(void **state)
+{
+	Fixture *f = *state;
+	const gchar *env[] = { "WATCHDOG_USEC=400000", NULL };
+	g_autoptr(GError) error = NULL;
+
+	spawn(f, env);
+	assert_true(pbm_test_daemon_wait_notify(f->daemon, "WATCHDOG=1", 2000, NULL, &error));
+	assert_true(pbm_test_daemon_wait_notify(f->daemon, "WATCHDOG=1", 2000, NULL, &error));
+}
+
+/* An unprivileged caller: this test binary again, exec'd as nobody (GDBus
+ * must not be used in a forked child of a threaded process). Exit codes: 0
+ * the call succeeded, 3 NotAuthorized, 4 any other error, 5 no connection. */
+static gint
+caller_main(const gchar *address, const gchar *method)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) c = g_dbus_connection_new_for_address_sync(
+	        address,
+	        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+	                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	        NULL, NULL, &error);
+	g_autoptr(GVariant) reply = NULL;
+	g_autofree gchar *remote = NULL;
+
+	if (c == NULL)
+		return 5;
+	reply = g_dbus_connection_call_sync(
+	        c, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", method,
+	        g_str_equal(method, "StartSession")
+	                ? g_variant_new("(s@a{sv})", "demo",
+	                                g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0))
+	                : NULL,
+	        NULL, G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, &error);
+	if (reply != NULL)
+		return 0;
+	remote = g_dbus_error_get_remote_error(error);
+	return g_strcmp0(remote, "org.pbmd1.Error.NotAuthorized") == 0 ? 3 : 4;
+}
+
+static void
+become_nobody(gpointer user_data)
+{
+	struct passwd *pw = user_data;
+
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+		_exit(5);
+}
+
+static gchar *self_exe;
+
+static gint
+call_as_nobody(Fixture *f, const gchar *method)
+{
+	struct passwd *pw = getpwnam("nobody");
+	const gchar *argv[] = { self_exe, "--call", pbm_test_bus_get_address(f->bus), method,
+		                NULL };
+	g_autoptr(GError) error = NULL;
+	gint status = 0;
+
+	assert_non_null(pw);
+	if (!g_spawn_sync("/", (gchar **)argv, NULL, G_SPAWN_DEFAULT, become_nobody, pw, NULL, NULL,
+	                  &status, &error))
+		fail_msg("%s", error->message);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_authorization(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GError) error = NULL;
+
+	/* the bus socket lives in root's private temp dir: let nobody reach it */
+	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
+	/* without polkit on the bus, only root and the pbmd group pass */
+	spawn(f, NULL);
+	assert_int_equal(call_as_nobody(f, "StartSession"), 3);
+	/* reading is open to everyone */
+	assert_int_equal(call_as_nobody(f, "ListProfiles"), 0);
+
+	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
+	assert_non_null(f->polkit);
+	assert_int_equal(call_as_nobody(f, "StartSession"), 3);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.control"), 1);
+	pbm_test_polkit_set_answer(f->polkit, TRUE);
+	assert_int_equal(call_as_nobody(f, "StartSession"), 0);
+	/* admin needs its own action */
+	pbm_test_polkit_set_action_answer(f->polkit, "org.pbmd.admin", FALSE);
+	assert_int_equal(call_as_nobody(f, "ReloadConfig"), 3);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.admin"), 1);
+	assert_int_equal(call_as_nobody(f, "StopSession"), 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ready_and_contract, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_introspection_matches_xml, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_mid_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_then_restart_interrupted, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_sighup_broken_config_keeps_running, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog_pings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_session_signals, setup, teardown),
+	};
+
+	if (argc == 4 && g_str_equal(argv[1], "--call"))
+		return caller_main(argv[2], argv[3]);
+	self_exe = g_file_read_link("/proc/self/exe", NULL);
+	return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
+}

@@ -583,6 +583,26 @@ call_as_nobody(Fixture *f, const gchar *method)
 }
 
 static void
+test_authorization_by_group(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *with = NULL;
+
+	/* members of the configured group pass without polkit; nobody's own
+	 * group stands in for pbmd here, so the test needs no new group */
+	assert_true(g_file_get_contents(f->config, &text, NULL, NULL));
+	with = g_strconcat(text, "control_group = \"nogroup\";\n", NULL);
+	assert_true(g_file_set_contents(f->config, with, -1, NULL));
+	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
+	spawn(f, NULL);
+	assert_int_equal(call_as_nobody(f, "StartSession"), 0);
+	assert_int_equal(call_as_nobody(f, "StopSession"), 0);
+	/* the group does not grant administration */
+	assert_int_equal(call_as_nobody(f, "ReloadConfig"), 3);
+}
+
+static void
 test_authorization(void **state)
 {
 	Fixture *f = *state;
@@ -623,6 +643,7 @@ main(int argc, char **argv)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_watchdog_pings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_authorization_by_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_session_signals, setup, teardown),
 	};
 

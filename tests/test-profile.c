@@ -498,6 +498,7 @@ test_config_defaults(void **state)
 	assert_int_equal(c->simulated->len, 0);
 	assert_string_equal(c->profile_dirs[0], "/etc/pbmd/profiles.d");
 	assert_null(c->history_path);
+	assert_string_equal(c->control_group, "pbmd");
 	assert_int_equal(c->limits.max_session_us, S(30 * 60));
 	assert_int_equal(c->limits.min_gap_us, S(10 * 60));
 	assert_int_equal(c->limits.heartbeat_interval_us, S(1));
@@ -520,6 +521,7 @@ test_config_full(void **state)
 	                    "simulate = [ \"DESK\", \"BED-2\" ];\n"
 	                    "profile_dirs = [ \"/srv/profiles\" ];\n"
 	                    "history_path = \"/tmp/h.db\";\n"
+	                    "control_group = \"therapy\";\n"
 	                    "limits = { max_session = \"1m\"; min_gap = 0; daily_dose_red = 5.5;\n"
 	                    "  heartbeat_interval_ms = 500; watchdog_timeout_ms = 1000;\n"
 	                    "  allow_visible_pulse = true; thermal_action = \"stop\"; max_pause = "
@@ -535,6 +537,7 @@ test_config_full(void **state)
 	assert_string_equal(c->profile_dirs[0], "/srv/profiles");
 	assert_null(c->profile_dirs[1]);
 	assert_string_equal(c->history_path, "/tmp/h.db");
+	assert_string_equal(c->control_group, "therapy");
 	assert_int_equal(c->limits.max_session_us, S(60));
 	assert_int_equal(c->limits.min_gap_us, 0);
 	assert_float_equal(c->limits.daily_dose_max[0], 5.5, 1e-12);
@@ -591,6 +594,9 @@ test_config_errors(void **state)
 		{ "simulate = \"yes\";\n", PBM_CONFIG_ERROR_TYPE, 1, "true/false" },
 		{ "profile_dirs = [ \"profiles\" ];\n", PBM_CONFIG_ERROR_RANGE, 1, "absolute" },
 		{ "history_path = \"h.db\";\n", PBM_CONFIG_ERROR_RANGE, 1, "absolute" },
+		{ "control_group = \"Wheel Users\";\n", PBM_CONFIG_ERROR_RANGE, 1,
+		  "not a group name" },
+		{ "control_group = 7;\n", PBM_CONFIG_ERROR_TYPE, 1, "must be a string" },
 		{ "\n\nlimits = { min_gap = \"1 day\" };\n", PBM_CONFIG_ERROR_RANGE, 3,
 		  "unknown unit" },
 		{ "\n\nlimits = { min_gap = ; };\n", PBM_CONFIG_ERROR_SYNTAX, 3, "syntax error" },

@@ -9,6 +9,7 @@
 
 typedef struct {
 	PbmAuthAction action;
+	gchar *group;
 	gchar *sender;
 	GDBusConnection *connection;
 	guint32 uid;
@@ -19,6 +20,7 @@ static void
 check_free(Check *c)
 {
 	g_free(c->sender);
+	g_free(c->group);
 	g_object_unref(c->connection);
 	g_free(c);
 }
@@ -46,8 +48,27 @@ deny(GTask *task, const gchar *why)
 		                        PBM_AUTH_ACTION_CONTROL);
 }
 
-/* The caller's groups as the kernel has them (/proc), else as the group
- * database lists them. */
+static gboolean
+line_lists_gid(const gchar *text, const gchar *key, gid_t gid)
+{
+	const gchar *line = strstr(text, key);
+	g_autofree gchar *rest = NULL;
+	g_auto(GStrv) ids = NULL;
+
+	if (line == NULL)
+		return FALSE;
+	line += strlen(key);
+	rest = g_strndup(line, strcspn(line, "\n"));
+	ids = g_strsplit_set(g_strstrip(rest), " \t", -1);
+	for (guint i = 0; ids[i] != NULL; i++) {
+		if (ids[i][0] != '\0' && g_ascii_strtoull(ids[i], NULL, 10) == (guint64)gid)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The caller's groups as the kernel has them (primary and supplementary,
+ * from /proc), else as the group database lists them. */
 static gboolean
 in_group(guint32 uid, guint32 pid, gid_t gid)
 {
@@ -57,20 +78,10 @@ in_group(guint32 uid, guint32 pid, gid_t gid)
 	gid_t groups[256];
 	gint n = G_N_ELEMENTS(groups);
 
-	if (pid != 0 && g_file_get_contents(path, &text, NULL, NULL)) {
-		const gchar *line = strstr(text, "\nGroups:");
-		if (line != NULL) {
-			g_auto(GStrv) ids = NULL;
-			g_autofree gchar *rest = g_strndup(line + 8, strcspn(line + 8, "\n"));
-			ids = g_strsplit(g_strstrip(rest), " ", -1);
-			for (guint i = 0; ids[i] != NULL; i++) {
-				if (ids[i][0] != '\0' &&
-				    g_ascii_strtoull(ids[i], NULL, 10) == (guint64)gid)
-					return TRUE;
-			}
-			return FALSE;
-		}
-	}
+	if (pid != 0 && g_file_get_contents(path, &text, NULL, NULL) &&
+	    strstr(text, "\nGroups:") != NULL)
+		return line_lists_gid(text, "\nGid:", gid) ||
+		       line_lists_gid(text, "\nGroups:", gid);
 	pw = getpwuid(uid);
 	if (pw == NULL || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
 		return FALSE;
@@ -149,7 +160,7 @@ credentials_done(GObject *source, GAsyncResult *result, gpointer user_data)
 		g_object_unref(task);
 		return;
 	}
-	group = getgrnam(PBM_AUTH_GROUP);
+	group = getgrnam(c->group);
 	if (c->action == PBM_AUTH_CONTROL && group != NULL &&
 	    in_group(c->uid, c->pid, group->gr_gid)) {
 		g_task_return_boolean(task, TRUE);
@@ -160,13 +171,14 @@ credentials_done(GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 void
-pbm_auth_check_async(GDBusMethodInvocation *invocation, PbmAuthAction action,
+pbm_auth_check_async(GDBusMethodInvocation *invocation, PbmAuthAction action, const gchar *group,
                      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
 	GTask *task = g_task_new(NULL, cancellable, callback, user_data);
 	Check *c = g_new0(Check, 1);
 
 	c->action = action;
+	c->group = g_strdup(group != NULL ? group : PBM_AUTH_GROUP);
 	c->sender = g_strdup(g_dbus_method_invocation_get_sender(invocation));
 	c->connection = g_object_ref(g_dbus_method_invocation_get_connection(invocation));
 	g_task_set_task_data(task, c, (GDestroyNotify)check_free);

@@ -22,9 +22,10 @@ typedef enum {
 #define PBM_AUTH_ACTION_CONTROL "org.pbmd.control"
 #define PBM_AUTH_ACTION_ADMIN "org.pbmd.admin"
 
+/* group: its members pass for PBM_AUTH_CONTROL (pbmd.conf control_group). */
 void pbm_auth_check_async(GDBusMethodInvocation *invocation, PbmAuthAction action,
-                          GCancellable *cancellable, GAsyncReadyCallback callback,
-                          gpointer user_data);
+                          const gchar *group, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data);
 /* On success *uid is the caller's; failure is org.pbmd1.Error.NotAuthorized
  * saying which group or action would grant it. */
 gboolean pbm_auth_check_finish(GAsyncResult *result, guint32 *uid, GError **error);

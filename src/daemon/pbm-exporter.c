@@ -40,6 +40,12 @@ pbm_exporter_panel_path(const gchar *serial)
 	return g_string_free(g_steal_pointer(&path), FALSE);
 }
 
+static const gchar *
+group_of(PbmExporter *self)
+{
+	return pbm_manager_get_config(self->manager)->control_group;
+}
+
 /* ---- panels ---- */
 
 static GVariant *
@@ -218,7 +224,7 @@ handle_panel_method(PbmDBusPanel *skel, GDBusMethodInvocation *invocation, gpoin
 	c->invocation = g_object_ref(invocation);
 	pbm_auth_check_async(invocation,
 	                     g_str_equal(method, "ClearFault") ? PBM_AUTH_ADMIN : PBM_AUTH_CONTROL,
-	                     NULL, panel_authorized, c);
+	                     group_of(self), NULL, panel_authorized, c);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -549,7 +555,7 @@ handle_control(PbmDBusManager *skel, GDBusMethodInvocation *invocation, gpointer
 
 	pbm_auth_check_async(
 	        invocation, g_str_equal(method, "ReloadConfig") ? PBM_AUTH_ADMIN : PBM_AUTH_CONTROL,
-	        NULL, control_authorized, call_new(self, invocation));
+	        group_of(self), NULL, control_authorized, call_new(self, invocation));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -560,7 +566,8 @@ handle_session_method(PbmDBusSession *skel, GDBusMethodInvocation *invocation, g
 	Call *c = call_new(self, invocation);
 
 	c->session = g_object_ref(g_object_get_data(G_OBJECT(skel), "pbm-session"));
-	pbm_auth_check_async(invocation, PBM_AUTH_CONTROL, NULL, control_authorized, c);
+	pbm_auth_check_async(invocation, PBM_AUTH_CONTROL, group_of(self), NULL, control_authorized,
+	                     c);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -632,7 +639,8 @@ handle_start(PbmDBusManager *skel, GDBusMethodInvocation *invocation, const gcha
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	c->profile = g_strdup(profile);
-	pbm_auth_check_async(invocation, PBM_AUTH_CONTROL, NULL, control_authorized, c);
+	pbm_auth_check_async(invocation, PBM_AUTH_CONTROL, group_of(self), NULL, control_authorized,
+	                     c);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

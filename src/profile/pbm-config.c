@@ -8,7 +8,7 @@
 #define SIM_PANELS_MAX 8
 
 static const gchar *const top_keys[] = {
-	"devices", "simulate", "profile_dirs", "history_path", "limits", NULL,
+	"devices", "simulate", "profile_dirs", "history_path", "control_group", "limits", NULL,
 };
 
 static const gchar *const limit_keys[] = {
@@ -41,6 +41,7 @@ pbm_config_new_default(const gchar *const *default_profile_dirs)
 	g_array_append_val(c->devices, panel);
 	c->simulated = g_ptr_array_new_with_free_func(g_free);
 	c->profile_dirs = g_strdupv((gchar **)default_profile_dirs);
+	c->control_group = g_strdup("pbmd");
 	c->limits = (PbmLimits){
 		.max_session_us = 30 * MIN_US,
 		.daily_dose_max = { 60.0, 60.0 },
@@ -65,6 +66,7 @@ pbm_config_free(PbmConfig *c)
 	g_ptr_array_unref(c->simulated);
 	g_strfreev(c->profile_dirs);
 	g_free(c->history_path);
+	g_free(c->control_group);
 	g_free(c);
 }
 
@@ -262,6 +264,41 @@ read_paths(PbmCfg *cfg, PbmConfig *c, GError **error)
 	return TRUE;
 }
 
+static gboolean
+group_name_is_valid(const gchar *name)
+{
+	gsize len = strlen(name);
+
+	if (len == 0 || len > 32 || !(g_ascii_islower(name[0]) || name[0] == '_'))
+		return FALSE;
+	for (gsize i = 1; i < len; i++) {
+		if (!(g_ascii_islower(name[i]) || g_ascii_isdigit(name[i]) || name[i] == '_' ||
+		      name[i] == '-'))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+read_group(PbmCfg *cfg, PbmConfig *c, GError **error)
+{
+	config_setting_t *root = pbm_cfg_root(cfg);
+	gboolean found = FALSE;
+
+	if (!pbm_cfg_get_string(cfg, root, "control_group", FALSE, 32, &c->control_group, &found,
+	                        error))
+		return FALSE;
+	if (found && !group_name_is_valid(c->control_group)) {
+		pbm_cfg_error(cfg, config_setting_get_member(root, "control_group"),
+		              "control_group", PBM_CONFIG_ERROR_RANGE, error,
+		              "\"%s\" is not a group name; use 1 to 32 characters of a-z, 0-9, "
+		              "'_' and '-', starting with a letter or '_'",
+		              c->control_group);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* ---- limits ---- */
 
 static gboolean
@@ -344,7 +381,7 @@ config_from_cfg(PbmCfg *cfg, const gchar *const *default_profile_dirs, GError **
 	c->path = g_strdup(cfg->path);
 	if (!pbm_cfg_check_keys(cfg, pbm_cfg_root(cfg), top_keys, error) ||
 	    !read_devices(cfg, c, error) || !read_simulate(cfg, c, error) ||
-	    !read_paths(cfg, c, error) || !read_limits(cfg, c, error))
+	    !read_paths(cfg, c, error) || !read_group(cfg, c, error) || !read_limits(cfg, c, error))
 		return NULL;
 	return g_steal_pointer(&c);
 }

@@ -39,7 +39,8 @@ typedef struct {
 	GArray *devices;      /* PbmDeviceMatch */
 	GPtrArray *simulated; /* serials of virtual panels (gchar *) */
 	gchar **profile_dirs;
-	gchar *history_path; /* NULL: $STATE_DIRECTORY/history.db */
+	gchar *history_path;  /* NULL: $STATE_DIRECTORY/history.db */
+	gchar *control_group; /* members may run sessions without polkit */
 	PbmLimits limits;
 } PbmConfig;
 

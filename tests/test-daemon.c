@@ -412,6 +412,40 @@ test_errors(void **state)
 	assert_string_equal(g_variant_get_string(st, NULL), "idle");
 }
 
+static void
+test_panel_methods_and_safety_limit(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	GVariant *reply;
+
+	write_config(f, "max_session = \"20s\";");
+	spawn(f, NULL);
+	reply = call(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Identify", NULL, &error);
+	assert_non_null(reply);
+	g_variant_unref(reply);
+	reply = call(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "ClearFault", NULL, &error);
+	assert_non_null(reply);
+	g_variant_unref(reply);
+	/* the 30 s demo is longer than this system allows */
+	assert_null(manager(f, "StartSession",
+	                    g_variant_new("(s@a{sv})", "demo",
+	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	                    &error));
+	assert_dbus_error(error, "org.pbmd1.Error.SafetyLimit", "limits.max_session");
+	g_clear_error(&error);
+	/* a distance outside the panel's calibration */
+	{
+		GVariantBuilder b;
+		g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+		g_variant_builder_add(&b, "{sv}", "distance_cm", g_variant_new_double(80));
+		assert_null(
+		        manager(f, "StartSession", g_variant_new("(sa{sv})", "skin", &b), &error));
+		assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "calibrated only");
+		g_clear_error(&error);
+	}
+}
+
 static gint
 history_outcome_count(const gchar *db, const gchar *outcome)
 {
@@ -636,6 +670,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_ready_and_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_introspection_matches_xml, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_panel_methods_and_safety_limit, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_mid_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_then_restart_interrupted, setup,
 		                                teardown),

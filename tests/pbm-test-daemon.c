@@ -513,10 +513,12 @@ static const gchar bus_config_format[] =
         "    <!-- as polkit's own policy: anyone may ask the authority -->\n"
         "    <allow send_destination=\"org.freedesktop.PolicyKit1\"/>\n"
         "  </policy>\n"
-        "  <!-- the user running the tests runs pbmd and the fake authority -->\n"
+        "  <!-- the user running the tests runs pbmd, the fake authority and a\n"
+        "       stand-in for logind (PrepareForSleep) -->\n"
         "  <policy user=\"%u\">\n"
         "    <allow own=\"org.pbmd\"/>\n"
         "    <allow own=\"org.freedesktop.PolicyKit1\"/>\n"
+        "    <allow own=\"org.freedesktop.login1\"/>\n"
         "  </policy>\n"
         "  <include ignore_missing=\"yes\">%s</include>\n"
         "</busconfig>\n";

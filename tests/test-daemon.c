@@ -446,6 +446,53 @@ test_panel_methods_and_safety_limit(void **state)
 	}
 }
 
+/* logind says the machine is about to sleep: the session ends, lights off,
+ * and does not come back by itself. */
+static void
+test_suspend_interrupts(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) logind = pbm_test_bus_connect(f->bus, &error);
+	g_autofree gchar *path = NULL;
+	g_autoptr(GVariant) owned = NULL;
+	gint64 until;
+
+	spawn(f, NULL);
+	owned = g_dbus_connection_call_sync(
+	        logind, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+	        "RequestName", g_variant_new("(su)", "org.freedesktop.login1", 4u),
+	        G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, &error);
+	assert_non_null(owned);
+	path = start(f, "back-pain", NULL);
+	assert_true(g_dbus_connection_emit_signal(
+	        logind, NULL, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+	        "PrepareForSleep", g_variant_new("(b)", TRUE), &error));
+	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	while (g_get_monotonic_time() < until) {
+		g_autoptr(GVariant) outcome = property(f, path, "org.pbmd1.Session", "Outcome");
+		if (g_str_equal(g_variant_get_string(outcome, NULL), "interrupted"))
+			break;
+		g_usleep(50000);
+	}
+	{
+		g_autoptr(GVariant) outcome = property(f, path, "org.pbmd1.Session", "Outcome");
+		g_autoptr(GVariant) st =
+		        property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "State");
+		assert_string_equal(g_variant_get_string(outcome, NULL), "interrupted");
+		assert_string_equal(g_variant_get_string(st, NULL), "idle");
+	}
+	/* waking up does not restart it */
+	assert_true(g_dbus_connection_emit_signal(
+	        logind, NULL, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+	        "PrepareForSleep", g_variant_new("(b)", FALSE), &error));
+	g_usleep(300000);
+	{
+		g_autoptr(GVariant) st = property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+		assert_string_equal(g_variant_get_string(st, NULL), "idle");
+	}
+}
+
 static gint
 history_outcome_count(const gchar *db, const gchar *outcome)
 {
@@ -673,6 +720,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_panel_methods_and_safety_limit, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_mid_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_suspend_interrupts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_then_restart_interrupted, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_sighup_broken_config_keeps_running, setup,

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The real pbmctl against the real pbmd on a private system-style bus:
+ * text and JSON output, exit codes for each outcome, --wait through a
+ * whole session, Ctrl-C during --wait, pbmd not running, an unauthorized
+ * caller, and profile check on good and bad files.
+ */
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <json-glib/json-glib.h>
+
+#include "pbm-test-daemon.h"
+
+#define WAIT_MS 10000
+
+typedef struct {
+	gchar *dir;
+	gchar *config;
+	PbmTestBus *bus;
+	PbmTestDaemon *daemon;
+	GDBusConnection *client;
+} Fixture;
+
+typedef struct {
+	gint code;
+	gchar *out;
+	gchar *err;
+} Result;
+
+static void
+result_clear(Result *r)
+{
+	g_clear_pointer(&r->out, g_free);
+	g_clear_pointer(&r->err, g_free);
+}
+
+static void
+write_config(Fixture *f, const gchar *limits)
+{
+	g_autofree gchar *text = g_strdup_printf("profile_dirs = [ \"%s/data/profiles\" ];\n"
+	                                         "devices = [];\n"
+	                                         "limits = { min_gap = 0; %s };\n",
+	                                         PBM_SOURCE_DIR, limits != NULL ? limits : "");
+
+	assert_true(g_file_set_contents(f->config, text, -1, NULL));
+}
+
+static int
+setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	g_autoptr(GError) error = NULL;
+
+	f->dir = g_dir_make_tmp("pbmctl-XXXXXX", NULL);
+	g_chmod(f->dir, 0755);
+	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
+	write_config(f, NULL);
+	f->bus = pbm_test_bus_new(&error);
+	assert_non_null(f->bus);
+	g_chmod(pbm_test_bus_get_dir(f->bus), 0755);
+	f->client = pbm_test_bus_connect(f->bus, &error);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	Fixture *f = *state;
+
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	g_clear_object(&f->client);
+	g_clear_pointer(&f->bus, pbm_test_bus_free);
+	pbm_test_rm_rf(f->dir);
+	g_free(f->dir);
+	g_free(f->config);
+	g_free(f);
+	return 0;
+}
+
+static void
+spawn(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	const gchar *args[] = { "--simulate", "--config", f->config, NULL };
+
+	f->daemon = pbm_test_daemon_spawn(f->bus, args, NULL, &error);
+	if (f->daemon == NULL ||
+	    !pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
+	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+		fail_msg("%s", error->message);
+}
+
+static void
+become_nobody(gpointer user_data)
+{
+	struct passwd *pw = user_data;
+
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+		_exit(99);
+}
+
+/* Runs pbmctl --address BUS ARGS...; as nobody when asked. */
+static Result
+pbmctl_as(Fixture *f, gboolean nobody, const gchar *first, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	Result r = { 0 };
+	gint status = 0;
+	va_list args;
+
+	g_ptr_array_add(argv, (gpointer)g_getenv("PBMCTL_BINARY"));
+	g_ptr_array_add(argv, (gpointer) "--address");
+	g_ptr_array_add(argv, (gpointer)pbm_test_bus_get_address(f->bus));
+	va_start(args, first);
+	for (const gchar *a = first; a != NULL; a = va_arg(args, const gchar *))
+		g_ptr_array_add(argv, (gpointer)a);
+	va_end(args);
+	g_ptr_array_add(argv, NULL);
+	if (!g_spawn_sync("/", (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT,
+	                  nobody ? become_nobody : NULL, nobody ? getpwnam("nobody") : NULL, &r.out,
+	                  &r.err, &status, &error))
+		fail_msg("%s", error->message);
+	assert_true(WIFEXITED(status));
+	r.code = WEXITSTATUS(status);
+	print_message("# pbmctl %s -> %d\n", first, r.code);
+	return r;
+}
+
+#define pbmctl(f, ...) pbmctl_as(f, FALSE, __VA_ARGS__, NULL)
+
+static JsonNode *
+parse_json(const gchar *text)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+
+	if (!json_parser_load_from_data(parser, text, -1, &error))
+		fail_msg("not JSON: %s: %s", error->message, text);
+	return json_node_copy(json_parser_get_root(parser));
+}
+
+static void
+assert_contains(const gchar *haystack, const gchar *needle)
+{
+	if (haystack == NULL)
+		fail_msg("no output; expected '%s'", needle);
+	else if (strstr(haystack, needle) == NULL)
+		fail_msg("'%s' does not contain '%s'", haystack, needle);
+}
+
+/* ---- tests ---- */
+
+static void
+test_reading_commands(void **state)
+{
+	Fixture *f = *state;
+	Result r;
+
+	spawn(f);
+	r = pbmctl(f, "status");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "idle");
+	result_clear(&r);
+
+	r = pbmctl(f, "--json", "status");
+	assert_int_equal(r.code, 0);
+	{
+		g_autoptr(JsonNode) root = parse_json(r.out);
+		JsonObject *o = json_node_get_object(root);
+		assert_string_equal(json_object_get_string_member(o, "state"), "idle");
+		assert_int_equal(json_object_get_int_member(o, "panels"), 1);
+		assert_true(json_object_get_null_member(o, "session"));
+		/* small enough for a status bar every few seconds */
+		assert_true(strlen(r.out) < 200);
+	}
+	result_clear(&r);
+
+	r = pbmctl(f, "panels");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "SIM0001");
+	result_clear(&r);
+	r = pbmctl(f, "--json", "panels");
+	{
+		g_autoptr(JsonNode) root = parse_json(r.out);
+		assert_int_equal(json_array_get_length(json_node_get_array(root)), 1);
+	}
+	result_clear(&r);
+
+	r = pbmctl(f, "profiles");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "back-pain");
+	assert_contains(r.out, "10 min");
+	result_clear(&r);
+	r = pbmctl(f, "--json", "profiles");
+	{
+		g_autoptr(JsonNode) root = parse_json(r.out);
+		assert_int_equal(json_array_get_length(json_node_get_array(root)), 6);
+	}
+	result_clear(&r);
+
+	r = pbmctl(f, "profile", "show", "recovery");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "nir-dose");
+	result_clear(&r);
+	r = pbmctl(f, "--json", "profile", "show", "recovery");
+	{
+		g_autoptr(JsonNode) root = parse_json(r.out);
+		assert_string_equal(
+		        json_object_get_string_member(json_node_get_object(root), "name"),
+		        "recovery");
+	}
+	result_clear(&r);
+
+	r = pbmctl(f, "profile", "show", "nope");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "no profile \"nope\"");
+	result_clear(&r);
+
+	r = pbmctl(f, "identify");
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+	r = pbmctl(f, "bogus");
+	assert_int_equal(r.code, 2);
+	result_clear(&r);
+}
+
+static void
+test_start_wait_completed_and_history(void **state)
+{
+	Fixture *f = *state;
+	Result r;
+
+	spawn(f);
+	r = pbmctl(f, "start", "demo", "--wait");
+	assert_int_equal(r.code, 0);
+	/* not a terminal: one line per step */
+	assert_contains(r.out, "step warm-up");
+	assert_contains(r.out, "step red-and-nir");
+	assert_contains(r.out, "step cool-down");
+	assert_contains(r.out, "demo: completed");
+	result_clear(&r);
+
+	r = pbmctl(f, "history");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "completed");
+	result_clear(&r);
+	r = pbmctl(f, "--json", "history", "--limit", "5");
+	{
+		g_autoptr(JsonNode) root = parse_json(r.out);
+		JsonArray *rows = json_node_get_array(root);
+		assert_int_equal(json_array_get_length(rows), 1);
+		assert_string_equal(json_object_get_string_member(
+		                            json_array_get_object_element(rows, 0), "outcome"),
+		                    "completed");
+	}
+	result_clear(&r);
+	r = pbmctl(f, "history", "--since", "yesterday");
+	assert_int_equal(r.code, 2);
+	result_clear(&r);
+}
+
+static void
+test_stop_pause_and_exit_codes(void **state)
+{
+	Fixture *f = *state;
+	Result r;
+
+	spawn(f);
+	r = pbmctl(f, "stop");
+	assert_int_equal(r.code, 1); /* nothing to stop */
+	assert_contains(r.err, "no session is running");
+	result_clear(&r);
+	r = pbmctl(f, "start", "demo");
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+	r = pbmctl(f, "start", "skin");
+	assert_int_equal(r.code, 6); /* busy: refused */
+	result_clear(&r);
+	r = pbmctl(f, "pause");
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+	r = pbmctl(f, "--json", "status");
+	assert_contains(r.out, "\"state\":\"paused\"");
+	result_clear(&r);
+	r = pbmctl(f, "resume");
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+	r = pbmctl(f, "stop");
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+	r = pbmctl(f, "start", "nope");
+	assert_int_equal(r.code, 2);
+	result_clear(&r);
+}
+
+static void
+test_refused_by_limit(void **state)
+{
+	Fixture *f = *state;
+	Result r;
+
+	write_config(f, "max_session = \"20s\";");
+	spawn(f);
+	r = pbmctl(f, "start", "demo", "--wait");
+	assert_int_equal(r.code, 6);
+	assert_contains(r.err, "limits.max_session");
+	result_clear(&r);
+	r = pbmctl(f, "--json", "start", "demo");
+	assert_int_equal(r.code, 6);
+	{
+		g_autoptr(JsonNode) root = parse_json(r.out);
+		assert_int_equal(
+		        json_object_get_int_member(json_node_get_object(root), "exit_code"), 6);
+	}
+	result_clear(&r);
+}
+
+static void
+test_ctrl_c_stops(void **state)
+{
+	Fixture *f = *state;
+	const gchar *argv[] = {
+		g_getenv("PBMCTL_BINARY"), "--address", NULL, "start", "back-pain", "--wait", NULL
+	};
+	g_autoptr(GError) error = NULL;
+	GPid pid;
+	gint err_fd, status = 0;
+	gchar buf[4096] = { 0 };
+	ssize_t n;
+
+	spawn(f);
+	argv[2] = pbm_test_bus_get_address(f->bus);
+	assert_true(g_spawn_async_with_pipes("/", (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+	                                     NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+	g_usleep(1500 * 1000);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	n = read(err_fd, buf, sizeof(buf) - 1);
+	close(err_fd);
+	g_spawn_close_pid(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 3);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "interrupted: the session was stopped"));
+	{
+		Result r = pbmctl(f, "--json", "history");
+		assert_contains(r.out, "\"outcome\":\"stopped\"");
+		result_clear(&r);
+	}
+}
+
+static void
+test_daemon_not_running(void **state)
+{
+	Fixture *f = *state;
+	Result r = pbmctl(f, "status");
+
+	assert_int_equal(r.code, 8);
+	assert_contains(r.err, "pbmd is not running");
+	assert_contains(r.err, "systemctl start pbmd");
+	result_clear(&r);
+}
+
+static void
+test_not_authorized(void **state)
+{
+	Fixture *f = *state;
+	Result r;
+
+	spawn(f);
+	r = pbmctl_as(f, TRUE, "start", "demo", NULL);
+	assert_int_equal(r.code, 7);
+	assert_contains(r.err, "join the pbmd group");
+	result_clear(&r);
+	/* reading is open */
+	r = pbmctl_as(f, TRUE, "profiles", NULL);
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+}
+
+static void
+test_profile_check(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *good = g_build_filename(f->dir, "mine.conf", NULL);
+	g_autofree gchar *bad = g_build_filename(f->dir, "broken.conf", NULL);
+	Result r;
+
+	/* offline: no daemon needed */
+	assert_true(
+	        g_file_set_contents(good,
+	                            "name = \"mine\"; title = \"Mine\"; distance_cm = 20;\n"
+	                            "steps = ( { name = \"a\"; duration = \"5m\"; red = 60; } );\n",
+	                            -1, NULL));
+	assert_true(g_file_set_contents(
+	        bad,
+	        "name = \"broken\"; title = \"B\"; distance_cm = 20;\n"
+	        "steps = ( { name = \"a\"; duration = \"5m\"; red = 160; } );\n",
+	        -1, NULL));
+	r = pbmctl(f, "profile", "check", good);
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "valid");
+	result_clear(&r);
+	r = pbmctl(f, "profile", "check", bad);
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "broken.conf:2: red: 160 % is out of range; allowed 0 to 100 %");
+	result_clear(&r);
+	r = pbmctl(f, "--json", "profile", "check", bad);
+	assert_contains(r.out, "\"valid\":false");
+	result_clear(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reading_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_wait_completed_and_history, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_stop_pause_and_exit_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_by_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_c_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_not_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_authorized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_profile_check, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("pbmctl", tests, NULL, NULL);
+}

@@ -362,6 +362,50 @@ test_ctrl_c_stops(void **state)
 }
 
 static void
+test_monitor_and_reload(void **state)
+{
+	Fixture *f = *state;
+	const gchar *argv[] = { g_getenv("PBMCTL_BINARY"), "--address", NULL, "monitor", NULL };
+	g_autoptr(GError) error = NULL;
+	GPid pid;
+	gint out_fd, status = 0;
+	g_autoptr(GString) seen = g_string_new(NULL);
+	Result r;
+
+	spawn(f);
+	argv[2] = pbm_test_bus_get_address(f->bus);
+	assert_true(g_spawn_async_with_pipes("/", (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+	                                     NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
+	g_usleep(500 * 1000);
+	r = pbmctl(f, "start", "demo");
+	result_clear(&r);
+	r = pbmctl(f, "stop");
+	result_clear(&r);
+	g_usleep(500 * 1000);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	for (;;) {
+		gchar buf[4096];
+		ssize_t n = read(out_fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		g_string_append_len(seen, buf, n);
+	}
+	close(out_fd);
+	g_spawn_close_pid(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_contains(seen->str, "SessionStarted");
+	assert_contains(seen->str, "SessionFinished");
+	assert_contains(seen->str, "'stopped'");
+
+	r = pbmctl(f, "reload");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "reloaded");
+	result_clear(&r);
+}
+
+static void
 test_daemon_not_running(void **state)
 {
 	Fixture *f = *state;
@@ -432,6 +476,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stop_pause_and_exit_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_c_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_monitor_and_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_not_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_authorized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profile_check, setup, teardown),

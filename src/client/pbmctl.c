@@ -756,6 +756,8 @@ on_monitor_signal(GDBusConnection *c, const gchar *sender, const gchar *path, co
 	g_autofree gchar *text = g_variant_print(params, FALSE);
 
 	g_print("%s %s.%s %s\n", path, iface, name, text);
+	/* a pipe (pbmctl monitor | grep ...) sees each event as it happens */
+	fflush(stdout);
 }
 
 static gboolean

@@ -299,9 +299,14 @@ cmd_profiles(Ctl *ctl, gint argc, gchar **argv)
 		g_autofree gchar *d = NULL;
 		if (g_variant_lookup(p, "duration_s", "t", &duration))
 			d = pbm_duration_format((gint64)duration * G_USEC_PER_SEC);
-		g_print("%-14s %-28s %10s  red %5.1f  NIR %5.1f J/cm²\n", lookup_s(p, "name"),
-		        lookup_s(p, "title"), d != NULL ? d : "?", lookup_d(p, "dose_red"),
-		        lookup_d(p, "dose_nir"));
+		if (d != NULL)
+			g_print("%-14s %-28s %10s  red %5.1f  NIR %5.1f J/cm²\n",
+			        lookup_s(p, "name"), lookup_s(p, "title"), d,
+			        lookup_d(p, "dose_red"), lookup_d(p, "dose_nir"));
+		else /* without a panel there is no calibration to compute them from */
+			g_print("%-14s %-28s (duration and dose known once a panel is "
+			        "connected)\n",
+			        lookup_s(p, "name"), lookup_s(p, "title"));
 		g_variant_unref(p);
 	}
 	return EXIT_OK;
@@ -371,11 +376,13 @@ cmd_profile(Ctl *ctl, gint argc, gchar **argv)
 		print_variant_json(p);
 		return EXIT_OK;
 	}
-	g_print("%s: %s\n%s\ndistance %.1f cm, goggles %s\n", lookup_s(p, "name"),
-	        lookup_s(p, "title"), lookup_s(p, "description"), lookup_d(p, "distance_cm"),
-	        lookup_d(p, "distance_cm") > 0 && g_variant_lookup(p, "goggles_required", "b", NULL)
-	                ? "required"
-	                : "not required");
+	{
+		gboolean goggles = FALSE;
+		g_variant_lookup(p, "goggles_required", "b", &goggles);
+		g_print("%s: %s\n%s\ndistance %.1f cm, goggles %s\n", lookup_s(p, "name"),
+		        lookup_s(p, "title"), lookup_s(p, "description"),
+		        lookup_d(p, "distance_cm"), goggles ? "required" : "not required");
+	}
 	steps = g_variant_lookup_value(p, "steps_detail", G_VARIANT_TYPE("aa{sv}"));
 	g_variant_iter_init(&iter, steps);
 	while ((s = g_variant_iter_next_value(&iter)) != NULL) {
@@ -448,7 +455,10 @@ cmd_identify(Ctl *ctl, gint argc, gchar **argv)
 		g_autoptr(GVariant) serial = NULL;
 		g_autoptr(GVariant) reply = NULL;
 		g_autoptr(GVariant) p = get_all(ctl, path, "org.pbmd1.Panel", NULL);
+		gboolean connected = FALSE;
 		if (p == NULL || (argc > 1 && !g_str_equal(lookup_s(p, "Serial"), argv[1])))
+			continue;
+		if (!g_variant_lookup(p, "Connected", "b", &connected) || !connected)
 			continue;
 		reply = call(ctl, path, "org.pbmd1.Panel", "Identify", NULL, NULL, &error);
 		if (reply == NULL)
@@ -547,6 +557,7 @@ typedef struct {
 	gchar *last_step;
 	gchar *outcome;
 	gboolean interrupted;
+	gboolean vanished;
 } Wait;
 
 static gint
@@ -618,19 +629,32 @@ on_interrupt(gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply =
 	        call(w->ctl, w->path, "org.pbmd1.Session", "Stop", NULL, NULL, &error);
-
 	w->interrupted = TRUE;
-	g_printerr("%spbmctl: interrupted: the session was stopped\n", w->tty ? "\n" : "");
 	if (reply == NULL)
-		g_printerr("pbmctl: %s\n", error->message);
+		g_printerr("%spbmctl: interrupted, but stopping the session failed: %s\n",
+		           w->tty ? "\n" : "", error->message);
+	else
+		g_printerr("%spbmctl: interrupted: the session was stopped\n", w->tty ? "\n" : "");
 	return G_SOURCE_CONTINUE;
+}
+
+static void
+on_pbmd_vanished(GDBusConnection *c, const gchar *name, gpointer user_data)
+{
+	Wait *w = user_data;
+
+	g_printerr("%spbmctl: pbmd went away during the session; the panel's watchdog switches "
+	           "it off, and pbmd records the session as interrupted when it starts again\n",
+	           w->tty ? "\n" : "");
+	w->vanished = TRUE;
+	g_main_loop_quit(w->loop);
 }
 
 static gint
 wait_for(Ctl *ctl, const gchar *path)
 {
 	Wait w = { .ctl = ctl, .path = g_strdup(path), .tty = isatty(STDOUT_FILENO) && !ctl->json };
-	guint sub1, sub2, sig;
+	guint sub1, sub2, sig, sig_term, watch;
 	gint code;
 
 	w.loop = g_main_loop_new(NULL, FALSE);
@@ -641,6 +665,10 @@ wait_for(Ctl *ctl, const gchar *path)
 	        ctl->bus, "org.pbmd", "org.freedesktop.DBus.Properties", "PropertiesChanged", path,
 	        NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_session_signal, &w, NULL);
 	sig = g_unix_signal_add(SIGINT, on_interrupt, &w);
+	/* systemctl stop of a timer's unit sends SIGTERM: the light goes off too */
+	sig_term = g_unix_signal_add(SIGTERM, on_interrupt, &w);
+	watch = g_bus_watch_name_on_connection(ctl->bus, "org.pbmd", G_BUS_NAME_WATCHER_FLAGS_NONE,
+	                                       NULL, on_pbmd_vanished, &w, NULL);
 	draw(&w);
 	/* it may have ended before we subscribed */
 	{
@@ -651,9 +679,11 @@ wait_for(Ctl *ctl, const gchar *path)
 	if (w.outcome == NULL)
 		g_main_loop_run(w.loop);
 	g_source_remove(sig);
+	g_source_remove(sig_term);
+	g_bus_unwatch_name(watch);
 	g_dbus_connection_signal_unsubscribe(ctl->bus, sub1);
 	g_dbus_connection_signal_unsubscribe(ctl->bus, sub2);
-	{
+	if (!w.vanished) {
 		g_autoptr(GVariant) s = get_all(ctl, path, "org.pbmd1.Session", NULL);
 		if (w.tty)
 			g_print("\n");
@@ -666,7 +696,7 @@ wait_for(Ctl *ctl, const gchar *path)
 			        lookup_d(s, "DoseNir"));
 		}
 	}
-	code = exit_for_outcome(w.outcome);
+	code = w.vanished ? EXIT_NO_DAEMON : exit_for_outcome(w.outcome);
 	g_free(w.outcome);
 	g_free(w.last_step);
 	g_free(w.path);
@@ -874,6 +904,15 @@ main(int argc, char **argv)
 	if (i >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
+	} /* --json and --no-color may also follow the command */
+	for (gint k = i + 1; k < argc;) {
+		if (g_str_equal(argv[k], "--json") || g_str_equal(argv[k], "--no-color")) {
+			ctl.json |= g_str_equal(argv[k], "--json");
+			memmove(&argv[k], &argv[k + 1], (gsize)(argc - k) * sizeof(gchar *));
+			argc--;
+		} else {
+			k++;
+		}
 	}
 	for (guint c = 0; c < G_N_ELEMENTS(commands); c++) {
 		if (!g_str_equal(argv[i], commands[c].name))

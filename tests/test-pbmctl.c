@@ -365,7 +365,9 @@ static void
 test_monitor_and_reload(void **state)
 {
 	Fixture *f = *state;
-	const gchar *argv[] = { g_getenv("PBMCTL_BINARY"), "--address", NULL, "monitor", NULL };
+	const gchar *argv[] = {
+		g_getenv("PBMCTL_BINARY"), "--address", NULL, "--json", "monitor", NULL
+	};
 	g_autoptr(GError) error = NULL;
 	GPid pid;
 	gint out_fd, status = 0;
@@ -394,10 +396,15 @@ test_monitor_and_reload(void **state)
 	close(out_fd);
 	g_spawn_close_pid(pid);
 	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_contains(seen->str, "SessionStarted");
-	assert_contains(seen->str, "SessionFinished");
-	assert_contains(seen->str, "'stopped'");
+	assert_int_equal(WEXITSTATUS(status), 0); /* one JSON object per line */
+	assert_contains(seen->str, "\"signal\":\"SessionStarted\"");
+	assert_contains(seen->str, "\"signal\":\"SessionFinished\"");
+	assert_contains(seen->str, "\"stopped\"");
+	{
+		g_auto(GStrv) lines = g_strsplit(g_strstrip(seen->str), "\n", -1);
+		for (guint i = 0; lines[i] != NULL; i++)
+			json_node_unref(parse_json(lines[i]));
+	}
 
 	r = pbmctl(f, "reload");
 	assert_int_equal(r.code, 0);

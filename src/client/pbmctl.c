@@ -783,9 +783,28 @@ static void
 on_monitor_signal(GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
                   const gchar *name, GVariant *params, gpointer user_data)
 {
-	g_autofree gchar *text = g_variant_print(params, FALSE);
+	Ctl *ctl = user_data;
 
-	g_print("%s %s.%s %s\n", path, iface, name, text);
+	if (ctl->json) {
+		/* one JSON object per line, for scripts that follow pbmd */
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		g_autoptr(JsonNode) root = NULL;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "path");
+		json_builder_add_string_value(b, path);
+		json_builder_set_member_name(b, "interface");
+		json_builder_add_string_value(b, iface);
+		json_builder_set_member_name(b, "signal");
+		json_builder_add_string_value(b, name);
+		json_builder_set_member_name(b, "args");
+		json_builder_add_value(b, json_gvariant_serialize(params));
+		json_builder_end_object(b);
+		root = json_builder_get_root(b);
+		print_json(root);
+	} else {
+		g_autofree gchar *text = g_variant_print(params, FALSE);
+		g_print("%s %s.%s %s\n", path, iface, name, text);
+	}
 	/* a pipe (pbmctl monitor | grep ...) sees each event as it happens */
 	fflush(stdout);
 }
@@ -807,10 +826,11 @@ cmd_monitor(Ctl *ctl, gint argc, gchar **argv)
 	if (m == NULL)
 		return fail(ctl, error);
 	g_dbus_connection_signal_subscribe(ctl->bus, "org.pbmd", NULL, NULL, NULL, NULL,
-	                                   G_DBUS_SIGNAL_FLAGS_NONE, on_monitor_signal, NULL, NULL);
+	                                   G_DBUS_SIGNAL_FLAGS_NONE, on_monitor_signal, ctl, NULL);
 	g_unix_signal_add(SIGINT, quit_loop, loop);
 	g_unix_signal_add(SIGTERM, quit_loop, loop);
-	g_print("following pbmd %s (Ctrl-C to stop)\n", lookup_s(m, "Version"));
+	if (!ctl->json)
+		g_print("following pbmd %s (Ctrl-C to stop)\n", lookup_s(m, "Version"));
 	g_main_loop_run(loop);
 	return EXIT_OK;
 }

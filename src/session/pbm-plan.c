@@ -96,8 +96,8 @@ check_panels(GPtrArray *panels, GError **error)
 	return TRUE;
 }
 
-static gdouble
-temperature_limit(const PbmLimits *limits, PbmPanel *panel)
+gdouble
+pbm_plan_temperature_limit(const PbmLimits *limits, PbmPanel *panel)
 {
 	gdouble panel_max = pbm_panel_get_info(panel)->t_max_dc / 10.0 - PANEL_TEMP_MARGIN_C;
 
@@ -110,7 +110,7 @@ check_temperature(GPtrArray *panels, const PbmLimits *limits, GError **error)
 	for (guint i = 0; i < panels->len; i++) {
 		PbmPanel *panel = g_ptr_array_index(panels, i);
 		const PbmStatus *status = pbm_panel_get_status(panel);
-		gdouble limit = temperature_limit(limits, panel);
+		gdouble limit = pbm_plan_temperature_limit(limits, panel);
 
 		if (status != NULL && status->temperature_dc / 10.0 >= limit) {
 			g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_SAFETY_LIMIT,

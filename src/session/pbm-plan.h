@@ -66,6 +66,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmPlan, pbm_plan_unref)
 
 const PbmStep *pbm_plan_get_step(PbmPlan *plan, guint index);
 guint pbm_plan_get_step_count(PbmPlan *plan);
+/* The board temperature a session may not reach on this panel: the
+ * configured limit, but always some margin below the panel's own cut-out. */
+gdouble pbm_plan_temperature_limit(const PbmLimits *limits, PbmPanel *panel);
 /* "14:05" in local time, for refusals that free at a time. */
 gchar *pbm_format_clock_time(gint64 unix_us);
 

@@ -524,8 +524,7 @@ static void
 check_temperature(PbmSession *self, Lane *lane)
 {
 	gdouble t = lane->status.temperature_dc / 10.0;
-	gdouble limit = MIN(self->plan->limits.max_temperature_c,
-	                    pbm_panel_get_info(lane->panel)->t_max_dc / 10.0 - 5.0);
+	gdouble limit = pbm_plan_temperature_limit(&self->plan->limits, lane->panel);
 
 	self->max_temperature = MAX(self->max_temperature, t);
 	if (t < limit)

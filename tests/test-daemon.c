@@ -493,6 +493,56 @@ test_suspend_interrupts(void **state)
 	}
 }
 
+/* pbmd run by hand with bad input: it says what is wrong and exits with the
+ * documented status, before touching any bus. */
+static gint
+run_pbmd(Fixture *f, const gchar *const *args, gchar **err)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	/* keep pbmd's state out of the home directory of whoever runs the tests */
+	g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "STATE_DIRECTORY", f->dir, TRUE);
+	gint status = 0;
+	g_ptr_array_add(argv, (gpointer)g_getenv("PBMD_BINARY"));
+	for (guint i = 0; args[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)args[i]);
+	g_ptr_array_add(argv, NULL);
+	if (!g_spawn_sync("/", (gchar **)argv->pdata, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+	                  NULL, err, &status, &error))
+		fail_msg("%s", error->message);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_startup_errors(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *bad_config = g_build_filename(f->dir, "broken.conf", NULL);
+	const gchar *too_many[] = { "--simulate=9", NULL };
+	const gchar *both[] = { "--session", "--address", "unix:path=/x", NULL };
+	const gchar *extra[] = { "start", NULL };
+	const gchar *broken[] = { "--config", bad_config, "--address", "unix:path=/nonexistent",
+		                  NULL };
+
+	assert_int_equal(run_pbmd(f, too_many, &err), 2);
+	assert_non_null(strstr(err, "1 to 8"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(run_pbmd(f, both, &err), 2);
+	assert_non_null(strstr(err, "exclude each other"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(run_pbmd(f, extra, &err), 2);
+	g_clear_pointer(&err, g_free);
+
+	/* a broken configuration names file and line, and pbmd does not start */
+	assert_true(
+	        g_file_set_contents(bad_config, "\nlimits = { min_gap = \"soon\"; };\n", -1, NULL));
+	assert_int_equal(run_pbmd(f, broken, &err), 1);
+	assert_non_null(strstr(err, "broken.conf:2: min_gap"));
+	g_unlink(bad_config);
+}
+
 static gint
 history_outcome_count(const gchar *db, const gchar *outcome)
 {
@@ -715,6 +765,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ready_and_contract, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_startup_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_introspection_matches_xml, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_panel_methods_and_safety_limit, setup,

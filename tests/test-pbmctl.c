@@ -303,6 +303,11 @@ test_stop_pause_and_exit_codes(void **state)
 	r = pbmctl(f, "start", "nope");
 	assert_int_equal(r.code, 2);
 	result_clear(&r);
+	/* 0 cm is a distance asked for, not "the profile's": refused */
+	r = pbmctl(f, "start", "demo", "--distance", "0");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "distance_cm must be");
+	result_clear(&r);
 }
 
 static void

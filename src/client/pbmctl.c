@@ -7,6 +7,7 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -730,8 +731,9 @@ show_warnings(Ctl *ctl, const gchar *profile)
 static gint
 cmd_start(Ctl *ctl, gint argc, gchar **argv)
 {
-	g_auto(GStrv) panels = NULL;
-	gdouble distance = 0;
+	g_auto(GStrv) panels =
+	        NULL; /* NAN: not given; any number given goes to pbmd, which checks its range */
+	gdouble distance = NAN;
 	gboolean wait = FALSE;
 	GOptionEntry entries[] = {
 		{ "panel", 0, 0, G_OPTION_ARG_STRING_ARRAY, &panels, "Use this panel (repeatable)",
@@ -760,7 +762,7 @@ cmd_start(Ctl *ctl, gint argc, gchar **argv)
 	if (panels != NULL)
 		g_variant_builder_add(&options, "{sv}", "panels",
 		                      g_variant_new_strv((const gchar *const *)panels, -1));
-	if (distance != 0)
+	if (!isnan(distance))
 		g_variant_builder_add(&options, "{sv}", "distance_cm",
 		                      g_variant_new_double(distance));
 	show_warnings(ctl, argv[1]);
@@ -905,7 +907,11 @@ main(int argc, char **argv)
 			ctl.bus_type = G_BUS_TYPE_SESSION;
 		else if (g_str_equal(argv[i], "--address") && i + 1 < argc)
 			ctl.address = argv[++i];
-		else if (g_str_has_prefix(argv[i], "--address="))
+		else if (g_str_equal(argv[i], "--address")) {
+			g_printerr("pbmctl: --address needs a D-Bus address, e.g. "
+			           "unix:path=/run/my-bus\n");
+			return EXIT_USAGE;
+		} else if (g_str_has_prefix(argv[i], "--address="))
 			ctl.address = argv[i] + strlen("--address=");
 		else if (g_str_equal(argv[i], "--no-color"))
 			ctl.color = FALSE;

@@ -14,6 +14,7 @@ typedef struct {
 	GDBusConnection *connection;
 	guint32 uid;
 	guint32 pid;
+	GVariant *gids; /* au from the bus, or NULL */
 } Check;
 
 static void
@@ -21,6 +22,7 @@ check_free(Check *c)
 {
 	g_free(c->sender);
 	g_free(c->group);
+	g_clear_pointer(&c->gids, g_variant_unref);
 	g_object_unref(c->connection);
 	g_free(c);
 }
@@ -67,22 +69,38 @@ line_lists_gid(const gchar *text, const gchar *key, gid_t gid)
 	return FALSE;
 }
 
-/* The caller's groups as the kernel has them (primary and supplementary,
- * from /proc), else as the group database lists them. */
 static gboolean
-in_group(guint32 uid, guint32 pid, gid_t gid)
+gids_list(GVariant *gids, gid_t gid)
 {
-	g_autofree gchar *path = g_strdup_printf("/proc/%u/status", pid);
+	gsize n = 0;
+	const guint32 *ids = g_variant_get_fixed_array(gids, &n, sizeof(guint32));
+
+	for (gsize i = 0; i < n; i++) {
+		if (ids[i] == gid)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The caller's groups as the bus saw them when it connected (race-free, and
+ * the only source under systemd's ProtectProc=invisible), else as the kernel
+ * has them now in /proc, else as the group database lists them. */
+static gboolean
+in_group(const Check *c, gid_t gid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%u/status", c->pid);
 	g_autofree gchar *text = NULL;
 	struct passwd *pw;
 	gid_t groups[256];
 	gint n = G_N_ELEMENTS(groups);
 
-	if (pid != 0 && g_file_get_contents(path, &text, NULL, NULL) &&
+	if (c->gids != NULL)
+		return gids_list(c->gids, gid);
+	if (c->pid != 0 && g_file_get_contents(path, &text, NULL, NULL) &&
 	    strstr(text, "\nGroups:") != NULL)
 		return line_lists_gid(text, "\nGid:", gid) ||
 		       line_lists_gid(text, "\nGroups:", gid);
-	pw = getpwuid(uid);
+	pw = getpwuid(c->uid);
 	if (pw == NULL || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
 		return FALSE;
 	for (gint i = 0; i < n; i++) {
@@ -155,14 +173,14 @@ credentials_done(GObject *source, GAsyncResult *result, gpointer user_data)
 		return;
 	}
 	g_variant_lookup(creds, "ProcessID", "u", &c->pid);
+	c->gids = g_variant_lookup_value(creds, "UnixGroupIDs", G_VARIANT_TYPE("au"));
 	if (c->uid == 0) {
 		g_task_return_boolean(task, TRUE);
 		g_object_unref(task);
 		return;
 	}
 	group = getgrnam(c->group);
-	if (c->action == PBM_AUTH_CONTROL && group != NULL &&
-	    in_group(c->uid, c->pid, group->gr_gid)) {
+	if (c->action == PBM_AUTH_CONTROL && group != NULL && in_group(c, group->gr_gid)) {
 		g_task_return_boolean(task, TRUE);
 		g_object_unref(task);
 		return;

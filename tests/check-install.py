@@ -7,7 +7,8 @@ the files and their modes, the units with systemd-analyze verify and
 security, the XML files against their DTDs, the udev rule against the panel
 the tests emulate, the sysusers file with systemd-sysusers, and the
 installed bus policy on a private dbus-daemon (root only: callers run as
-other users, in a mount namespace whose /etc/passwd has the pbmd user).
+other users, in a mount namespace whose /etc/passwd has the pbmd user and
+whose /proc hides other users' processes, as pbmd.service does).
 
 Usage: check-install.py BUILD_DIR NAME=DIR...  (meson passes the dirs)
 """
@@ -395,6 +396,9 @@ def bus_policy_inner(tree_root, dirs, users_root):
     for name in ("passwd", "group"):
         subprocess.run(["mount", "--bind", os.path.join(users_root, "etc", name),
                         f"/etc/{name}"], check=True)
+    # as pbmd.service's ProtectProc=invisible: pbmd cannot see its callers
+    subprocess.run(["mount", "-t", "proc", "-o", "hidepid=invisible", "proc", "/proc"],
+                   check=True)
     tmp = tempfile.mkdtemp(prefix="pbm-bus.", dir="/tmp")
     os.chmod(tmp, 0o755)
     socket = os.path.join(tmp, "bus")
@@ -454,7 +458,8 @@ def bus_policy_inner(tree_root, dirs, users_root):
         if "NotAuthorized" not in r.stderr:
             problems.append(f"nobody could start a session: {r.stdout}{r.stderr}")
         # as pbmd-session@.service runs pbmctl: DynamicUser= with the group
-        # pbmd as a supplementary group that no user database lists
+        # pbmd as a supplementary group that no user database lists, and a
+        # process pbmd cannot look at: only the bus knows its groups
         r = gdbus(address, "nobody", ["pbmd"], *start)
         if "/org/pbmd/session/" not in r.stdout:
             problems.append(f"nobody in the group pbmd could not start a session: "

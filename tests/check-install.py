@@ -192,6 +192,33 @@ def check_security(tree, unit):
     assert level <= EXPOSURE_LIMIT, f"{unit}: exposure {level} > {EXPOSURE_LIMIT}"
 
 
+def ini_keys(path):
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if "=" in line and not line.startswith(("#", ";", "[")):
+                key, value = line.split("=", 1)
+                keys.setdefault(key, value)
+    return keys
+
+
+def check_activation(tree):
+    if "no" in (tree.dirs["dbus_system_services_dir"], tree.dirs["systemdsystemunitdir"]):
+        return "no activation file or no units installed"
+    service = ini_keys(tree.path("dbus_system_services_dir", "org.pbmd.service"))
+    unit = ini_keys(tree.path("systemdsystemunitdir", "pbmd.service"))
+    want = {"Name": "org.pbmd", "SystemdService": "pbmd.service", "User": unit.get("User")}
+    got = {k: service.get(k) for k in want}
+    assert got == want, f"org.pbmd.service has {got}, expected {want}"
+    assert unit.get("Type") == "dbus" and unit.get("BusName") == "org.pbmd", \
+        f"pbmd.service: Type={unit.get('Type')} BusName={unit.get('BusName')}"
+    assert os.access(service.get("Exec", "").split()[0] or "/nonexistent", os.X_OK), \
+        f"org.pbmd.service: Exec={service.get('Exec')} is not a program"
+    note(f"org.pbmd.service activates pbmd.service (Type=dbus, BusName=org.pbmd, "
+         f"User={unit.get('User')})")
+
+
 # ---- XML ----
 
 def check_xml(tree):
@@ -522,6 +549,7 @@ def main():
                  lambda: check_security(tree, "pbmd.service"))
         tap.case("pbmd-session@.service exposure at most 1.0",
                  lambda: check_security(tree, "pbmd-session@.service"))
+        tap.case("D-Bus activation starts pbmd.service", lambda: check_activation(tree))
         tap.case("D-Bus and polkit XML valid", lambda: check_xml(tree))
         tap.case("udev rule gives the panel to pbmd", lambda: check_udev(tree))
         tap.case("sysusers.d makes the pbmd user", lambda: check_sysusers(tree, state))

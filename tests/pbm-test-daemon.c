@@ -826,6 +826,26 @@ pbm_test_daemon_spawn_command(PbmTestBus *bus, const gchar *const *argv,
 	return g_steal_pointer(&daemon);
 }
 
+/* PBMD_WRAPPER (for example valgrind and its options, from meson test
+ * --setup memcheck) goes before pbmd on its command line; the words
+ * live as long as the process. */
+static gboolean
+add_wrapper(GPtrArray *argv, GError **error)
+{
+	static gchar **words;
+	const gchar *wrapper = g_getenv("PBMD_WRAPPER");
+
+	if (wrapper == NULL || wrapper[0] == '\0')
+		return TRUE;
+	if (words == NULL && !g_shell_parse_argv(wrapper, NULL, &words, error)) {
+		g_prefix_error(error, "PBMD_WRAPPER: ");
+		return FALSE;
+	}
+	for (guint i = 0; words[i] != NULL; i++)
+		g_ptr_array_add(argv, words[i]);
+	return TRUE;
+}
+
 PbmTestDaemon *
 pbm_test_daemon_spawn(PbmTestBus *bus, const gchar *const *extra_args,
                       const gchar *const *extra_env, GError **error)
@@ -837,6 +857,8 @@ pbm_test_daemon_spawn(PbmTestBus *bus, const gchar *const *extra_args,
 
 	binary = pbm_test_daemon_get_binary(error);
 	if (binary == NULL)
+		return NULL;
+	if (!add_wrapper(argv, error))
 		return NULL;
 	g_ptr_array_add(argv, (gpointer)binary);
 	g_ptr_array_add(argv, (gpointer) "--address");

@@ -27,6 +27,9 @@
  *     every line prefixed "# [name] " (TAP-safe), cwd /, umask 022, default
  *     signal dispositions and mask, and SIGKILL when the test process dies.
  *
+ * pbm_test_daemon_spawn() puts the words of $PBMD_WRAPPER, when set, before
+ * pbmd (meson test --setup memcheck runs every pbmd under memcheck).
+ *
  * extra_env entries are "KEY=VALUE" (set) or "KEY" (unset), applied last.
  * Output and notifications go on while the test blocks; nothing here needs
  * the test to run a main loop. Call everything but the polkit getters and

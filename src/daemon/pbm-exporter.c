@@ -4,12 +4,11 @@
 #include <math.h>
 
 #include "pbm-auth.h"
+#include "pbm-dbus-args.h"
 #include "pbm-dbus-error.h"
 #include "pbm-dbus-generated.h"
 
 #define TICK_US G_USEC_PER_SEC
-#define HISTORY_DEFAULT_LIMIT 1000
-#define HISTORY_MAX_LIMIT 10000
 #define IDENTIFY_SECONDS 5
 
 struct _PbmExporter {
@@ -572,55 +571,6 @@ handle_session_method(PbmDBusSession *skel, GDBusMethodInvocation *invocation, g
 }
 
 static gboolean
-invalid(GDBusMethodInvocation *invocation, const gchar *message)
-{
-	g_dbus_method_invocation_return_error_literal(invocation, PBM_DBUS_ERROR,
-	                                              PBM_DBUS_ERROR_INVALID_ARGS, message);
-	return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-parse_start_options(Call *c, GVariant *options, GError **error)
-{
-	GVariantIter iter;
-	const gchar *key;
-	GVariant *value;
-
-	g_variant_iter_init(&iter, options);
-	while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-		if (g_str_equal(key, "panels") &&
-		    g_variant_is_of_type(value, G_VARIANT_TYPE("as"))) {
-			g_strfreev(c->serials);
-			c->serials = g_variant_dup_strv(value, NULL);
-			if (c->serials[0] == NULL || g_strv_length(c->serials) > 16) {
-				g_set_error_literal(error, PBM_DBUS_ERROR,
-				                    PBM_DBUS_ERROR_INVALID_ARGS,
-				                    "option panels must list 1 to 16 serials");
-				return FALSE;
-			}
-		} else if (g_str_equal(key, "distance_cm") &&
-		           g_variant_is_of_type(value, G_VARIANT_TYPE_DOUBLE)) {
-			c->distance_cm = g_variant_get_double(value);
-			if (!(c->distance_cm >= PBM_PROFILE_DISTANCE_MIN_CM &&
-			      c->distance_cm <= PBM_PROFILE_DISTANCE_MAX_CM)) {
-				g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
-				            "option distance_cm must be %g to %g cm",
-				            PBM_PROFILE_DISTANCE_MIN_CM,
-				            PBM_PROFILE_DISTANCE_MAX_CM);
-				return FALSE;
-			}
-		} else {
-			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
-			            "unknown option \"%s\" of type %s; StartSession takes panels "
-			            "(as) and distance_cm (d)",
-			            key, g_variant_get_type_string(value));
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-static gboolean
 handle_start(PbmDBusManager *skel, GDBusMethodInvocation *invocation, const gchar *profile,
              GVariant *options, gpointer user_data)
 {
@@ -628,12 +578,8 @@ handle_start(PbmDBusManager *skel, GDBusMethodInvocation *invocation, const gcha
 	Call *c = call_new(self, invocation);
 	GError *error = NULL;
 
-	if (!pbm_profile_name_is_valid(profile)) {
-		call_free(c);
-		return invalid(invocation,
-		               "a profile name is 1 to 64 characters of a-z, 0-9 and '-'");
-	}
-	if (!parse_start_options(c, options, &error)) {
+	if (!pbm_dbus_args_check_profile_name(profile, &error) ||
+	    !pbm_dbus_args_parse_start_options(options, &c->serials, &c->distance_cm, &error)) {
 		g_dbus_method_invocation_take_error(invocation, error);
 		call_free(c);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -722,11 +668,13 @@ handle_get_profile(PbmDBusManager *skel, GDBusMethodInvocation *invocation, cons
                    gpointer user_data)
 {
 	PbmExporter *self = user_data;
+	GError *error = NULL;
 	PbmProfile *p;
 
-	if (!pbm_profile_name_is_valid(name))
-		return invalid(invocation,
-		               "a profile name is 1 to 64 characters of a-z, 0-9 and '-'");
+	if (!pbm_dbus_args_check_profile_name(name, &error)) {
+		g_dbus_method_invocation_take_error(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
 	p = pbm_profile_store_lookup(pbm_manager_get_profiles(self->manager), name);
 	if (p == NULL) {
 		g_dbus_method_invocation_return_error(invocation, PBM_DBUS_ERROR,
@@ -777,10 +725,11 @@ handle_get_history(PbmDBusManager *skel, GDBusMethodInvocation *invocation, gint
 	GError *error = NULL;
 	GVariantBuilder b;
 
-	if (limit > HISTORY_MAX_LIMIT)
-		return invalid(invocation, "limit must be 0 (meaning 1000) to 10000");
-	rows = pbm_manager_get_history(self->manager, since,
-	                               limit == 0 ? HISTORY_DEFAULT_LIMIT : limit, &error);
+	if (!pbm_dbus_args_check_history_limit(limit, &limit, &error)) {
+		g_dbus_method_invocation_take_error(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	rows = pbm_manager_get_history(self->manager, since, limit, &error);
 	if (rows == NULL) {
 		g_dbus_method_invocation_take_error(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;

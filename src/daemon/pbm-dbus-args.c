@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pbm-dbus-args.h"
+
+#include "pbm-dbus-error.h"
+#include "pbm-profile.h"
+
+gboolean
+pbm_dbus_args_check_profile_name(const gchar *name, GError **error)
+{
+	if (pbm_profile_name_is_valid(name))
+		return TRUE;
+	g_set_error_literal(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+	                    "a profile name is 1 to 64 characters of a-z, 0-9 and '-'");
+	return FALSE;
+}
+
+gboolean
+pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *distance_cm,
+                                  GError **error)
+{
+	g_auto(GStrv) panels = NULL;
+	gdouble distance = 0.0;
+	GVariantIter iter;
+	const gchar *key;
+	GVariant *value;
+
+	g_return_val_if_fail(g_variant_is_of_type(options, G_VARIANT_TYPE_VARDICT), FALSE);
+
+	g_variant_iter_init(&iter, options);
+	while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+		if (g_str_equal(key, "panels") &&
+		    g_variant_is_of_type(value, G_VARIANT_TYPE_STRING_ARRAY)) {
+			g_strfreev(panels);
+			panels = g_variant_dup_strv(value, NULL);
+			if (panels[0] == NULL || g_strv_length(panels) > PBM_DBUS_ARGS_PANELS_MAX) {
+				g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+				            "option panels must list 1 to %u serials",
+				            PBM_DBUS_ARGS_PANELS_MAX);
+				return FALSE;
+			}
+		} else if (g_str_equal(key, "distance_cm") &&
+		           g_variant_is_of_type(value, G_VARIANT_TYPE_DOUBLE)) {
+			distance = g_variant_get_double(value);
+			if (!(distance >= PBM_PROFILE_DISTANCE_MIN_CM &&
+			      distance <= PBM_PROFILE_DISTANCE_MAX_CM)) {
+				g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+				            "option distance_cm must be %g to %g cm",
+				            PBM_PROFILE_DISTANCE_MIN_CM,
+				            PBM_PROFILE_DISTANCE_MAX_CM);
+				return FALSE;
+			}
+		} else {
+			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+			            "unknown option \"%s\" of type %s; StartSession takes panels "
+			            "(as) and distance_cm (d)",
+			            key, g_variant_get_type_string(value));
+			return FALSE;
+		}
+	}
+	*serials = g_steal_pointer(&panels);
+	*distance_cm = distance;
+	return TRUE;
+}
+
+gboolean
+pbm_dbus_args_check_history_limit(guint limit, guint *effective, GError **error)
+{
+	if (limit > PBM_DBUS_HISTORY_MAX_LIMIT) {
+		g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+		            "limit must be 0 (meaning %u) to %u", PBM_DBUS_HISTORY_DEFAULT_LIMIT,
+		            PBM_DBUS_HISTORY_MAX_LIMIT);
+		return FALSE;
+	}
+	*effective = limit == 0 ? PBM_DBUS_HISTORY_DEFAULT_LIMIT : limit;
+	return TRUE;
+}

@@ -27,7 +27,11 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 	g_return_val_if_fail(g_variant_is_of_type(options, G_VARIANT_TYPE_VARDICT), FALSE);
 
 	g_variant_iter_init(&iter, options);
-	while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+	/* Not g_variant_iter_loop(): a refusal leaves the loop early, which
+	 * would leak the value it holds. */
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_autoptr(GVariant) owned = value;
+
 		if (g_str_equal(key, "panels") &&
 		    g_variant_is_of_type(value, G_VARIANT_TYPE_STRING_ARRAY)) {
 			g_strfreev(panels);

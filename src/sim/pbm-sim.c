@@ -24,6 +24,8 @@ struct _PbmSim {
 	guint32 pulse_mhz;
 	guint16 duty;
 	guint64 cap_deadline; /* 0 while dark */
+	guint64 output_changes;
+	guint64 output_changed_at;
 
 	enum pbm_watchdog_state watchdog;
 	guint64 watchdog_deadline;
@@ -138,6 +140,14 @@ level_now(const PbmSim *sim, guint ch)
 	return (guint16)lround((gdouble)from + (gdouble)(to - from) * t);
 }
 
+guint64
+pbm_sim_get_output_changes(const PbmSim *sim, guint64 *changed_at)
+{
+	if (changed_at != NULL)
+		*changed_at = sim->output_changed_at;
+	return sim->output_changes;
+}
+
 gboolean
 pbm_sim_is_lit(const PbmSim *sim)
 {
@@ -172,15 +182,48 @@ fan_rpm_now(const PbmSim *sim)
 	return fan_commanded(sim) && !sim->fan_stalled ? sim->config.fan_rpm : 0;
 }
 
+/* What the output is commanded to be, to tell when it changes (as the
+ * status reports it: continuous light has full duty). */
+typedef struct {
+	guint16 target[PBM_MAX_CHANNELS];
+	guint32 pulse_mhz;
+	guint16 duty;
+} OutputState;
+
+static OutputState
+output_state(const PbmSim *sim)
+{
+	OutputState o = { .pulse_mhz = sim->pulse_mhz,
+		          .duty = sim->pulse_mhz == 0 ? PBM_DUTY_MAX : sim->duty };
+
+	memcpy(o.target, sim->target, sizeof(o.target));
+	return o;
+}
+
+static void
+note_output_change(PbmSim *sim, const OutputState *before)
+{
+	OutputState after = output_state(sim);
+
+	if (memcmp(before->target, after.target, sizeof(after.target)) == 0 &&
+	    before->pulse_mhz == after.pulse_mhz && before->duty == after.duty)
+		return;
+	sim->output_changes++;
+	sim->output_changed_at = sim->now;
+}
+
 static void
 outputs_off(PbmSim *sim)
 {
+	OutputState before = output_state(sim);
+
 	memset(sim->ramp_from, 0, sizeof(sim->ramp_from));
 	memset(sim->target, 0, sizeof(sim->target));
 	sim->ramp_start = sim->ramp_end = sim->now;
 	sim->pulse_mhz = 0;
 	sim->duty = PBM_DUTY_MAX;
 	sim->cap_deadline = 0;
+	note_output_change(sim, &before);
 }
 
 static void
@@ -477,6 +520,7 @@ static void
 apply_output(PbmSim *sim, const PbmOutput *o)
 {
 	gboolean was_lit = pbm_sim_is_lit(sim);
+	OutputState before = output_state(sim);
 	guint64 cap;
 
 	if (!pbm_output_is_lit(o)) {
@@ -494,6 +538,7 @@ apply_output(PbmSim *sim, const PbmOutput *o)
 	 * shorten it but never extend it. */
 	cap = sim->now + o->session_cap_s * (guint64)G_USEC_PER_SEC;
 	sim->cap_deadline = was_lit && sim->cap_deadline > 0 ? MIN(sim->cap_deadline, cap) : cap;
+	note_output_change(sim, &before);
 	check_led_strings(sim);
 }
 

@@ -94,5 +94,12 @@ const PbmInfo *pbm_sim_get_info(const PbmSim *sim);
 const PbmChannel *pbm_sim_get_channels(const PbmSim *sim);
 gdouble pbm_sim_get_temperature(const PbmSim *sim);
 gboolean pbm_sim_is_lit(const PbmSim *sim);
+/* How many times the commanded output (the channels' target levels, pulse
+ * frequency and duty) has changed since the model was created, and in
+ * changed_at (may be NULL) the device time of the latest change: when the
+ * light went on, changed level or went off, to the microsecond, for an
+ * observer that polls only now and then. A ramp counts once, when it starts;
+ * a command that repeats the current output counts nothing. */
+guint64 pbm_sim_get_output_changes(const PbmSim *sim, guint64 *changed_at);
 
 G_END_DECLS

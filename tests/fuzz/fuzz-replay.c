@@ -53,6 +53,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "no corpus files given\n");
 		return EXIT_FAILURE;
 	}
-	printf("replayed %u inputs\n", n);
+	printf("# replayed %u inputs\n", n);
 	return EXIT_SUCCESS;
 }

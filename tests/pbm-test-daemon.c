@@ -30,6 +30,7 @@
 
 #define BUS_START_TIMEOUT_MS 10000
 #define BUS_STOP_TIMEOUT_MS 5000
+#define FREE_TERM_MS 10000
 /* systemd reads at most this much of a notification (NOTIFY_BUFFER_MAX). */
 #define NOTIFY_BUFFER_MAX 4096
 /* A line longer than this is relayed in pieces. */
@@ -875,8 +876,12 @@ pbm_test_daemon_free(PbmTestDaemon *daemon)
 {
 	if (daemon == NULL)
 		return;
-	if (daemon->process.pid != 0 && !process_try_reap(&daemon->process))
-		note(daemon->process.label, "still running at the end: SIGKILL");
+	/* As systemd stops a unit: pbmd shuts down (and memcheck gets its leak
+	 * summary) unless it hangs, which SIGKILL then ends. */
+	if (daemon->process.pid != 0 && !process_try_reap(&daemon->process) &&
+	    pbm_test_daemon_signal_and_wait(daemon, SIGTERM, FREE_TERM_MS) == -1)
+		note(daemon->process.label, "still running %u ms after SIGTERM: SIGKILL",
+		     FREE_TERM_MS);
 	process_clear(&daemon->process);
 	if (daemon->run_dir != NULL && !pbm_test_rm_rf(daemon->run_dir))
 		g_warning("could not remove %s", daemon->run_dir);

@@ -90,8 +90,8 @@ PbmTestDaemon *pbm_test_daemon_spawn_command(PbmTestBus *bus, const gchar *const
  * while the binary is not built. */
 const gchar *pbm_test_daemon_get_binary(GError **error);
 
-/* SIGKILL if still running, reaps, stops the relay and the notify socket,
- * and removes the temp dir. */
+/* If still running: SIGTERM, at most 10 s to exit, then SIGKILL; reaps,
+ * stops the relay and the notify socket, and removes the temp dir. */
 void pbm_test_daemon_free(PbmTestDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmTestDaemon, pbm_test_daemon_free)
 

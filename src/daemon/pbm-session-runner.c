@@ -105,6 +105,14 @@ pbm_session_run(PbmClock *clock, PbmHistory *history, PbmProfile *profile, gdoub
 	PbmSession *session;
 	Recorder *recorder;
 
+	/* Plan on a whole history: a session end that a full disk kept out
+	 * goes in first, or nothing starts. */
+	if (!pbm_history_flush(history, &local)) {
+		g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_DEVICE,
+		            "the session was not started because it cannot be recorded: %s",
+		            local->message);
+		return NULL;
+	}
 	if (!pbm_usage_from_history(history, now, &usage, &recent, &local)) {
 		g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_DEVICE,
 		            "the session was not started: the history cannot be read: %s",

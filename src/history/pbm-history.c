@@ -16,14 +16,36 @@
 #define TEXT_MAX 4096
 #define PANELS_MAX 64
 
+/* A session end that could not be written (disk full, I/O error). */
+typedef struct {
+	gint64 id;
+	gint64 ended_at;
+	gchar *outcome;
+	gdouble dose[2];
+	gint64 lit_us;
+	gdouble max_temperature_c;
+	gchar *faults;
+} Unwritten;
+
 struct _PbmHistory {
 	gchar *path;
 	gchar *recovery_note;
 	sqlite3 *db;
-	gint last_rc; /* of the last failure, to tell a damaged file from others */
+	gint last_rc;         /* of the last failure, to tell a damaged file from others */
+	GPtrArray *unwritten; /* Unwritten, oldest first: see pbm_history_flush() */
 };
 
 G_DEFINE_QUARK(pbm - history - error - quark, pbm_history_error)
+
+static void
+unwritten_free(Unwritten *u)
+{
+	g_free(u->outcome);
+	g_free(u->faults);
+	g_free(u);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Unwritten, unwritten_free)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
@@ -425,6 +447,7 @@ pbm_history_open_at(const gchar *path, gint64 now, GError **error)
 	}
 	h = g_new0(PbmHistory, 1);
 	h->path = g_strdup(path);
+	h->unwritten = g_ptr_array_new_with_free_func((GDestroyNotify)unwritten_free);
 	if (setup(h, &damage, &local))
 		return g_steal_pointer(&h);
 	if (damage == NULL) {
@@ -451,8 +474,13 @@ pbm_history_open(const gchar *path, GError **error)
 void
 pbm_history_free(PbmHistory *h)
 {
+	g_autoptr(GError) error = NULL;
+
 	if (h == NULL)
 		return;
+	if (h->db != NULL && !pbm_history_flush(h, &error))
+		g_warning("%s; the next start records that session as interrupted", error->message);
+	g_clear_pointer(&h->unwritten, g_ptr_array_unref);
 	close_db(h);
 	g_free(h->path);
 	g_free(h->recovery_note);
@@ -600,7 +628,10 @@ pbm_history_begin(PbmHistory *h, const PbmHistoryStart *start, gint64 *id_out, G
 	gint64 id = 0;
 
 	g_return_val_if_fail(h != NULL && start != NULL && id_out != NULL, FALSE);
-	if (!check_start(h, start, error) || !exec(h, "BEGIN IMMEDIATE", code, what, error))
+	/* No session starts while another's outcome is missing from the file:
+	 * its dose must count in the next plan and survive a crash. */
+	if (!check_start(h, start, error) || !pbm_history_flush(h, error) ||
+	    !exec(h, "BEGIN IMMEDIATE", code, what, error))
 		return FALSE;
 	if (!insert_session(h, start, &id, what, error) ||
 	    !insert_panels(h, id, start->panels, what, error) ||
@@ -660,13 +691,41 @@ pbm_history_checkpoint(PbmHistory *h, gint64 id, gint64 now, const gdouble dose[
 	return TRUE;
 }
 
+static gboolean
+write_finish(PbmHistory *h, const Unwritten *u, GError **error)
+{
+	static const gchar what[] = "cannot record the session end in";
+	g_autoptr(sqlite3_stmt) stmt = NULL;
+
+	stmt = prepare(h,
+	               "UPDATE sessions SET ended_at = ?2, outcome = ?3, dose_red = ?4, "
+	               "dose_nir = ?5, lit_us = ?6, max_temperature_c = ?7, faults = ?8 "
+	               "WHERE id = ?1 AND ended_at IS NULL",
+	               PBM_HISTORY_ERROR_WRITE, what, error);
+	if (stmt == NULL)
+		return FALSE;
+	sqlite3_bind_int64(stmt, 1, u->id);
+	sqlite3_bind_int64(stmt, 2, u->ended_at);
+	sqlite3_bind_text(stmt, 3, u->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_double(stmt, 4, u->dose[0]);
+	sqlite3_bind_double(stmt, 5, u->dose[1]);
+	sqlite3_bind_int64(stmt, 6, u->lit_us);
+	sqlite3_bind_double(stmt, 7, u->max_temperature_c);
+	sqlite3_bind_text(stmt, 8, u->faults, -1, SQLITE_STATIC);
+	if (!step_done(h, stmt, PBM_HISTORY_ERROR_WRITE, what, error))
+		return FALSE;
+	if (sqlite3_changes(h->db) == 0)
+		return set_not_open(h, u->id, "cannot finish", error);
+	return TRUE;
+}
+
 gboolean
 pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outcome,
                    const gdouble dose[2], gint64 lit_us, gdouble max_temperature_c,
                    const gchar *faults, GError **error)
 {
-	static const gchar what[] = "cannot record the session end in";
-	g_autoptr(sqlite3_stmt) stmt = NULL;
+	g_autoptr(Unwritten) u = NULL;
+	GError *local = NULL;
 
 	g_return_val_if_fail(h != NULL && dose != NULL, FALSE);
 	if (!pbm_history_outcome_is_valid(outcome))
@@ -676,25 +735,43 @@ pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outco
 	if (!check_progress(h, dose, lit_us, max_temperature_c, error) ||
 	    !check_text(h, "the fault list", faults != NULL ? faults : "", TRUE, error))
 		return FALSE;
-	stmt = prepare(h,
-	               "UPDATE sessions SET ended_at = ?2, outcome = ?3, dose_red = ?4, "
-	               "dose_nir = ?5, lit_us = ?6, max_temperature_c = ?7, faults = ?8 "
-	               "WHERE id = ?1 AND ended_at IS NULL",
-	               PBM_HISTORY_ERROR_WRITE, what, error);
-	if (stmt == NULL)
-		return FALSE;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, ended_at);
-	sqlite3_bind_text(stmt, 3, outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_double(stmt, 4, dose[0]);
-	sqlite3_bind_double(stmt, 5, dose[1]);
-	sqlite3_bind_int64(stmt, 6, lit_us);
-	sqlite3_bind_double(stmt, 7, max_temperature_c);
-	sqlite3_bind_text(stmt, 8, faults != NULL ? faults : "", -1, SQLITE_STATIC);
-	if (!step_done(h, stmt, PBM_HISTORY_ERROR_WRITE, what, error))
-		return FALSE;
-	if (sqlite3_changes(h->db) == 0)
-		return set_not_open(h, id, "cannot finish", error);
+	u = g_new0(Unwritten, 1);
+	*u = (Unwritten){
+		.id = id,
+		.ended_at = ended_at,
+		.outcome = g_strdup(outcome),
+		.dose = { dose[0], dose[1] },
+		.lit_us = lit_us,
+		.max_temperature_c = max_temperature_c,
+		.faults = g_strdup(faults != NULL ? faults : ""),
+	};
+	if (write_finish(h, u, &local))
+		return TRUE;
+	/* Kept, and written before the next session can begin. */
+	if (g_error_matches(local, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_WRITE))
+		g_ptr_array_add(h->unwritten, g_steal_pointer(&u));
+	g_propagate_error(error, local);
+	return FALSE;
+}
+
+gboolean
+pbm_history_flush(PbmHistory *h, GError **error)
+{
+	g_return_val_if_fail(h != NULL, FALSE);
+	while (h->unwritten->len > 0) {
+		Unwritten *u = g_ptr_array_index(h->unwritten, 0);
+		g_autoptr(GError) local = NULL;
+
+		if (!write_finish(h, u, &local) &&
+		    !g_error_matches(local, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_NOT_FOUND)) {
+			g_set_error(error, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_WRITE,
+			            "the end of session %" G_GINT64_FORMAT " (%s) is not recorded "
+			            "yet: %s",
+			            u->id, u->outcome, local->message);
+			return FALSE;
+		}
+		g_ptr_array_remove_index(h->unwritten, 0);
+	}
 	return TRUE;
 }
 
@@ -850,6 +927,8 @@ pbm_history_list(PbmHistory *h, gint64 since, guint limit, GError **error)
 	g_autoptr(sqlite3_stmt) rows = NULL;
 
 	g_return_val_if_fail(h != NULL, NULL);
+	/* Best effort: once there is room, a kept session end shows. */
+	pbm_history_flush(h, NULL);
 	rows = prepare(h,
 	               "SELECT " ENTRY_COLUMNS " FROM sessions WHERE started_at >= ?1 "
 	               "ORDER BY started_at DESC, id DESC LIMIT ?2",

@@ -99,10 +99,17 @@ gboolean pbm_history_begin(PbmHistory *h, const PbmHistoryStart *start, gint64 *
 gboolean pbm_history_checkpoint(PbmHistory *h, gint64 id, gint64 now, const gdouble dose[2],
                                 gint64 lit_us, gdouble max_temperature_c, GError **error);
 /* faults: NULL or "" for none. Fails with NOT_FOUND when id is unknown or
- * already finished, INVALID for an outcome outside the set above. */
+ * already finished, INVALID for an outcome outside the set above. When the
+ * write itself fails (WRITE: disk full, I/O error) the end is kept in
+ * memory and written by pbm_history_flush(). */
 gboolean pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outcome,
                             const gdouble dose[2], gint64 lit_us, gdouble max_temperature_c,
                             const gchar *faults, GError **error);
+/* Writes the session ends pbm_history_finish() kept; FALSE (WRITE) while
+ * they still cannot be written. pbm_history_begin() flushes first and fails
+ * with it, so no session starts on a history missing another's outcome and
+ * dose; pbm_history_list() tries too, and pbm_history_free() a last time. */
+gboolean pbm_history_flush(PbmHistory *h, GError **error);
 
 /* Delivered dose per band of sessions that ended at or after since. Open
  * rows count with their checkpointed dose when their last checkpoint (or

@@ -353,12 +353,46 @@ pbm_panel_heartbeat_finish(PbmPanel *self, GAsyncResult *result, GError **error)
 	return finish_boolean(self, result, error);
 }
 
+static void
+clear_fault_refreshed(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!pbm_panel_refresh_status_finish(PBM_PANEL(source), result, &error)) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	g_task_return_pointer(task, g_bytes_new(NULL, 0), (GDestroyNotify)g_bytes_unref);
+}
+
+static void
+clear_fault_sent(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	GCancellable *cancellable = g_task_get_cancellable(task);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) reply = g_task_propagate_pointer(G_TASK(result), &error);
+
+	if (reply == NULL) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	/* Whether the fault is gone is in the status: read it before
+	 * answering, not at the next report. */
+	pbm_panel_refresh_status_async(PBM_PANEL(source), cancellable, clear_fault_refreshed,
+	                               g_steal_pointer(&task));
+}
+
 void
 pbm_panel_clear_fault_async(PbmPanel *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                             gpointer user_data)
 {
+	GTask *task;
+
 	g_return_if_fail(PBM_IS_PANEL(self));
-	command(self, PBM_REQ_CLEAR_FAULT, 0, NULL, FALSE, cancellable, callback, user_data);
+	task = g_task_new(self, cancellable, callback, user_data);
+	control_out(self, PBM_REQ_CLEAR_FAULT, 0, NULL, FALSE, cancellable, clear_fault_sent, task);
 }
 
 gboolean

@@ -74,6 +74,9 @@ gboolean pbm_panel_all_off_finish(PbmPanel *self, GAsyncResult *result, GError *
 void pbm_panel_heartbeat_async(PbmPanel *self, guint timeout_ms, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean pbm_panel_heartbeat_finish(PbmPanel *self, GAsyncResult *result, GError **error);
+/* Completes once the status has been read again: pbm_panel_get_status()
+ * then tells whether the fault is gone (CLEAR_FAULT keeps a fault whose
+ * cause is still there). */
 void pbm_panel_clear_fault_async(PbmPanel *self, GCancellable *cancellable,
                                  GAsyncReadyCallback callback, gpointer user_data);
 gboolean pbm_panel_clear_fault_finish(PbmPanel *self, GAsyncResult *result, GError **error);

@@ -1,0 +1,1045 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The fault matrix on USB: the real pbmd on a private bus, its real libusb
+ * transport against a panel emulated under umockdev, and one fault per
+ * case: a STALL on set-output (at start, at a step change), heartbeats
+ * that time out (one, then for good), unplug and replug, malformed,
+ * truncated and over-long reports, a panel of another protocol major
+ * version, a flood of reports, over-temperature, a stalled fan, the
+ * panel's stop button, and SIGTERM of pbmd. Every case checks that the
+ * LEDs go dark in time (measured on the firmware model and printed), the
+ * outcome in the history and on the Session object, and that pbmd still
+ * serves afterwards and, where the fault can be cleared, runs a new
+ * session.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "pbm-mock-panel.h"
+#include "pbm-test-daemon.h"
+
+/* How long a test waits for what must happen; generous, since other
+ * builds share the machine. The safety limits asserted are separate. */
+#define WAIT_MS 10000
+#define SERIAL "FAULTPANEL"
+#define PANEL_PATH "/org/pbmd/panel/" SERIAL
+/* pbmd.conf defaults this test relies on (man/pbmd.conf.5) */
+#define WATCHDOG_MS 3000
+/* An event the panel reports (button, fault, a malformed report) reaches
+ * pbmd at once; from there to dark is one control transfer. */
+#define REACT_LIMIT_MS 500
+
+typedef struct {
+	gchar *dir;
+	gchar *config;
+	gchar *state;
+	gchar *log;
+	PbmMockBus *usb;
+	PbmMockPanel *panel;
+	PbmTestBus *bus;
+	PbmTestDaemon *daemon;
+	GDBusConnection *client;
+} Fixture;
+
+static const gchar profile_steps[] =
+        "name = \"steps\";\n"
+        "title = \"Fault test: two steps\";\n"
+        "description = \"A short first step, then a long one.\";\n"
+        "distance_cm = 15.0;\n"
+        "steps = (\n"
+        "  { name = \"first\";  duration = \"2s\";  red = 40; },\n"
+        "  { name = \"second\"; duration = \"60s\"; red = 60; nir = 60; }\n"
+        ");\n";
+
+static const gchar profile_long[] =
+        "name = \"long\";\n"
+        "title = \"Fault test: one long step\";\n"
+        "description = \"Five minutes of red and NIR.\";\n"
+        "distance_cm = 15.0;\n"
+        "steps = (\n"
+        "  { name = \"only\"; duration = \"5m\"; red = 50; nir = 50; }\n"
+        ");\n";
+
+static void
+write_config(Fixture *f, const gchar *limits)
+{
+	g_autofree gchar *text = g_strdup_printf("profile_dirs = [ \"%s/profiles\" ];\n"
+	                                         "devices = [ \"1209:7062\" ];\n"
+	                                         "limits = { min_gap = 0; %s };\n",
+	                                         f->dir, limits != NULL ? limits : "");
+
+	assert_true(g_file_set_contents(f->config, text, -1, NULL));
+}
+
+static void
+plug(Fixture *f, const PbmSimConfig *config)
+{
+	g_autoptr(GError) error = NULL;
+	PbmSimConfig sim;
+
+	if (config == NULL) {
+		pbm_sim_config_init(&sim, SERIAL);
+		config = &sim;
+	}
+	f->panel = pbm_mock_panel_plug(f->usb, config, PBM_USB_VID, PBM_USB_PID, &error);
+	if (f->panel == NULL)
+		fail_msg("%s", error->message);
+}
+
+/* Everything but the panel: each test plugs its own (some need a special
+ * model, or a fault armed before pbmd sees the panel). */
+static int
+setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *profiles = NULL;
+	g_autofree gchar *p1 = NULL;
+	g_autofree gchar *p2 = NULL;
+
+	f->dir = g_dir_make_tmp("pbm-fusb-XXXXXX", NULL);
+	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
+	f->state = g_build_filename(f->dir, "state", NULL);
+	f->log = g_build_filename(f->dir, "pbmd.log", NULL);
+	profiles = g_build_filename(f->dir, "profiles", NULL);
+	p1 = g_build_filename(profiles, "steps.conf", NULL);
+	p2 = g_build_filename(profiles, "long.conf", NULL);
+	g_mkdir(f->state, 0700);
+	g_mkdir(profiles, 0700);
+	assert_true(g_file_set_contents(p1, profile_steps, -1, NULL));
+	assert_true(g_file_set_contents(p2, profile_long, -1, NULL));
+	write_config(f, NULL);
+	f->usb = pbm_mock_bus_new(&error);
+	if (f->usb == NULL)
+		fail_msg("%s", error->message);
+	f->bus = pbm_test_bus_new(&error);
+	if (f->bus == NULL)
+		fail_msg("%s", error->message);
+	f->client = pbm_test_bus_connect(f->bus, &error);
+	if (f->client == NULL)
+		fail_msg("%s", error->message);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	Fixture *f = *state;
+
+	/* pbmd goes before the emulated device (it would hang in an ioctl) */
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	g_clear_object(&f->client);
+	g_clear_pointer(&f->bus, pbm_test_bus_free);
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	g_clear_pointer(&f->usb, pbm_mock_bus_free);
+	pbm_test_rm_rf(f->dir);
+	g_free(f->dir);
+	g_free(f->config);
+	g_free(f->state);
+	g_free(f->log);
+	g_free(f);
+	return 0;
+}
+
+static void
+wait_ready(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
+	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+		fail_msg("%s", error->message);
+}
+
+static void
+spawn(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
+	const gchar *env[] = { env_state, NULL };
+	const gchar *args[] = { "--config", f->config, NULL };
+
+	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
+	if (f->daemon == NULL)
+		fail_msg("%s", error->message);
+	wait_ready(f);
+}
+
+/* pbmd with its standard error in f->log, to check what it logs. */
+static void
+spawn_logged(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
+	g_autofree gchar *env_log = g_strconcat("PBM_FAULTS_LOG=", f->log, NULL);
+	const gchar *env[] = { env_state, env_log, NULL };
+	const gchar *binary = pbm_test_daemon_get_binary(&error);
+	const gchar *argv[] = { "/bin/sh",  "-c",        "exec \"$0\" \"$@\" 2>\"$PBM_FAULTS_LOG\"",
+		                binary,     "--address", pbm_test_bus_get_address(f->bus),
+		                "--config", f->config,   NULL };
+
+	if (binary == NULL)
+		fail_msg("%s", error->message);
+	f->daemon = pbm_test_daemon_spawn_command(f->bus, argv, env, &error);
+	if (f->daemon == NULL)
+		fail_msg("%s", error->message);
+	wait_ready(f);
+}
+
+static GVariant *
+call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *params,
+     GError **error)
+{
+	return g_dbus_connection_call_sync(f->client, "org.pbmd", path, iface, method, params, NULL,
+	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+}
+
+static GVariant *
+get(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
+	                                 g_variant_new("(ss)", iface, name), &error);
+	GVariant *v = NULL;
+
+	if (reply == NULL)
+		fail_msg("%s: %s", name, error->message);
+	g_variant_get(reply, "(v)", &v);
+	return v;
+}
+
+static gchar *
+get_string(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GVariant) v = get(f, path, iface, name);
+
+	return g_variant_dup_string(v, NULL);
+}
+
+/* Polls a string or boolean property until it has the wanted value, also
+ * while the object does not exist yet (a panel not yet probed). */
+static gboolean
+wait_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
+              const gchar *want, guint timeout_ms)
+{
+	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
+
+	while (g_get_monotonic_time() < until) {
+		g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
+		                                 g_variant_new("(ss)", iface, name), NULL);
+		g_autoptr(GVariant) v = NULL;
+
+		if (reply == NULL) {
+			g_usleep(20000);
+			continue;
+		}
+		g_variant_get(reply, "(v)", &v);
+		if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) &&
+		    g_str_equal(g_variant_get_string(v, NULL), want))
+			return TRUE;
+		if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) &&
+		    g_variant_get_boolean(v) == g_str_equal(want, "true"))
+			return TRUE;
+		g_usleep(20000);
+	}
+	return FALSE;
+}
+
+static gboolean
+has_fault(Fixture *f, const gchar *name)
+{
+	g_autoptr(GVariant) v = get(f, PANEL_PATH, "org.pbmd1.Panel", "Faults");
+	g_autofree const gchar **faults = g_variant_get_strv(v, NULL);
+
+	return g_strv_contains(faults, name);
+}
+
+static gboolean
+wait_fault(Fixture *f, const gchar *name, guint timeout_ms)
+{
+	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
+
+	while (g_get_monotonic_time() < until) {
+		if (has_fault(f, name))
+			return TRUE;
+		g_usleep(20000);
+	}
+	return FALSE;
+}
+
+static gchar *
+try_start(Fixture *f, const gchar *profile, GError **error)
+{
+	g_autoptr(GVariant) reply =
+	        call(f, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	             g_variant_new("(s@a{sv})", profile,
+	                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	             error);
+	gchar *path = NULL;
+
+	if (reply == NULL)
+		return NULL;
+	g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static gchar *
+start(Fixture *f, const gchar *profile)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *path = try_start(f, profile, &error);
+
+	if (path == NULL)
+		fail_msg("StartSession %s: %s", profile, error->message);
+	return path;
+}
+
+static gboolean
+lit(Fixture *f)
+{
+	gboolean on = pbm_sim_is_lit(pbm_mock_panel_lock_sim(f->panel));
+
+	pbm_mock_panel_unlock_sim(f->panel);
+	return on;
+}
+
+static void
+sim_status(Fixture *f, PbmStatus *status)
+{
+	pbm_sim_get_status(pbm_mock_panel_lock_sim(f->panel), status);
+	pbm_mock_panel_unlock_sim(f->panel);
+}
+
+static gdouble
+sim_temperature(Fixture *f)
+{
+	gdouble t = pbm_sim_get_temperature(pbm_mock_panel_lock_sim(f->panel));
+
+	pbm_mock_panel_unlock_sim(f->panel);
+	return t;
+}
+
+static void
+sim_set_ambient(Fixture *f, gdouble celsius)
+{
+	pbm_sim_set_ambient(pbm_mock_panel_lock_sim(f->panel), celsius);
+	pbm_mock_panel_unlock_sim(f->panel);
+}
+
+static gboolean
+wait_lit(Fixture *f, guint timeout_ms)
+{
+	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
+
+	while (g_get_monotonic_time() < until) {
+		if (lit(f))
+			return TRUE;
+		g_usleep(5000);
+	}
+	return FALSE;
+}
+
+/* Polls the model until the LEDs are off and prints the time from t0 to
+ * the first dark sample. The assertion is on the last sample that was
+ * still lit, so the polling interval never excuses a late switch-off. */
+static gdouble
+expect_dark(Fixture *f, const gchar *name, gint64 t0, guint limit_ms)
+{
+	gint64 until = t0 + (gint64)(limit_ms + WAIT_MS) * 1000;
+	gint64 last_lit = t0, dark = 0;
+
+	while (g_get_monotonic_time() < until) {
+		gint64 before = g_get_monotonic_time();
+		if (!lit(f)) {
+			dark = g_get_monotonic_time();
+			break;
+		}
+		last_lit = before;
+		g_usleep(2000);
+	}
+	if (dark == 0)
+		fail_msg("%s: still lit %u ms after the fault (limit %u ms)", name,
+		         limit_ms + WAIT_MS, limit_ms);
+	print_message("# %s: dark after %.0f ms (limit %u ms; last seen lit at %.0f ms)\n", name,
+	              (dark - t0) / 1000.0, limit_ms, MAX(last_lit - t0, 0) / 1000.0);
+	assert_true(last_lit - t0 <= (gint64)limit_ms * 1000);
+	return (dark - t0) / 1000.0;
+}
+
+/* Nothing lights the panel again by itself. */
+static void
+expect_stays_dark(Fixture *f, guint ms)
+{
+	gint64 until = g_get_monotonic_time() + ms * 1000;
+
+	while (g_get_monotonic_time() < until) {
+		assert_false(lit(f));
+		g_usleep(10000);
+	}
+}
+
+static gint
+count_outcome(Fixture *f, const gchar *outcome)
+{
+	g_autofree gchar *db = g_build_filename(f->state, "history.db", NULL);
+	sqlite3 *conn = NULL;
+	sqlite3_stmt *stmt = NULL;
+	gint n = -1;
+
+	if (sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(conn);
+		return -1;
+	}
+	sqlite3_busy_timeout(conn, 2000);
+	if (sqlite3_prepare_v2(conn, "SELECT count(*) FROM sessions WHERE outcome = ?", -1, &stmt,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, outcome, -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			n = sqlite3_column_int(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(conn);
+	return n;
+}
+
+/* The session ended with outcome, on the bus and in the history. */
+static void
+expect_outcome(Fixture *f, const gchar *session, const gchar *outcome, gint rows)
+{
+	g_autofree gchar *state = NULL;
+
+	assert_true(wait_property(f, session, "org.pbmd1.Session", "Outcome", outcome, WAIT_MS));
+	state = get_string(f, session, "org.pbmd1.Session", "State");
+	assert_string_equal(state, "finished");
+	assert_int_equal(count_outcome(f, outcome), rows);
+}
+
+/* pbmd answers on the bus. */
+static void
+expect_serving(Fixture *f)
+{
+	g_autoptr(GVariant) v = get(f, "/org/pbmd", "org.pbmd1.Manager", "Version");
+
+	assert_true(g_variant_get_string(v, NULL)[0] != '\0');
+	assert_false(pbm_test_daemon_has_exited(f->daemon, NULL));
+}
+
+/* A new session starts and lights the panel; then it is stopped. */
+static void
+expect_new_session(Fixture *f)
+{
+	gint stopped = count_outcome(f, "stopped");
+	g_autofree gchar *path = start(f, "long");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = NULL;
+
+	assert_true(wait_lit(f, WAIT_MS));
+	reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, &error);
+	if (reply == NULL)
+		fail_msg("StopSession: %s", error->message);
+	expect_outcome(f, path, "stopped", stopped + 1);
+	expect_dark(f, "new session stopped", g_get_monotonic_time(), REACT_LIMIT_MS);
+}
+
+/* Plug, start pbmd, wait for the panel, and start profile until lit. */
+static gchar *
+run_lit(Fixture *f, const gchar *profile)
+{
+	gchar *path;
+
+	if (f->panel == NULL)
+		plug(f, NULL);
+	if (f->daemon == NULL)
+		spawn(f);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
+	path = start(f, profile);
+	assert_true(wait_lit(f, WAIT_MS));
+	return path;
+}
+
+static void
+clear_fault(Fixture *f, GError **error)
+{
+	g_autoptr(GVariant) reply =
+	        call(f, PANEL_PATH, "org.pbmd1.Panel", "ClearFault", NULL, error);
+}
+
+/* ---- 1. STALL on set output ---- */
+
+static void
+test_stall_at_start(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = NULL;
+	gint64 until;
+
+	plug(f, NULL);
+	spawn(f);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
+	pbm_mock_panel_set_stall(f->panel, PBM_REQ_SET_OUTPUT, TRUE);
+	path = start(f, "long");
+	/* the panel refuses the output: never lit, the session ends as a fault */
+	until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < until) {
+		assert_false(lit(f));
+		g_usleep(2000);
+	}
+	expect_outcome(f, path, "fault", 1);
+	print_message("# stall at start: dark after 0 ms (limit 0 ms): never lit\n");
+	expect_serving(f);
+	/* the stall is not latched: once the panel accepts output again, it runs */
+	pbm_mock_panel_set_stall(f->panel, PBM_REQ_SET_OUTPUT, FALSE);
+	expect_new_session(f);
+}
+
+static void
+test_stall_at_step_change(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *step = NULL;
+	gint64 before;
+
+	plug(f, NULL);
+	spawn(f);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
+	before = g_get_monotonic_time();
+	path = start(f, "steps");
+	assert_true(wait_lit(f, WAIT_MS));
+	step = get_string(f, path, "org.pbmd1.Session", "StepName");
+	assert_string_equal(step, "first");
+	pbm_mock_panel_set_stall(f->panel, PBM_REQ_SET_OUTPUT, TRUE);
+	/* the first step ends 2 s after the session started, at the latest
+	 * 2 s after the call went out: measured from there, conservatively */
+	expect_dark(f, "stall at step change", before + 2 * G_USEC_PER_SEC, REACT_LIMIT_MS);
+	expect_outcome(f, path, "fault", 1);
+	expect_stays_dark(f, 1000);
+	expect_serving(f);
+	pbm_mock_panel_set_stall(f->panel, PBM_REQ_SET_OUTPUT, FALSE);
+	expect_new_session(f);
+}
+
+/* ---- 2. heartbeats that time out ---- */
+
+static void
+test_heartbeat_timeout_once(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "long");
+	g_autofree gchar *session_state = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GError) error = NULL;
+	PbmStatus st;
+	guint low = G_MAXUINT;
+	gint64 until;
+
+	/* one heartbeat never answered: the model's watchdog is not fed, so
+	 * its time left drops below what a heartbeat a second leaves */
+	pbm_mock_panel_set_hang(f->panel, PBM_REQ_HEARTBEAT, TRUE);
+	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	do {
+		g_usleep(5000);
+		sim_status(f, &st);
+		assert_true(g_get_monotonic_time() < until);
+	} while (st.watchdog_left_ms > WATCHDOG_MS - 1000 - 200);
+	pbm_mock_panel_set_hang(f->panel, PBM_REQ_HEARTBEAT, FALSE);
+	/* one miss is covered by the watchdog (at least twice the interval):
+	 * the session goes on, lit, and its watchdog never runs out */
+	until = g_get_monotonic_time() + 4 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < until) {
+		sim_status(f, &st);
+		assert_int_equal(st.watchdog, PBM_WATCHDOG_ARMED);
+		assert_true(st.flags & PBM_STATUS_LIT);
+		low = MIN(low, st.watchdog_left_ms);
+		g_usleep(5000);
+	}
+	session_state = get_string(f, path, "org.pbmd1.Session", "State");
+	assert_string_equal(session_state, "running");
+	print_message("# heartbeat timeout once: session went on, lit, watchdog never below "
+	              "%u ms left\n",
+	              low);
+	/* and it still stops at once on request */
+	reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, &error);
+	if (reply == NULL)
+		fail_msg("StopSession: %s", error->message);
+	expect_dark(f, "heartbeat timeout once, then Stop", g_get_monotonic_time(), REACT_LIMIT_MS);
+	expect_outcome(f, path, "stopped", 1);
+	expect_serving(f);
+}
+
+static void
+test_heartbeat_timeouts_in_a_row(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "long");
+	g_autofree gchar *reason = NULL;
+	PbmStatus st;
+	gint64 now, last_heartbeat;
+
+	g_usleep(1500 * 1000);
+	pbm_mock_panel_set_hang(f->panel, PBM_REQ_HEARTBEAT, TRUE);
+	sim_status(f, &st);
+	now = g_get_monotonic_time();
+	assert_int_equal(st.watchdog, PBM_WATCHDOG_ARMED);
+	/* when the panel last heard a heartbeat, from its own watchdog (whose
+	 * time left is in whole milliseconds) */
+	last_heartbeat = now - (gint64)(WATCHDOG_MS - st.watchdog_left_ms - 1) * 1000;
+	expect_dark(f, "heartbeat timeouts in a row", last_heartbeat, WATCHDOG_MS);
+	expect_outcome(f, path, "fault", 1);
+	reason = get_string(f, path, "org.pbmd1.Session", "Reason");
+	print_message("# reason: %s\n", reason);
+	expect_stays_dark(f, 1000);
+	expect_serving(f);
+	pbm_mock_panel_set_hang(f->panel, PBM_REQ_HEARTBEAT, FALSE);
+	expect_new_session(f);
+}
+
+/* ---- 3. unplug mid-step and replug ---- */
+
+static void
+test_unplug_and_replug(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "steps");
+	g_autofree gchar *active = NULL;
+	gint64 t0;
+
+	g_usleep(500 * 1000);
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	t0 = g_get_monotonic_time();
+	expect_outcome(f, path, "disconnected", 1);
+	print_message("# unplug: session ended as disconnected after %.0f ms\n",
+	              (g_get_monotonic_time() - t0) / 1000.0);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "false", WAIT_MS));
+	expect_serving(f);
+	/* the same serial again: the same object, idle, dark, and the session
+	 * does not resume by itself */
+	plug(f, NULL);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	t0 = g_get_monotonic_time();
+	expect_stays_dark(f, 3000);
+	print_message("# replug: dark for %.0f ms after replug (limit: never relit)\n",
+	              (g_get_monotonic_time() - t0) / 1000.0);
+	assert_true(wait_property(f, path, "org.pbmd1.Session", "State", "finished", WAIT_MS));
+	assert_true(wait_property(f, "/org/pbmd", "org.pbmd1.Manager", "State", "idle", WAIT_MS));
+	active = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
+	assert_string_equal(active, path);
+	expect_new_session(f);
+}
+
+/* ---- 4. bad reports, another protocol version, a flood ---- */
+
+static void
+malformed_case(Fixture *f, const gchar *name, const guint8 *bytes, gsize len, guint copies)
+{
+	g_autofree gchar *path = run_lit(f, "long");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *again = NULL;
+	gint64 t0 = g_get_monotonic_time();
+
+	for (guint i = 0; i < copies; i++)
+		pbm_mock_panel_inject_report(f->panel, bytes, len);
+	/* a panel that talks nonsense is not trusted with light */
+	expect_dark(f, name, t0, REACT_LIMIT_MS + copies * 200);
+	expect_outcome(f, path, "fault", 1);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "faulty", WAIT_MS));
+	assert_true(has_fault(f, "untrusted"));
+	assert_true(wait_property(f, "/org/pbmd", "org.pbmd1.Manager", "State", "fault", WAIT_MS));
+	expect_serving(f);
+	/* and it stays untrusted until it is replugged */
+	again = try_start(f, "long", &error);
+	assert_null(again);
+	assert_true(g_dbus_error_is_remote_error(error));
+	g_autofree gchar *remote = g_dbus_error_get_remote_error(error);
+	assert_string_equal(remote, "org.pbmd1.Error.Fault");
+	print_message("# %s: refused afterwards: %s\n", name, error->message);
+	expect_stays_dark(f, 500);
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "false", WAIT_MS));
+	plug(f, NULL);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	expect_new_session(f);
+}
+
+static void
+test_garbage_report(void **state)
+{
+	guint8 garbage[sizeof(struct pbm_wire_report)];
+	GRand *rand = g_rand_new_with_seed(7062);
+
+	for (guint i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (guint8)g_rand_int_range(rand, 0, 256);
+	garbage[0] = 0xee; /* no such report type */
+	g_rand_free(rand);
+	malformed_case(*state, "garbage report", garbage, sizeof(garbage), 1);
+}
+
+static void
+test_truncated_report(void **state)
+{
+	const guint8 shorty[] = { PBM_REPORT_STATUS, 0, 0x10, 0x00, 0, 0, 0, 0, 0xe8, 0x03 };
+
+	malformed_case(*state, "truncated report", shorty, sizeof(shorty), 1);
+}
+
+static void
+test_overlong_reports(void **state)
+{
+	Fixture *f = *state;
+	guint8 big[PBM_USB_EP_REPORT_MAX_PACKET + 36];
+
+	memset(big, 0x5a, sizeof(big));
+	big[0] = PBM_REPORT_STATUS;
+	/* one babbling transfer is an error of the link, retried: the session
+	 * goes on with its heartbeats */
+	{
+		g_autofree gchar *path = run_lit(f, "long");
+		g_autofree gchar *session_state = NULL;
+		PbmStatus st;
+
+		pbm_mock_panel_inject_report(f->panel, big, sizeof(big));
+		g_usleep(1500 * 1000);
+		sim_status(f, &st);
+		assert_true(st.flags & PBM_STATUS_LIT);
+		assert_int_equal(st.watchdog, PBM_WATCHDOG_ARMED);
+		session_state = get_string(f, path, "org.pbmd1.Session", "State");
+		assert_string_equal(session_state, "running");
+		print_message("# over-long report once: session went on, watchdog %u ms left\n",
+		              st.watchdog_left_ms);
+		g_autoptr(GVariant) reply =
+		        call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, NULL);
+		assert_non_null(reply);
+		expect_outcome(f, path, "stopped", 1);
+		expect_dark(f, "over-long report once, then Stop", g_get_monotonic_time(),
+		            REACT_LIMIT_MS);
+	}
+	/* a stream of nothing else is a broken device: untrusted, dark */
+	{
+		g_autofree gchar *path = start(f, "long");
+		gint64 t0;
+
+		assert_true(wait_lit(f, WAIT_MS));
+		t0 = g_get_monotonic_time();
+		for (guint i = 0; i < 40; i++)
+			pbm_mock_panel_inject_report(f->panel, big, sizeof(big));
+		/* ten failed transfers 100 ms apart end the stream */
+		expect_dark(f, "over-long reports in a row", t0, 10 * 100 + REACT_LIMIT_MS);
+		assert_true(
+		        wait_property(f, path, "org.pbmd1.Session", "Outcome", "fault", WAIT_MS));
+		assert_int_equal(count_outcome(f, "fault"), 1);
+		assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "faulty",
+		                          WAIT_MS));
+		assert_true(has_fault(f, "untrusted"));
+		expect_serving(f);
+	}
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "false", WAIT_MS));
+	plug(f, NULL);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	{
+		g_autofree gchar *path = start(f, "long");
+		g_autoptr(GVariant) reply = NULL;
+
+		assert_true(wait_lit(f, WAIT_MS));
+		reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, NULL);
+		assert_non_null(reply);
+		expect_dark(f, "after replug, stopped", g_get_monotonic_time(), REACT_LIMIT_MS);
+	}
+}
+
+static void
+test_wrong_protocol_version(void **state)
+{
+	Fixture *f = *state;
+	guint8 info[sizeof(struct pbm_wire_info)];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) panels = NULL;
+	g_autofree gchar *manager_state = NULL;
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *path = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autofree gchar *remote = NULL;
+	gint64 until;
+
+	plug(f, NULL);
+	/* the model's own info, as a panel of protocol 2.0 would send it */
+	assert_true(
+	        pbm_info_encode(pbm_sim_get_info(pbm_mock_panel_lock_sim(f->panel)), info, NULL));
+	pbm_mock_panel_unlock_sim(f->panel);
+	info[offsetof(struct pbm_wire_info, proto_major)] = PBM_PROTOCOL_MAJOR + 1;
+	info[offsetof(struct pbm_wire_info, proto_minor)] = 0;
+	pbm_mock_panel_override_reply(f->panel, PBM_REQ_GET_INFO, info, sizeof(info));
+	spawn_logged(f);
+	/* refused: no panel, nothing to run a session on, never lit */
+	until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < until) {
+		assert_false(lit(f));
+		g_usleep(10000);
+	}
+	panels = get(f, "/org/pbmd", "org.pbmd1.Manager", "Panels");
+	assert_int_equal(g_variant_n_children(panels), 0);
+	manager_state = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	assert_string_equal(manager_state, "no-panel");
+	path = try_start(f, "long", &error);
+	assert_null(path);
+	remote = g_dbus_error_get_remote_error(error);
+	assert_string_equal(remote, "org.pbmd1.Error.NoPanel");
+	expect_stays_dark(f, 500);
+	print_message("# wrong protocol version: dark after 0 ms (limit 0 ms): never lit\n");
+	expect_serving(f);
+	/* the log says what is wrong and what to do */
+	assert_true(g_file_get_contents(f->log, &log, NULL, NULL));
+	lines = g_strsplit(log, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (lines[i][0] != '\0')
+			print_message("# [pbmd] %s\n", lines[i]);
+	}
+	assert_non_null(strstr(log, "panel speaks protocol 2.0 but pbmd speaks 1.0; update pbmd"));
+	/* a panel that speaks v1 is taken at once */
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	plug(f, NULL);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	expect_new_session(f);
+}
+
+#define FLOOD_REPORTS 5000
+
+static void
+test_report_flood(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "long");
+	g_autofree gchar *session_state = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	PbmReport r = { .type = PBM_REPORT_STATUS };
+	guint8 buf[sizeof(struct pbm_wire_report)];
+	gint64 t0, slowest = 0, flood_end;
+	guint64 sent0;
+	PbmStatus st;
+
+	/* thousands of well-formed reports, as fast as the test can queue
+	 * them, each the panel's true status of the moment */
+	g_usleep(500 * 1000);
+	sent0 = pbm_mock_panel_get_reports_sent(f->panel);
+	t0 = g_get_monotonic_time();
+	for (guint i = 0; i < FLOOD_REPORTS; i++) {
+		sim_status(f, &r.status);
+		r.seq = (guint16)(0x8000 + i);
+		assert_true(pbm_report_encode(&r, buf, NULL));
+		pbm_mock_panel_inject_report(f->panel, buf, sizeof(buf));
+	}
+	flood_end = g_get_monotonic_time();
+	/* pbmd keeps answering, and keeps the watchdog fed, while it reads */
+	while (pbm_mock_panel_get_reports_sent(f->panel) - sent0 < FLOOD_REPORTS &&
+	       g_get_monotonic_time() - t0 < 60 * G_USEC_PER_SEC) {
+		gint64 before = g_get_monotonic_time();
+		g_autoptr(GVariant) v = get(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+		slowest = MAX(slowest, g_get_monotonic_time() - before);
+		assert_string_equal(g_variant_get_string(v, NULL), "running");
+		sim_status(f, &st);
+		assert_int_equal(st.watchdog, PBM_WATCHDOG_ARMED);
+		assert_true(st.flags & PBM_STATUS_LIT);
+		g_usleep(100000);
+	}
+	assert_true(pbm_mock_panel_get_reports_sent(f->panel) - sent0 >= FLOOD_REPORTS);
+	print_message("# flood: %u reports queued in %.0f ms, read by pbmd in %.0f ms; slowest "
+	              "Properties.Get meanwhile %.0f ms; watchdog always armed\n",
+	              FLOOD_REPORTS, (flood_end - t0) / 1000.0,
+	              (g_get_monotonic_time() - t0) / 1000.0, slowest / 1000.0);
+	assert_true(slowest < 1000 * 1000);
+	session_state = get_string(f, path, "org.pbmd1.Session", "State");
+	assert_string_equal(session_state, "running");
+	reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, NULL);
+	assert_non_null(reply);
+	expect_dark(f, "flood, then Stop", g_get_monotonic_time(), REACT_LIMIT_MS);
+	expect_outcome(f, path, "stopped", 1);
+	expect_serving(f);
+	expect_new_session(f);
+}
+
+/* ---- 5. over-temperature, 6. fan stall ---- */
+
+static void
+test_over_temperature(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *remote = NULL;
+	PbmSimConfig sim;
+	gint64 until, crossed = 0;
+	const gdouble limit_c = 45.0;
+
+	/* a board that heats fast (small heat capacity) and whose own limits
+	 * are far above pbmd's, so that pbmd's limit is what acts first */
+	pbm_sim_config_init(&sim, SERIAL);
+	sim.heat_capacity_j_k = 50.0;
+	sim.t_derate_dc = 600;
+	sim.t_max_dc = 800;
+	plug(f, &sim);
+	write_config(f, "max_temperature_c = 45.0; thermal_action = \"stop\";");
+	path = run_lit(f, "long");
+	sim_set_ambient(f, 200.0);
+	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	while (crossed == 0 && g_get_monotonic_time() < until) {
+		if (sim_temperature(f) >= limit_c)
+			crossed = g_get_monotonic_time();
+		else
+			g_usleep(2000);
+	}
+	assert_true(crossed != 0);
+	expect_dark(f, "over-temperature (pbmd's limit)", crossed, REACT_LIMIT_MS);
+	expect_outcome(f, path, "fault", 1);
+	/* still heating: the panel latches its own fault at t_max */
+	assert_true(wait_fault(f, "over-temperature", WAIT_MS));
+	print_message("# over-temperature latched at %.1f °C\n", sim_temperature(f));
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "fault", WAIT_MS));
+	expect_serving(f);
+	/* not while the cause is there */
+	sim_set_ambient(f, 22.0);
+	clear_fault(f, &error);
+	assert_non_null(error);
+	remote = g_dbus_error_get_remote_error(error);
+	assert_string_equal(remote, "org.pbmd1.Error.Fault");
+	assert_true(has_fault(f, "over-temperature"));
+	g_clear_error(&error);
+	/* a fast cool-down, then ClearFault works */
+	sim_set_ambient(f, -100.0);
+	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	while (sim_temperature(f) > 30.0 && g_get_monotonic_time() < until)
+		g_usleep(10000);
+	sim_set_ambient(f, 22.0);
+	clear_fault(f, &error);
+	if (error != NULL)
+		fail_msg("ClearFault: %s", error->message);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_false(has_fault(f, "over-temperature"));
+	expect_new_session(f);
+}
+
+static void
+test_fan_stall(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "long");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *remote = NULL;
+	gint64 t0;
+
+	pbm_sim_set_fan_stalled(pbm_mock_panel_lock_sim(f->panel), TRUE);
+	pbm_mock_panel_unlock_sim(f->panel);
+	t0 = g_get_monotonic_time();
+	/* the firmware needs PBM_SIM_FAN_STALL_DETECT_US to tell a stall */
+	expect_dark(f, "fan stall", t0, PBM_SIM_FAN_STALL_DETECT_US / 1000 + REACT_LIMIT_MS);
+	expect_outcome(f, path, "fault", 1);
+	assert_true(wait_fault(f, "fan-stall", WAIT_MS));
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "fault", WAIT_MS));
+	assert_true(wait_property(f, "/org/pbmd", "org.pbmd1.Manager", "State", "fault", WAIT_MS));
+	expect_serving(f);
+	/* a latched fault refuses sessions ... */
+	g_autofree gchar *again = try_start(f, "long", &error);
+	assert_null(again);
+	remote = g_dbus_error_get_remote_error(error);
+	assert_string_equal(remote, "org.pbmd1.Error.Fault");
+	g_clear_error(&error);
+	g_clear_pointer(&remote, g_free);
+	/* ... and does not clear while the fan is still stuck */
+	clear_fault(f, &error);
+	assert_non_null(error);
+	remote = g_dbus_error_get_remote_error(error);
+	assert_string_equal(remote, "org.pbmd1.Error.Fault");
+	g_clear_error(&error);
+	pbm_sim_set_fan_stalled(pbm_mock_panel_lock_sim(f->panel), FALSE);
+	pbm_mock_panel_unlock_sim(f->panel);
+	clear_fault(f, &error);
+	if (error != NULL)
+		fail_msg("ClearFault: %s", error->message);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_false(has_fault(f, "fan-stall"));
+	expect_new_session(f);
+}
+
+/* ---- 7. the stop button, 8. SIGTERM ---- */
+
+static void
+test_stop_button(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "steps");
+	gint64 t0;
+
+	g_usleep(500 * 1000);
+	pbm_sim_press_button(pbm_mock_panel_lock_sim(f->panel));
+	pbm_mock_panel_unlock_sim(f->panel);
+	t0 = g_get_monotonic_time();
+	expect_dark(f, "stop button", t0, REACT_LIMIT_MS);
+	expect_outcome(f, path, "stopped-at-panel", 1);
+	/* across the step change the session would have made: still dark */
+	expect_stays_dark(f, 2000);
+	expect_serving(f);
+	expect_new_session(f);
+}
+
+static void
+test_sigterm(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "long");
+	gint64 t0;
+	gint status;
+
+	g_usleep(500 * 1000);
+	t0 = g_get_monotonic_time();
+	assert_int_equal(kill(pbm_test_daemon_get_pid(f->daemon), SIGTERM), 0);
+	/* pbmd switches off itself, long before the watchdog would */
+	expect_dark(f, "SIGTERM", t0, REACT_LIMIT_MS);
+	status = pbm_test_daemon_signal_and_wait(f->daemon, 0, WAIT_MS);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	print_message("# SIGTERM: pbmd exited with status 0 after %.0f ms\n",
+	              (g_get_monotonic_time() - t0) / 1000.0);
+	assert_int_equal(count_outcome(f, "daemon-stopped"), 1);
+	assert_int_equal(count_outcome(f, "interrupted"), 0);
+	expect_stays_dark(f, 500);
+	/* the next pbmd serves, keeps the outcome, and runs sessions */
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	spawn(f);
+	expect_serving(f);
+	assert_int_equal(count_outcome(f, "daemon-stopped"), 1);
+	assert_int_equal(count_outcome(f, "interrupted"), 0);
+	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	expect_new_session(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stall_at_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_at_step_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_timeout_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_timeouts_in_a_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unplug_and_replug, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlong_reports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_protocol_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_over_temperature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fan_stall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_button, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("faults-usb", tests, NULL, NULL);
+}

@@ -1,8 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pbm-dbus-args.h"
 
+#include <string.h>
+
 #include "pbm-dbus-error.h"
 #include "pbm-profile.h"
+
+/* What a caller sent, cut to fit an error message: a 1 MiB key must not
+ * come back as a 1 MiB message. Cut at a character, so it stays UTF-8. */
+static gchar *
+excerpt(const gchar *text)
+{
+	g_autofree gchar *head = NULL;
+
+	if (strlen(text) <= PBM_DBUS_ARGS_EXCERPT_MAX)
+		return g_strdup(text);
+	head = g_utf8_substring(text, 0, PBM_DBUS_ARGS_EXCERPT_MAX);
+	return g_strconcat(head, "...", NULL);
+}
 
 gboolean
 pbm_dbus_args_check_profile_name(const gchar *name, GError **error)
@@ -42,6 +57,19 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 				            PBM_DBUS_ARGS_PANELS_MAX);
 				return FALSE;
 			}
+			for (guint i = 0; panels[i] != NULL; i++) {
+				g_autofree gchar *bad = NULL;
+				if (panels[i][0] != '\0' &&
+				    strlen(panels[i]) <= PBM_STRING_SERIAL_LEN)
+					continue;
+				bad = excerpt(panels[i]);
+				g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+				            "option panels takes serials of 1 to %u characters as "
+				            "pbmctl panels lists them, not object paths; \"%s\" is "
+				            "not one",
+				            PBM_STRING_SERIAL_LEN, bad);
+				return FALSE;
+			}
 		} else if (g_str_equal(key, "distance_cm") &&
 		           g_variant_is_of_type(value, G_VARIANT_TYPE_DOUBLE)) {
 			distance = g_variant_get_double(value);
@@ -54,10 +82,11 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 				return FALSE;
 			}
 		} else {
+			g_autofree gchar *name = excerpt(key);
 			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
 			            "unknown option \"%s\" of type %s; StartSession takes panels "
 			            "(as) and distance_cm (d)",
-			            key, g_variant_get_type_string(value));
+			            name, g_variant_get_type_string(value));
 			return FALSE;
 		}
 	}

@@ -15,13 +15,16 @@ G_BEGIN_DECLS
 #define PBM_DBUS_ARGS_PANELS_MAX 16u
 #define PBM_DBUS_HISTORY_DEFAULT_LIMIT 1000u
 #define PBM_DBUS_HISTORY_MAX_LIMIT 10000u
+/* Characters of a caller's string quoted back in an error message. */
+#define PBM_DBUS_ARGS_EXCERPT_MAX 64u
 
 /* StartSession's and GetProfile's profile name. */
 gboolean pbm_dbus_args_check_profile_name(const gchar *name, GError **error);
 
 /* StartSession's a{sv} options: "panels" (as, 1 to PBM_DBUS_ARGS_PANELS_MAX
- * serials) and "distance_cm" (d, within the profile distance range); any
- * other key, or a known key of another type, is refused. On success
+ * serials of 1 to PBM_STRING_SERIAL_LEN bytes) and "distance_cm" (d,
+ * within the profile distance range); any other key, or a known key of
+ * another type, is refused. On success
  * *serials is set to a new strv, or to NULL (every panel), and *distance_cm
  * to the distance, or to 0 (the profile's own); on failure neither is
  * touched. */

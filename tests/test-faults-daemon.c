@@ -1,0 +1,890 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Fault matrix of pbmd itself: the real pbmd binary on a private bus, its
+ * real USB transport against a panel emulated under umockdev.
+ *
+ *  - SIGKILL at many random points of a session (ramp-up, steps, the step
+ *    change): the panel's own watchdog switches the light off in time, and
+ *    the next pbmd leaves no history row open.
+ *  - The disk holding the history fills up (a tiny tmpfs, root only):
+ *    StartSession is refused with an error that says what to do, nothing
+ *    lights, the rows written before stay, pbmd keeps serving, and once
+ *    space is free sessions run and are recorded again; a session running
+ *    while the disk fills ends as planned and its outcome is recorded once
+ *    space is back.
+ *  - A corrupt or truncated history.db: pbmd starts, keeps the damaged file
+ *    byte for byte and records new sessions in a fresh database.
+ *  - Configuration reloads (SIGHUP and ReloadConfig, valid and invalid
+ *    files) racing a running session: the session is not disturbed, bad
+ *    files are refused with file and line, the last good one stays in
+ *    force, and new limits apply to the next session.
+ *
+ * argv[1]: how many SIGKILL points (default 50); argv[2]: a pattern, run
+ * only the tests it matches. PBM_TEST_SEED replays the random kill points
+ * of an earlier run.
+ */
+#define _GNU_SOURCE /* unshare() */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "pbm-mock-panel.h"
+#include "pbm-test-daemon.h"
+
+#define WAIT_MS 10000
+#define HEARTBEAT_MS 250
+#define WATCHDOG_MS 1000
+/* The firmware model runs on a timer thread of the emulator, and pbmd's
+ * last heartbeat may still be in flight when it dies. */
+#define DARK_MARGIN_MS 300
+#define PANEL "/org/pbmd/panel/FAULTS01"
+
+static guint n_kill_points = 50;
+
+/* Two 1 s steps, the first ramping up over 0.5 s: kill points cover the
+ * ramp, both steps and the change between them. */
+static const gchar kill_profile[] =
+        "name = \"kill-points\";\n"
+        "title = \"Kill points\";\n"
+        "description = \"Ramp, step change, second step.\";\n"
+        "distance_cm = 15.0;\n"
+        "steps = (\n"
+        "  { name = \"ramp\"; duration = \"1s\"; red = 60; ramp_s = 0.5; },\n"
+        "  { name = \"both\"; duration = \"1s\"; red = 80; nir = 80; }\n"
+        ");\n";
+#define KILL_PROFILE_US (2 * G_USEC_PER_SEC)
+
+/* Long enough for a history checkpoint (every 5 s) while the disk is full,
+ * and for many reloads. */
+static const gchar long_profile[] =
+        "name = \"long-run\";\n"
+        "title = \"Long run\";\n"
+        "description = \"Two 3.5 s steps.\";\n"
+        "distance_cm = 15.0;\n"
+        "steps = (\n"
+        "  { name = \"red\"; duration = \"3s\"; red = 50; ramp_s = 0.2; },\n"
+        "  { name = \"both\"; duration = \"4s\"; red = 60; nir = 60; }\n"
+        ");\n";
+#define LONG_PROFILE_US (7 * G_USEC_PER_SEC)
+
+typedef struct {
+	gchar *dir;
+	gchar *config;
+	gchar *profiles;
+	gchar *state;
+	gchar *db;
+	gboolean mounted;
+	PbmMockBus *usb;
+	PbmMockPanel *panel;
+	PbmTestBus *bus;
+	PbmTestDaemon *daemon;
+	PbmTestPolkit *polkit;
+	GDBusConnection *client;
+} Fixture;
+
+/* ---- files ---- */
+
+static void
+write_file(const gchar *path, const gchar *text)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_set_contents(path, text, -1, &error))
+		fail_msg("%s", error->message);
+}
+
+/* Line 1 names the profile dirs, line 2 the panel, line 3 the limits, so
+ * errors in limits are on line 3. */
+static gchar *
+config_text_with(const Fixture *f, gint heartbeat_ms, gint watchdog_ms, const gchar *limits)
+{
+	return g_strdup_printf("profile_dirs = [ \"%s\", \"%s/data/profiles\" ];\n"
+	                       "devices = [ \"1209:7062\" ];\n"
+	                       "limits = { heartbeat_interval_ms = %d; watchdog_timeout_ms = %d; "
+	                       "min_gap = 0; %s };\n",
+	                       f->profiles, PBM_SOURCE_DIR, heartbeat_ms, watchdog_ms,
+	                       limits != NULL ? limits : "");
+}
+
+static gchar *
+config_text(const Fixture *f, const gchar *limits)
+{
+	return config_text_with(f, HEARTBEAT_MS, WATCHDOG_MS, limits);
+}
+
+static void
+write_config(const Fixture *f, const gchar *limits)
+{
+	g_autofree gchar *text = config_text(f, limits);
+
+	write_file(f->config, text);
+}
+
+/* ---- fixture ---- */
+
+static int
+setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *p1 = NULL, *p2 = NULL;
+	PbmSimConfig sim;
+
+	f->dir = g_dir_make_tmp("pbm-fd-XXXXXX", NULL);
+	assert_non_null(f->dir);
+	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
+	f->profiles = g_build_filename(f->dir, "profiles", NULL);
+	f->state = g_build_filename(f->dir, "state", NULL);
+	f->db = g_build_filename(f->state, "history.db", NULL);
+	assert_int_equal(g_mkdir(f->profiles, 0755), 0);
+	assert_int_equal(g_mkdir(f->state, 0700), 0);
+	p1 = g_build_filename(f->profiles, "kill-points.conf", NULL);
+	p2 = g_build_filename(f->profiles, "long-run.conf", NULL);
+	write_file(p1, kill_profile);
+	write_file(p2, long_profile);
+	write_config(f, NULL);
+	f->usb = pbm_mock_bus_new(&error);
+	if (f->usb == NULL)
+		fail_msg("%s", error->message);
+	pbm_sim_config_init(&sim, "FAULTS01");
+	f->panel = pbm_mock_panel_plug(f->usb, &sim, PBM_USB_VID, PBM_USB_PID, &error);
+	if (f->panel == NULL)
+		fail_msg("%s", error->message);
+	f->bus = pbm_test_bus_new(&error);
+	if (f->bus == NULL)
+		fail_msg("%s", error->message);
+	f->client = pbm_test_bus_connect(f->bus, &error);
+	if (f->client == NULL)
+		fail_msg("%s", error->message);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	Fixture *f = *state;
+
+	/* pbmd goes before the emulated device (it would hang in an ioctl) */
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
+	g_clear_object(&f->client);
+	g_clear_pointer(&f->bus, pbm_test_bus_free);
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	g_clear_pointer(&f->usb, pbm_mock_bus_free);
+	if (f->mounted)
+		umount2(f->state, MNT_DETACH);
+	pbm_test_rm_rf(f->dir);
+	g_free(f->dir);
+	g_free(f->config);
+	g_free(f->profiles);
+	g_free(f->state);
+	g_free(f->db);
+	g_free(f);
+	return 0;
+}
+
+/* ---- pbmd ---- */
+
+static void
+spawn(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
+	const gchar *env[] = { env_state, NULL };
+	const gchar *args[] = { "--config", f->config, NULL };
+
+	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
+	if (f->daemon == NULL ||
+	    !pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
+	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+		fail_msg("%s", error->message);
+}
+
+static void
+assert_alive(Fixture *f)
+{
+	gint status = 0;
+
+	if (pbm_test_daemon_has_exited(f->daemon, &status))
+		fail_msg("pbmd exited (wait status 0x%x)", status);
+}
+
+static GVariant *
+call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
+     GError **error)
+{
+	return g_dbus_connection_call_sync(f->client, "org.pbmd", path, iface, method, args, NULL,
+	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+}
+
+static GVariant *
+manager(Fixture *f, const gchar *method, GVariant *args, GError **error)
+{
+	return call(f, "/org/pbmd", "org.pbmd1.Manager", method, args, error);
+}
+
+static GVariant *
+get(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
+	                                 g_variant_new("(ss)", iface, name), &error);
+	GVariant *v = NULL;
+
+	if (reply == NULL)
+		fail_msg("%s.%s: %s", iface, name, error->message);
+	g_variant_get(reply, "(v)", &v);
+	return v;
+}
+
+static gchar *
+get_string(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GVariant) v = get(f, path, iface, name);
+
+	return g_variant_dup_string(v, NULL);
+}
+
+static guint64
+get_u64(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GVariant) v = get(f, path, iface, name);
+
+	return g_variant_get_uint64(v);
+}
+
+/* Polls a string or boolean property until it has the wanted value. */
+static gboolean
+wait_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
+              const gchar *want, guint timeout_ms)
+{
+	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
+
+	while (g_get_monotonic_time() < until) {
+		g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
+		                                 g_variant_new("(ss)", iface, name), NULL);
+		g_autoptr(GVariant) v = NULL;
+		/* a panel object appears once pbmd has probed the device */
+		if (reply == NULL) {
+			g_usleep(20000);
+			continue;
+		}
+		g_variant_get(reply, "(v)", &v);
+		if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) &&
+		    g_str_equal(g_variant_get_string(v, NULL), want))
+			return TRUE;
+		if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) &&
+		    g_variant_get_boolean(v) == g_str_equal(want, "true"))
+			return TRUE;
+		g_usleep(20000);
+	}
+	return FALSE;
+}
+
+static void
+wait_panel_idle(Fixture *f)
+{
+	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
+	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+}
+
+static gchar *
+try_start(Fixture *f, const gchar *profile, GError **error)
+{
+	g_autoptr(GVariant) reply =
+	        manager(f, "StartSession",
+	                g_variant_new("(s@a{sv})", profile,
+	                              g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	                error);
+	gchar *path = NULL;
+
+	if (reply == NULL)
+		return NULL;
+	g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static gchar *
+start(Fixture *f, const gchar *profile)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *path = try_start(f, profile, &error);
+
+	if (path == NULL)
+		fail_msg("StartSession %s: %s", profile, error->message);
+	return path;
+}
+
+static void
+assert_dbus_error(const GError *error, const gchar *name, const gchar *needle)
+{
+	g_autofree gchar *remote = NULL;
+
+	assert_non_null(error);
+	remote = g_dbus_error_get_remote_error(error);
+	if (g_strcmp0(remote, name) != 0)
+		fail_msg("expected %s, got %s: %s", name, remote, error->message);
+	if (needle != NULL && strstr(error->message, needle) == NULL)
+		fail_msg("'%s' does not mention '%s'", error->message, needle);
+}
+
+static gboolean
+lit(Fixture *f)
+{
+	gboolean on = pbm_sim_is_lit(pbm_mock_panel_lock_sim(f->panel));
+
+	pbm_mock_panel_unlock_sim(f->panel);
+	return on;
+}
+
+/* ---- the history, read behind pbmd's back ---- */
+
+/* One integer from constant SQL on the database file, -1 on any error. */
+static gint64
+db_value(const gchar *db, const gchar *sql)
+{
+	sqlite3 *conn = NULL;
+	sqlite3_stmt *stmt = NULL;
+	gint64 n = -1;
+
+	if (sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(conn, sql, -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(conn);
+	return n;
+}
+
+/* GetHistory as a client sees it: "id:outcome" per row, newest first. */
+static gchar *
+history_summary(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	        manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0), &error);
+	g_autoptr(GVariant) rows = NULL;
+	g_autoptr(GString) out = g_string_new("");
+	GVariantIter iter;
+	GVariant *row;
+
+	if (reply == NULL)
+		fail_msg("GetHistory: %s", error->message);
+	rows = g_variant_get_child_value(reply, 0);
+	g_variant_iter_init(&iter, rows);
+	while ((row = g_variant_iter_next_value(&iter)) != NULL) {
+		gint64 id = 0;
+		const gchar *outcome = "?";
+		g_variant_lookup(row, "id", "x", &id);
+		g_variant_lookup(row, "outcome", "&s", &outcome);
+		g_string_append_printf(out, "%s%" G_GINT64_FORMAT ":%s", out->len > 0 ? " " : "",
+		                       id, outcome);
+		g_variant_unref(row);
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* ---- 1. SIGKILL at random points of a session ---- */
+
+static gint
+compare_i64(gconstpointer a, gconstpointer b)
+{
+	gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+test_sigkill_matrix(void **state)
+{
+	Fixture *f = *state;
+	const gchar *seed_env = g_getenv("PBM_TEST_SEED");
+	guint32 seed = seed_env != NULL ? (guint32)g_ascii_strtoull(seed_env, NULL, 10)
+	                                : (guint32)g_get_real_time();
+	g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+	g_autoptr(GArray) dark_ms = g_array_new(FALSE, FALSE, sizeof(gint64));
+	guint n_lit = 0;
+	g_autofree gchar *summary = NULL;
+
+	print_message("# SIGKILL matrix: seed %u (replay with PBM_TEST_SEED=%u)\n", seed, seed);
+	for (guint i = 0; i < n_kill_points; i++) {
+		g_autofree gchar *path = NULL;
+		gint64 delay_us, killed, dark = 0, ms;
+		gint status;
+
+		spawn(f);
+		/* the previous pbmd's session is closed, as interrupted */
+		assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions"), i);
+		assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome IS "
+		                                 "NULL OR ended_at IS NULL"),
+		                 0);
+		assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE "
+		                                 "outcome = 'interrupted'"),
+		                 i);
+		wait_panel_idle(f);
+		assert_false(lit(f));
+		path = start(f, "kill-points");
+		/* from the reply on, across ramp, step change and second step;
+		 * never after the session's own end */
+		delay_us = g_rand_int_range(rand, 0, KILL_PROFILE_US - 150 * 1000);
+		g_usleep(delay_us);
+		n_lit += lit(f);
+		killed = g_get_monotonic_time();
+		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, WAIT_MS);
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		/* nobody switches it off but the panel itself */
+		while (g_get_monotonic_time() - killed < 5 * G_USEC_PER_SEC) {
+			if (!lit(f)) {
+				dark = g_get_monotonic_time();
+				break;
+			}
+			g_usleep(2000);
+		}
+		if (dark == 0)
+			fail_msg("kill %u (%" G_GINT64_FORMAT " ms into the session): the panel "
+			         "is still lit 5 s after SIGKILL",
+			         i, delay_us / 1000);
+		ms = (dark - killed) / 1000;
+		if (ms > WATCHDOG_MS + DARK_MARGIN_MS)
+			fail_msg("kill %u (%" G_GINT64_FORMAT " ms into the session): dark only "
+			         "after %" G_GINT64_FORMAT " ms (watchdog %d ms)",
+			         i, delay_us / 1000, ms, WATCHDOG_MS);
+		g_array_append_val(dark_ms, ms);
+		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	}
+	/* the last one too, and the history is whole on D-Bus */
+	spawn(f);
+	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome = "
+	                                 "'interrupted' AND ended_at IS NOT NULL"),
+	                 n_kill_points);
+	summary = history_summary(f);
+	{
+		g_auto(GStrv) rows = g_strsplit(summary, " ", -1);
+		assert_int_equal(g_strv_length(rows), n_kill_points);
+		for (guint i = 0; rows[i] != NULL; i++)
+			assert_true(g_str_has_suffix(rows[i], ":interrupted"));
+	}
+	g_array_sort(dark_ms, compare_i64);
+	print_message("# SIGKILL at %u points: worst time-to-dark %" G_GINT64_FORMAT
+	              " ms, median %" G_GINT64_FORMAT " ms (watchdog %d ms); lit at %u kills\n",
+	              n_kill_points, g_array_index(dark_ms, gint64, dark_ms->len - 1),
+	              g_array_index(dark_ms, gint64, dark_ms->len / 2), WATCHDOG_MS, n_lit);
+	assert_true(g_array_index(dark_ms, gint64, dark_ms->len - 1) <=
+	            WATCHDOG_MS + DARK_MARGIN_MS);
+	/* most kill points find the light on */
+	assert_true(n_lit * 2 > n_kill_points);
+}
+
+/* ---- 2. the disk holding the history fills up ---- */
+
+/* The state directory on a tmpfs of its own, in a mount namespace of this
+ * thread (the one that spawns pbmd, which inherits it). */
+static gboolean
+mount_tiny_state(Fixture *f)
+{
+	static gboolean private_ns;
+
+	if (geteuid() != 0)
+		return FALSE;
+	if (!private_ns) {
+		if (unshare(CLONE_NEWNS) != 0)
+			fail_msg("unshare(CLONE_NEWNS): %s", g_strerror(errno));
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+			fail_msg("making / private: %s", g_strerror(errno));
+		private_ns = TRUE;
+	}
+	if (mount("pbm-faults", f->state, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0700") != 0)
+		fail_msg("mounting a tmpfs on %s: %s", f->state, g_strerror(errno));
+	f->mounted = TRUE;
+	return TRUE;
+}
+
+/* Writes a file until the file system says ENOSPC. */
+static void
+fill_disk(const gchar *path)
+{
+	static const gchar block[4096];
+	gint fd = g_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	gsize total = 0;
+
+	assert_true(fd >= 0);
+	for (;;) {
+		gssize n = write(fd, block, sizeof block);
+		if (n > 0) {
+			total += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		assert_int_equal(errno, ENOSPC);
+		break;
+	}
+	close(fd);
+	print_message("# disk full after %" G_GSIZE_FORMAT " KiB of filler\n", total / 1024);
+}
+
+/* Runs a session to its end and returns its outcome on D-Bus. */
+static gchar *
+run_to_end(Fixture *f, const gchar *profile, guint timeout_ms)
+{
+	g_autofree gchar *path = start(f, profile);
+	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
+
+	while (g_get_monotonic_time() < until) {
+		g_autofree gchar *st = get_string(f, path, "org.pbmd1.Session", "State");
+		if (g_str_equal(st, "finished"))
+			return get_string(f, path, "org.pbmd1.Session", "Outcome");
+		g_usleep(50000);
+	}
+	fail_msg("session %s did not end in %u ms", path, timeout_ms);
+	return NULL;
+}
+
+static void
+test_history_disk_full(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *filler = g_build_filename(f->state, "filler", NULL);
+	g_autofree gchar *before = NULL, *after = NULL, *outcome = NULL, *path = NULL;
+	g_autofree gchar *manager_state = NULL, *active = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 until;
+
+	if (!mount_tiny_state(f)) {
+		print_message("# needs root to mount a tmpfs\n");
+		skip();
+	}
+	spawn(f);
+	wait_panel_idle(f);
+	/* rows written while there is room */
+	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	assert_string_equal(outcome, "completed");
+	g_free(path);
+	path = start(f, "long-run");
+	assert_non_null(manager(f, "StopSession", NULL, &error));
+	assert_true(wait_property(f, path, "org.pbmd1.Session", "Outcome", "stopped", WAIT_MS));
+	before = history_summary(f);
+	assert_string_equal(before, "2:stopped 1:completed");
+
+	fill_disk(filler);
+	for (guint i = 0; i < 3; i++) {
+		g_autofree gchar *refused = try_start(f, "kill-points", &error);
+		assert_null(refused);
+		/* a device problem, with what to do about it */
+		assert_dbus_error(error, "org.pbmd1.Error.Device", "free space");
+		assert_non_null(strstr(error->message, f->db));
+		if (i == 0)
+			print_message("# refused: %s\n", error->message);
+		g_clear_error(&error);
+	}
+	/* nothing lit, nothing running, and pbmd still serves */
+	until = g_get_monotonic_time() + 500 * 1000;
+	while (g_get_monotonic_time() < until) {
+		assert_false(lit(f));
+		g_usleep(20000);
+	}
+	assert_alive(f);
+	manager_state = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	assert_string_equal(manager_state, "idle");
+	/* still the last session that ran: no refused one took its place */
+	active = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
+	assert_string_equal(active, path);
+	{
+		g_autoptr(GVariant) profiles = manager(f, "ListProfiles", NULL, &error);
+		assert_non_null(profiles);
+	}
+	/* every row written before is there, on D-Bus and in the file */
+	after = history_summary(f);
+	assert_string_equal(after, before);
+	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions"), 2);
+	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome IS NULL"), 0);
+
+	/* space again: sessions run and are recorded */
+	assert_int_equal(g_unlink(filler), 0);
+	g_free(outcome);
+	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	assert_string_equal(outcome, "completed");
+	g_free(after);
+	after = history_summary(f);
+	assert_string_equal(after, "3:completed 2:stopped 1:completed");
+
+	/* the disk fills while a session runs: the session goes on as planned
+	 * (the start is recorded; a lost checkpoint is no reason to stop),
+	 * ends on time with the light off, and its outcome reaches the
+	 * history once there is room again */
+	g_free(path);
+	path = start(f, "long-run");
+	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "State", "lit", WAIT_MS));
+	fill_disk(filler);
+	assert_true(wait_property(f, path, "org.pbmd1.Session", "Outcome", "completed",
+	                          LONG_PROFILE_US / 1000 + WAIT_MS));
+	assert_alive(f);
+	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_false(lit(f));
+	{
+		g_autofree gchar *refused = try_start(f, "kill-points", &error);
+		assert_null(refused);
+		assert_dbus_error(error, "org.pbmd1.Error.Device", "free space");
+		g_clear_error(&error);
+	}
+	assert_int_equal(g_unlink(filler), 0);
+	g_free(outcome);
+	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	assert_string_equal(outcome, "completed");
+	g_free(after);
+	after = history_summary(f);
+	assert_string_equal(after, "5:completed 4:completed 3:completed 2:stopped 1:completed");
+	/* with the dose the session delivered, not a stale checkpoint */
+	assert_true(db_value(f->db, "SELECT lit_us FROM sessions WHERE id = 4") >=
+	            LONG_PROFILE_US - G_USEC_PER_SEC);
+}
+
+/* ---- 3. a corrupt or truncated history file ---- */
+
+/* The one PATH.corrupt-N file next to db that is not in known (its -wal and
+ * -shm companions aside). */
+static gchar *
+find_aside(const Fixture *f, const gchar *known)
+{
+	g_autoptr(GDir) dir = g_dir_open(f->state, 0, NULL);
+	const gchar *name;
+	gchar *found = NULL;
+
+	assert_non_null(dir);
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		if (!g_str_has_prefix(name, "history.db.corrupt-") ||
+		    g_str_has_suffix(name, "-wal") || g_str_has_suffix(name, "-shm") ||
+		    g_strcmp0(name, known) == 0)
+			continue;
+		assert_null(found);
+		found = g_strdup(name);
+	}
+	return found;
+}
+
+static void
+assert_file_equals(const gchar *path, const gchar *want, gsize want_len)
+{
+	g_autofree gchar *got = NULL;
+	gsize len = 0;
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_get_contents(path, &got, &len, &error))
+		fail_msg("%s", error->message);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, want_len);
+}
+
+/* pbmd starts on a damaged history, keeps it aside byte for byte, serves,
+ * and records new sessions in a fresh database. Returns the aside name. */
+static gchar *
+expect_fresh_history(Fixture *f, const gchar *known, const gchar *bytes, gsize len)
+{
+	g_autofree gchar *aside = NULL, *aside_path = NULL, *summary = NULL, *outcome = NULL;
+
+	spawn(f);
+	aside = find_aside(f, known);
+	if (aside == NULL)
+		fail_msg("no history.db.corrupt-N next to %s", f->db);
+	aside_path = g_build_filename(f->state, aside, NULL);
+	assert_file_equals(aside_path, bytes, len);
+	summary = history_summary(f);
+	assert_string_equal(summary, "");
+	wait_panel_idle(f);
+	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	assert_string_equal(outcome, "completed");
+	g_free(summary);
+	summary = history_summary(f);
+	assert_string_equal(summary, "1:completed");
+	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome = "
+	                                 "'completed'"),
+	                 1);
+	/* and the damaged copy is still untouched */
+	assert_file_equals(aside_path, bytes, len);
+	return g_steal_pointer(&aside);
+}
+
+static void
+test_corrupt_history(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GRand) rand = g_rand_new_with_seed(7062);
+	g_autofree gchar *garbage = g_malloc(8192);
+	g_autofree gchar *first = NULL, *second = NULL, *valid = NULL;
+	gsize valid_len = 0;
+	gint status;
+
+	/* garbage where the database should be */
+	for (gsize i = 0; i < 8192; i++)
+		garbage[i] = (gchar)g_rand_int_range(rand, 0, 256);
+	assert_true(g_file_set_contents(f->db, garbage, 8192, NULL));
+	first = expect_fresh_history(f, NULL, garbage, 8192);
+	print_message("# garbage history.db kept as %s\n", first);
+
+	/* a database cut short: stop pbmd cleanly (its WAL goes into the
+	 * file), then keep only the first two pages */
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, WAIT_MS);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	assert_true(g_file_get_contents(f->db, &valid, &valid_len, NULL));
+	assert_true(valid_len > 8192);
+	assert_int_equal(truncate(f->db, 8192), 0);
+	second = expect_fresh_history(f, first, valid, 8192);
+	print_message("# history.db cut from %" G_GSIZE_FORMAT " to 8192 bytes kept as %s\n",
+	              valid_len, second);
+}
+
+/* ---- 4. configuration reloads racing a running session ---- */
+
+typedef struct {
+	const gchar *limits; /* NULL: the text is extra */
+	const gchar *extra;
+	const gchar *error; /* NULL when valid, else what the error names */
+} Variant;
+
+static void
+test_reload_races_session(void **state)
+{
+	Fixture *f = *state;
+	const Variant variants[] = {
+		{ "max_session = \"1m\";", NULL, NULL },
+		{ "max_sesion = \"1m\";", NULL, "pbmd.conf:3: max_sesion" },
+		{ "daily_dose_red = 300.0; max_temperature_c = 50.0;", NULL, NULL },
+		{ "max_pause = 5;", NULL, "pbmd.conf:3: max_pause" },
+		{ NULL, "heartbeat", NULL }, /* other heartbeat and watchdog */
+		{ "", "this is not libconfig\n", "pbmd.conf:4" },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL, *outcome = NULL, *refused = NULL;
+	guint n_ok = 0, n_refused = 0, n_hup = 0, n_dark = 0, i = 0;
+	gint64 started, elapsed, row_len;
+
+	f->polkit = pbm_test_polkit_new(f->bus, TRUE, &error);
+	if (f->polkit == NULL)
+		fail_msg("%s", error->message);
+	spawn(f);
+	wait_panel_idle(f);
+	path = start(f, "long-run");
+	started = g_get_monotonic_time();
+	assert_int_equal(get_u64(f, path, "org.pbmd1.Session", "Duration"), LONG_PROFILE_US);
+	while ((elapsed = g_get_monotonic_time() - started) < LONG_PROFILE_US - 300 * 1000) {
+		const Variant *v = &variants[i % G_N_ELEMENTS(variants)];
+		g_autofree gchar *text = NULL;
+
+		if (v->limits == NULL)
+			text = config_text_with(f, 400, 2000, "max_session = \"10m\";");
+		else
+			text = g_strconcat(config_text(f, v->limits), v->extra, NULL);
+		write_file(f->config, text);
+		/* every file both ways, SIGHUP and ReloadConfig */
+		if ((i + i / G_N_ELEMENTS(variants)) % 2 == 1) {
+			assert_int_equal(kill(pbm_test_daemon_get_pid(f->daemon), SIGHUP), 0);
+			n_hup++;
+		} else {
+			g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+			if (v->error == NULL) {
+				if (reply == NULL)
+					fail_msg("reload %u: %s", i, error->message);
+				n_ok++;
+			} else {
+				assert_null(reply);
+				assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", v->error);
+				g_clear_error(&error);
+				n_refused++;
+			}
+		}
+		/* the light stays on as planned throughout (after the ramp) */
+		if (elapsed > 300 * 1000 && !lit(f))
+			n_dark++;
+		i++;
+		g_usleep(5000);
+	}
+	print_message("# %u reloads during a %.0f s session: %u ReloadConfig applied, %u refused, "
+	              "%u SIGHUP; dark %u times\n",
+	              i, LONG_PROFILE_US / 1e6, n_ok, n_refused, n_hup, n_dark);
+	assert_int_equal(n_dark, 0);
+	assert_true(n_refused > 0 && n_ok > 0);
+	/* root needs no polkit; anyone else got org.pbmd.admin from it */
+	if (geteuid() != 0)
+		assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.admin"),
+		                 n_ok + n_refused);
+	assert_true(wait_property(f, path, "org.pbmd1.Session", "State", "finished", WAIT_MS));
+	outcome = get_string(f, path, "org.pbmd1.Session", "Outcome");
+	assert_string_equal(outcome, "completed");
+	assert_int_equal(get_u64(f, path, "org.pbmd1.Session", "Duration"), LONG_PROFILE_US);
+	assert_int_equal(db_value(f->db, "SELECT planned_duration_us FROM sessions WHERE id = 1"),
+	                 LONG_PROFILE_US);
+	row_len = db_value(f->db, "SELECT ended_at - started_at FROM sessions WHERE id = 1");
+	assert_true(row_len >= LONG_PROFILE_US && row_len < LONG_PROFILE_US + G_USEC_PER_SEC);
+	assert_true(db_value(f->db, "SELECT lit_us FROM sessions WHERE id = 1") >=
+	            LONG_PROFILE_US - 300 * 1000);
+	assert_alive(f);
+
+	/* the new limits apply to the next session; a bad file leaves them */
+	write_config(f, "max_session = \"3s\";");
+	{
+		g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+		if (reply == NULL)
+			fail_msg("%s", error->message);
+	}
+	write_config(f, "max_sesion = \"1h\";");
+	assert_int_equal(kill(pbm_test_daemon_get_pid(f->daemon), SIGHUP), 0);
+	{
+		g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+		assert_null(reply);
+		assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "pbmd.conf:3: max_sesion");
+		g_clear_error(&error);
+	}
+	refused = try_start(f, "long-run", &error);
+	assert_null(refused);
+	assert_dbus_error(error, "org.pbmd1.Error.SafetyLimit", "limits.max_session");
+	g_clear_error(&error);
+	g_free(outcome);
+	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	assert_string_equal(outcome, "completed");
+	write_config(f, NULL);
+	{
+		g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+		if (reply == NULL)
+			fail_msg("%s", error->message);
+	}
+	g_free(path);
+	path = start(f, "long-run");
+	assert_non_null(manager(f, "StopSession", NULL, &error));
+	assert_true(wait_property(f, path, "org.pbmd1.Session", "Outcome", "stopped", WAIT_MS));
+	assert_alive(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_history_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_races_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_matrix, setup, teardown),
+	};
+
+	if (argc > 1)
+		n_kill_points = (guint)g_ascii_strtoull(argv[1], NULL, 10);
+	if (n_kill_points == 0)
+		n_kill_points = 1;
+	/* argv[2]: run only the tests matching this pattern */
+	if (argc > 2)
+		cmocka_set_test_filter(argv[2]);
+	return cmocka_run_group_tests_name("faults-daemon", tests, NULL, NULL);
+}

@@ -783,12 +783,13 @@ test_reload_races_session(void **state)
 	assert_int_equal(get_u64(f, path, "org.pbmd1.Session", "Duration"), LONG_PROFILE_US);
 	while ((elapsed = g_get_monotonic_time() - started) < LONG_PROFILE_US - 300 * 1000) {
 		const Variant *v = &variants[i % G_N_ELEMENTS(variants)];
-		g_autofree gchar *text = NULL;
+		g_autofree gchar *base = NULL, *text = NULL;
 
 		if (v->limits == NULL)
-			text = config_text_with(f, 400, 2000, "max_session = \"10m\";");
+			base = config_text_with(f, 400, 2000, "max_session = \"10m\";");
 		else
-			text = g_strconcat(config_text(f, v->limits), v->extra, NULL);
+			base = config_text(f, v->limits);
+		text = g_strconcat(base, v->limits != NULL ? v->extra : NULL, NULL);
 		write_file(f->config, text);
 		/* every file both ways, SIGHUP and ReloadConfig */
 		if ((i + i / G_N_ELEMENTS(variants)) % 2 == 1) {

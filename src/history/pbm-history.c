@@ -342,6 +342,27 @@ migrate(PbmHistory *h, GError **error)
 	return TRUE;
 }
 
+/* PRAGMA quick_check reads every page of the file. Through the default
+ * page cache (2 MB) it would leave pbmd holding about 1.4 MB of heap per
+ * 10,000 sessions for the rest of its life, pages it never reads again:
+ * check through a small cache, then restore the configured size. */
+static gboolean
+quick_check(PbmHistory *h, gchar **check_out, GError **error)
+{
+	static const gchar what[] = "cannot open the history";
+	g_autofree gchar *restore = NULL;
+	gint64 cache_size = 0;
+
+	/* a failed check leaves the connection to be closed: nothing to restore */
+	if (!query_value(h, "PRAGMA cache_size", NULL, &cache_size, error) ||
+	    !exec(h, "PRAGMA cache_size = -64", PBM_HISTORY_ERROR_OPEN, what, error) ||
+	    !query_value(h, "PRAGMA quick_check", check_out, NULL, error))
+		return FALSE;
+	/* the number SQLite gave us, not text from outside */
+	restore = g_strdup_printf("PRAGMA cache_size = %" G_GINT64_FORMAT, cache_size);
+	return exec(h, restore, PBM_HISTORY_ERROR_OPEN, what, error);
+}
+
 /* On failure *damage is the reason when the file itself is bad. */
 static gboolean
 configure(PbmHistory *h, gchar **damage, GError **error)
@@ -362,7 +383,7 @@ configure(PbmHistory *h, gchar **damage, GError **error)
 	 * survives a power cut that comes right after the LEDs go on. */
 	if (!exec(h, "PRAGMA synchronous = FULL", PBM_HISTORY_ERROR_OPEN, "cannot open the history",
 	          error) ||
-	    !query_value(h, "PRAGMA quick_check", &check, NULL, error))
+	    !quick_check(h, &check, error))
 		return FALSE;
 	if (g_strcmp0(check, "ok") != 0) {
 		*damage = g_strdup_printf("integrity check: %s", check);

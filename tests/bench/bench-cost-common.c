@@ -4,6 +4,10 @@
  */
 #include "bench-cost-common.h"
 
+#include <sqlite3.h>
+
+#include "pbm-history.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,4 +343,91 @@ bench_cost_stop(PbmTestDaemon *daemon)
 	gint status = pbm_test_daemon_signal_and_wait(daemon, SIGTERM, BENCH_COST_WAIT_MS);
 
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* ---- a long history ---- */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
+static gboolean
+sqlite_failed(sqlite3 *db, const gchar *path, GError **error)
+{
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path, sqlite3_errmsg(db));
+	return FALSE;
+}
+
+static gboolean
+insert_rows(sqlite3 *db, const gchar *path, guint rows, GError **error)
+{
+	static const gchar *const profiles[] = { "back-pain", "joint", "skin", "recovery",
+		                                 "inflammation" };
+	const gint64 period = G_GINT64_CONSTANT(8) * 3600 * G_USEC_PER_SEC;
+	const gint64 length = G_GINT64_CONSTANT(600) * G_USEC_PER_SEC;
+	gint64 now = g_get_real_time();
+	g_autoptr(sqlite3_stmt) session = NULL;
+	g_autoptr(sqlite3_stmt) panel = NULL;
+
+	if (sqlite3_prepare_v2(db,
+	                       "INSERT INTO sessions (profile, owner_uid, started_at, "
+	                       "planned_duration_us, planned_dose_red, planned_dose_nir, "
+	                       "distance_cm, ended_at, outcome, dose_red, dose_nir, lit_us, "
+	                       "max_temperature_c, faults, checkpoint_at) VALUES "
+	                       "(?, 1000, ?, ?, 9.0, 14.0, 15.0, ?, 'completed', 9.0, 14.0, "
+	                       "?, 38.5, '', ?)",
+	                       -1, &session, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "INSERT INTO session_panels (session_id, position, serial) "
+	                       "VALUES (?, 0, 'SIM0001')",
+	                       -1, &panel, NULL) != SQLITE_OK)
+		return sqlite_failed(db, path, error);
+	for (guint i = 0; i < rows; i++) {
+		gint64 started = now - (gint64)(rows - i) * period;
+
+		sqlite3_bind_text(session, 1, profiles[i % G_N_ELEMENTS(profiles)], -1,
+		                  SQLITE_STATIC);
+		sqlite3_bind_int64(session, 2, started);
+		sqlite3_bind_int64(session, 3, length);
+		sqlite3_bind_int64(session, 4, started + length);
+		sqlite3_bind_int64(session, 5, length);
+		sqlite3_bind_int64(session, 6, started + length - G_USEC_PER_SEC);
+		if (sqlite3_step(session) != SQLITE_DONE)
+			return sqlite_failed(db, path, error);
+		sqlite3_reset(session);
+		sqlite3_bind_int64(panel, 1, sqlite3_last_insert_rowid(db));
+		if (sqlite3_step(panel) != SQLITE_DONE)
+			return sqlite_failed(db, path, error);
+		sqlite3_reset(panel);
+	}
+	return TRUE;
+}
+
+gboolean
+bench_cost_write_history(const gchar *state, guint rows, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(state, "history.db", NULL);
+	PbmHistory *history;
+	sqlite3 *db = NULL;
+	gboolean ok;
+
+	if (g_mkdir_with_parents(state, 0700) != 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", state,
+		            g_strerror(errno));
+		return FALSE;
+	}
+	history = pbm_history_open(path, error);
+	if (history == NULL)
+		return FALSE;
+	pbm_history_free(history);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		ok = sqlite_failed(db, path, error);
+		sqlite3_close(db);
+		return ok;
+	}
+	ok = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
+	             ? insert_rows(db, path, rows, error)
+	             : sqlite_failed(db, path, error);
+	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		ok = sqlite_failed(db, path, error);
+	sqlite3_close(db);
+	return ok;
 }

@@ -78,6 +78,14 @@ guint bench_cost_env_uint(const gchar *name, guint fallback);
  * min_gap 0, and extra (NULL or libconfig text) at the end. */
 gchar *bench_cost_write_config(const gchar *dir, const gchar *profile_dir, const gchar *extra);
 
+/* The history size the benchmarks use: three sessions a day for nine years. */
+#define BENCH_COST_HISTORY_ROWS 10000
+
+/* STATE/history.db with pbmd's schema (made by pbm_history_open()) and rows
+ * finished sessions, one every 8 hours back from now, written with sqlite3
+ * in one transaction. */
+gboolean bench_cost_write_history(const gchar *state, guint rows, GError **error);
+
 /* Runs pbmd --config config extra_args... with STATE_DIRECTORY=state_dir
  * (NULL: the harness's own), without the umockdev preload when
  * no_preload, and waits for READY=1 and for it to own org.pbmd on client's

@@ -2,7 +2,8 @@
  *
  * Benchmark: pbmd's memory (VmRSS and VmHWM from /proc/PID/status, Pss and
  * Pss_Anon from /proc/PID/smaps_rollup) idle with no panel, idle with a
- * simulated panel, during a session and after it, against the floor: a
+ * history of 10,000 sessions, idle with a simulated panel, during a session
+ * and after it, against the floor: a
  * minimal GDBus service owning a name on the same bus (bench-cost-floor.c),
  * measured in the same run. It fails only when it cannot measure.
  */
@@ -179,6 +180,26 @@ test_no_panel(void **state)
 }
 
 static void
+test_history_rows(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *state_dir = g_build_filename(f->dir, "state", NULL);
+	g_autofree gchar *label =
+	        g_strdup_printf("pbmd, no panel, %u history rows", BENCH_COST_HISTORY_ROWS);
+	g_autoptr(GError) error = NULL;
+
+	if (!bench_cost_write_history(state_dir, BENCH_COST_HISTORY_ROWS, &error))
+		fail_msg("%s", error->message);
+	f->daemon = bench_cost_spawn_pbmd(f->bus, f->client, f->config, state_dir, NULL, TRUE, NULL,
+	                                  &error);
+	if (f->daemon == NULL)
+		fail_msg("pbmd did not start: %s", error->message);
+	settle();
+	record(f, label);
+	stop_daemon(f);
+}
+
+static void
 test_session(void **state)
 {
 	Fixture *f = *state;
@@ -220,12 +241,12 @@ group_teardown(void **state)
 
 	print_message("# ---- memory, kB (Pss from smaps_rollup; +floor: beyond the "
 	              "minimal GDBus service, same bus, same run) ----\n");
-	print_message("# %-32s %7s %7s %8s %7s %10s %10s\n", "process", "VmRSS", "Pss", "PssAnon",
+	print_message("# %-36s %7s %7s %8s %7s %10s %10s\n", "process", "VmRSS", "Pss", "PssAnon",
 	              "VmHWM", "+floor rss", "+floor pss");
 	for (guint i = 0; i < rows->len; i++) {
 		const Row *r = g_ptr_array_index(rows, i);
 		print_message(
-		        "# %-32s %7" G_GUINT64_FORMAT " %7" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
+		        "# %-36s %7" G_GUINT64_FORMAT " %7" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
 		        " %7" G_GUINT64_FORMAT " %+10" G_GINT64_FORMAT " %+10" G_GINT64_FORMAT "\n",
 		        r->label, r->mem.rss_kb, r->mem.pss_kb, r->mem.pss_anon_kb, r->mem.hwm_kb,
 		        floor != NULL ? (gint64)r->mem.rss_kb - (gint64)floor->mem.rss_kb : 0,
@@ -241,6 +262,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_panel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session, setup, teardown),
 	};
 

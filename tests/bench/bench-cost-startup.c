@@ -5,14 +5,17 @@
  *   - the 6 shipped profiles and an empty history,
  *   - 100 and 1,000 profiles generated into a profile directory named by
  *     profile_dirs in a test pbmd.conf (copies of the shipped ones, renamed),
- *   - the shipped profiles and a history of 10,000 finished sessions (the
- *     schema made by pbm_history_open(), the rows written with sqlite3),
+ *   - the shipped profiles and a history of 10,000 finished sessions
+ *     (bench_cost_write_history()),
  * against the floor service (a minimal GDBus service, bench-cost-floor.c)
- * measured the same way in the same run. No panel: pbmd says READY as soon
- * as it owns its name. Each case runs once to warm the caches (printed, not
- * counted), then BENCH_COST_RUNS times (5); min/median/max are printed.
- * After the runs, ListProfiles and GetHistory must show what was generated:
- * otherwise the benchmark measured something else, and fails.
+ * measured the same way in the same run. What the profiles and the history
+ * cost by themselves is measured in this process too, with the libraries
+ * pbmd uses: pbm_profile_store_load() on the profile directory, and
+ * pbm_history_open() + pbm_history_recover_interrupted() on the database. No panel: pbmd says READY
+ * as soon as it owns its name. Each case runs once to warm the caches (printed, not counted), then
+ * BENCH_COST_RUNS times (5); min/median/max are printed. After the runs, ListProfiles and
+ * GetHistory must show what was generated: otherwise the benchmark measured something else, and
+ * fails.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -23,12 +26,12 @@
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
 #include "bench-cost-common.h"
 #include "pbm-history.h"
+#include "pbm-profile.h"
 
-#define HISTORY_ROWS 10000
+#define HISTORY_ROWS BENCH_COST_HISTORY_ROWS
 
 typedef struct {
 	gchar *label;
@@ -130,76 +133,6 @@ generate_profiles(const gchar *dir, guint n)
 	}
 }
 
-static void
-sql(sqlite3 *db, const gchar *text)
-{
-	gchar *message = NULL;
-
-	if (sqlite3_exec(db, text, NULL, NULL, &message) != SQLITE_OK)
-		fail_msg("%s: %s", text, message);
-}
-
-/* STATE/history.db with pbmd's schema and rows finished sessions, one
- * every 8 hours back from now. */
-static void
-generate_history(const gchar *state, guint n)
-{
-	g_autofree gchar *path = g_build_filename(state, "history.db", NULL);
-	g_autoptr(GError) error = NULL;
-	PbmHistory *history;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *session = NULL;
-	sqlite3_stmt *panel = NULL;
-	gint64 now = g_get_real_time();
-	const gint64 period = G_GINT64_CONSTANT(8) * 3600 * G_USEC_PER_SEC;
-	const gint64 length = G_GINT64_CONSTANT(600) * G_USEC_PER_SEC;
-	static const gchar *const profiles[] = { "back-pain", "joint", "skin", "recovery",
-		                                 "inflammation" };
-
-	assert_int_equal(g_mkdir_with_parents(state, 0700), 0);
-	history = pbm_history_open(path, &error);
-	if (history == NULL)
-		fail_msg("%s", error->message);
-	pbm_history_free(history);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	sql(db, "BEGIN");
-	assert_int_equal(
-	        sqlite3_prepare_v2(db,
-	                           "INSERT INTO sessions (profile, owner_uid, started_at, "
-	                           "planned_duration_us, planned_dose_red, planned_dose_nir, "
-	                           "distance_cm, ended_at, outcome, dose_red, dose_nir, lit_us, "
-	                           "max_temperature_c, faults, checkpoint_at) VALUES "
-	                           "(?, 1000, ?, ?, 9.0, 14.0, 15.0, ?, 'completed', 9.0, 14.0, "
-	                           "?, 38.5, '', ?)",
-	                           -1, &session, NULL),
-	        SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "INSERT INTO session_panels (session_id, position, "
-	                                    "serial) VALUES (?, 0, 'SIM0001')",
-	                                    -1, &panel, NULL),
-	                 SQLITE_OK);
-	for (guint i = 0; i < n; i++) {
-		gint64 started = now - (gint64)(n - i) * period;
-
-		sqlite3_bind_text(session, 1, profiles[i % G_N_ELEMENTS(profiles)], -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_int64(session, 2, started);
-		sqlite3_bind_int64(session, 3, length);
-		sqlite3_bind_int64(session, 4, started + length);
-		sqlite3_bind_int64(session, 5, length);
-		sqlite3_bind_int64(session, 6, started + length - G_USEC_PER_SEC);
-		assert_int_equal(sqlite3_step(session), SQLITE_DONE);
-		sqlite3_reset(session);
-		sqlite3_bind_int64(panel, 1, sqlite3_last_insert_rowid(db));
-		assert_int_equal(sqlite3_step(panel), SQLITE_DONE);
-		sqlite3_reset(panel);
-	}
-	sqlite3_finalize(session);
-	sqlite3_finalize(panel);
-	sql(db, "COMMIT");
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
 /* ---- measuring ---- */
 
 static void
@@ -210,9 +143,8 @@ record(const gchar *label, GArray *ms)
 	row->label = g_strdup(label);
 	row->n = ms->len;
 	bench_cost_stats(ms, &row->min, &row->median, &row->max);
-	print_message("# %s: start-up to READY=1 min %.1f ms, median %.1f ms, max %.1f ms "
-	              "(%u runs)\n",
-	              label, row->min, row->median, row->max, row->n);
+	print_message("# %s: min %.1f ms, median %.1f ms, max %.1f ms (%u runs)\n", label, row->min,
+	              row->median, row->max, row->n);
 	g_ptr_array_add(rows, row);
 }
 
@@ -248,6 +180,48 @@ measure(Fixture *f, const gchar *label, const gchar *config, const gchar *state)
 		              i == 0 ? " (warm-up, not counted)" : "");
 		if (i > 0)
 			g_array_append_val(ms, value);
+	}
+	record(label, ms);
+}
+
+/* In this process: loading the profiles of dir, runs() times. */
+static void
+measure_profile_store(const gchar *label, const gchar *dir, guint expected)
+{
+	g_autoptr(GArray) ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	const gchar *dirs[] = { dir, NULL };
+
+	for (guint i = 0; i < runs(); i++) {
+		gint64 start = g_get_monotonic_time();
+		g_autoptr(PbmProfileStore) store = pbm_profile_store_load(dirs);
+		gdouble value = (g_get_monotonic_time() - start) / 1000.0;
+		g_autoptr(GPtrArray) list = pbm_profile_store_list(store);
+
+		assert_int_equal(list->len, expected);
+		assert_int_equal(pbm_profile_store_get_problems(store)->len, 0);
+		g_array_append_val(ms, value);
+	}
+	record(label, ms);
+}
+
+/* In this process: what pbmd does with the history at start-up. */
+static void
+measure_history_open(const gchar *label, const gchar *state)
+{
+	g_autoptr(GArray) ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autofree gchar *path = g_build_filename(state, "history.db", NULL);
+
+	for (guint i = 0; i < runs(); i++) {
+		g_autoptr(GError) error = NULL;
+		gint64 start = g_get_monotonic_time();
+		g_autoptr(PbmHistory) history = pbm_history_open(path, &error);
+		gdouble value;
+
+		if (history == NULL || pbm_history_recover_interrupted(history, &error) < 0)
+			fail_msg("%s: %s", path, error->message);
+		g_clear_pointer(&history, pbm_history_free);
+		value = (g_get_monotonic_time() - start) / 1000.0;
+		g_array_append_val(ms, value);
 	}
 	record(label, ms);
 }
@@ -308,6 +282,8 @@ test_shipped_profiles(void **state)
 	measure(f, "pbmd, 6 shipped profiles", config, state_dir);
 	assert_int_equal(count_profiles(f), 6);
 	stop_daemon(f);
+	measure_profile_store("  in-process: load 6 profiles", PBM_SOURCE_DIR "/data/profiles", 6);
+	measure_history_open("  in-process: open empty history", state_dir);
 }
 
 static void
@@ -317,12 +293,14 @@ many_profiles(Fixture *f, guint n)
 	g_autofree gchar *config = bench_cost_write_config(f->dir, profiles, NULL);
 	g_autofree gchar *state_dir = g_build_filename(f->dir, "state", NULL);
 	g_autofree gchar *label = g_strdup_printf("pbmd, %u profiles", n);
+	g_autofree gchar *load = g_strdup_printf("  in-process: load %u profiles", n);
 
 	assert_non_null(config);
 	generate_profiles(profiles, n);
 	measure(f, label, config, state_dir);
 	assert_int_equal(count_profiles(f), n);
 	stop_daemon(f);
+	measure_profile_store(load, profiles, n);
 }
 
 static void
@@ -346,12 +324,16 @@ test_history_rows(void **state)
 	g_autofree gchar *state_dir = g_build_filename(f->dir, "state", NULL);
 	g_autofree gchar *label =
 	        g_strdup_printf("pbmd, 6 profiles, %u history rows", HISTORY_ROWS);
+	g_autofree gchar *open = g_strdup_printf("  in-process: open %u-row history", HISTORY_ROWS);
+	g_autoptr(GError) error = NULL;
 
 	assert_non_null(config);
-	generate_history(state_dir, HISTORY_ROWS);
+	if (!bench_cost_write_history(state_dir, HISTORY_ROWS, &error))
+		fail_msg("%s", error->message);
 	measure(f, label, config, state_dir);
 	assert_int_equal(count_history(f), HISTORY_ROWS);
 	stop_daemon(f);
+	measure_history_open(open, state_dir);
 }
 
 static int
@@ -367,13 +349,18 @@ group_teardown(void **state)
 	const Row *floor = rows->len > 0 ? g_ptr_array_index(rows, 0) : NULL;
 
 	print_message("# ---- start-up: spawn to READY=1, ms, no panel (+floor: median "
-	              "beyond the minimal GDBus service's spawn to READY=1, same run) ----\n");
+	              "beyond the minimal GDBus service's spawn to READY=1, same run; "
+	              "in-process: the same work in this process, no spawn) ----\n");
 	print_message("# %-36s %5s %8s %8s %8s %8s\n", "case", "runs", "min", "median", "max",
 	              "+floor");
 	for (guint i = 0; i < rows->len; i++) {
 		const Row *r = g_ptr_array_index(rows, i);
-		print_message("# %-36s %5u %8.1f %8.1f %8.1f %+8.1f\n", r->label, r->n, r->min,
-		              r->median, r->max, floor != NULL ? r->median - floor->median : 0.0);
+		g_autofree gchar *beyond =
+		        floor != NULL && !g_str_has_prefix(r->label, " ")
+		                ? g_strdup_printf("%+8.1f", r->median - floor->median)
+		                : g_strdup("-");
+		print_message("# %-36s %5u %8.1f %8.1f %8.1f %8s\n", r->label, r->n, r->min,
+		              r->median, r->max, beyond);
 	}
 	g_ptr_array_unref(rows);
 	return 0;

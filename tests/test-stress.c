@@ -1,0 +1,1449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The real pbmd under stress, through the real bus:
+ *   battery  every method of Manager, Session and Panel called with bad
+ *            arguments (wrong signatures, 1 MiB strings, variants nested to
+ *            the D-Bus limit, unknown or mistyped options, NaN distances,
+ *            objects that do not exist) and 10,000 pipelined bad calls: each
+ *            gets a clear error, no panel lights, pbmd keeps serving and its
+ *            RSS stays flat;
+ *   load     50 clients, each on its own connection and thread, reading
+ *            properties and listing profiles while a session runs on a panel
+ *            emulated under umockdev: no call fails, the light stays on for
+ *            the planned time within 10 ms (from the times the firmware
+ *            model saw its output change), RSS flat;
+ *   soak     one-second sessions back to back (the count is an argument):
+ *            RSS and open fds flat after warm-up, every history row closed
+ *            as completed.
+ * Usage: test-stress battery | load | soak [SESSIONS]
+ */
+#include <math.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+
+#include "pbm-mock-panel.h"
+#include "pbm-profile.h"
+#include "pbm-test-daemon.h"
+
+#define WAIT_MS 10000
+#define MIB (1024 * 1024)
+#define SIM_PANEL "/org/pbmd/panel/SIM0001"
+#define USB_PANEL "/org/pbmd/panel/LOADPANEL"
+
+/* pipelined calls in flight on one connection: a system bus limits the
+ * replies a connection may have pending (max_replies_per_connection) */
+#define PIPELINE_WINDOW 64
+#define RAPID_CALLS 10000
+#define LOAD_CLIENTS 50
+#define LOAD_PROFILE_S 2
+#define LOAD_ROUNDS 4
+#define LOAD_WARMUP_ROUNDS 2
+/* timing error allowed at the panel, planned vs actual lit time */
+#define LOAD_TIMING_BOUND_US 10000
+/* RSS growth of pbmd allowed over the rapid calls, the load and the soak */
+#define RSS_BOUND_KIB 512
+#define SOAK_WARMUP 10
+
+static guint soak_sessions = 60;
+
+typedef struct {
+	gchar *dir;
+	gchar *config;
+	gchar *profiles;
+	gchar *state;
+	PbmMockBus *usb;
+	PbmMockPanel *panel;
+	PbmTestBus *bus;
+	PbmTestDaemon *daemon;
+	GDBusConnection *client;
+} Fixture;
+
+/* ---- set-up ---- */
+
+static void
+write_profile(Fixture *f, const gchar *name, guint seconds)
+{
+	g_autofree gchar *path = g_strdup_printf("%s/%s.conf", f->profiles, name);
+	g_autofree gchar *text =
+	        g_strdup_printf("name = \"%s\";\n"
+	                        "title = \"Stress (%u s)\";\n"
+	                        "description = \"Dim red light for the stress tests.\";\n"
+	                        "distance_cm = 15.0;\n"
+	                        "steps = ( { name = \"on\"; duration = \"%us\"; red = 10; } );\n",
+	                        name, seconds, seconds);
+
+	assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+static int
+setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	g_autoptr(GError) error = NULL;
+
+	f->dir = g_dir_make_tmp("pbm-stress-XXXXXX", NULL);
+	assert_non_null(f->dir);
+	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
+	f->profiles = g_build_filename(f->dir, "profiles", NULL);
+	f->state = g_build_filename(f->dir, "state", NULL);
+	assert_int_equal(g_mkdir(f->profiles, 0700), 0);
+	assert_int_equal(g_mkdir(f->state, 0700), 0);
+	write_profile(f, "soak", 1);
+	write_profile(f, "load", LOAD_PROFILE_S);
+	f->bus = pbm_test_bus_new(&error);
+	if (f->bus == NULL)
+		fail_msg("%s", error->message);
+	f->client = pbm_test_bus_connect(f->bus, &error);
+	if (f->client == NULL)
+		fail_msg("%s", error->message);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	Fixture *f = *state;
+
+	/* pbmd goes before the emulated device (it would hang in an ioctl) */
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	g_clear_object(&f->client);
+	g_clear_pointer(&f->bus, pbm_test_bus_free);
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	g_clear_pointer(&f->usb, pbm_mock_bus_free);
+	pbm_test_rm_rf(f->dir);
+	g_free(f->dir);
+	g_free(f->config);
+	g_free(f->profiles);
+	g_free(f->state);
+	g_free(f);
+	return 0;
+}
+
+/* Runs pbmd with a configuration that lets sessions run back to back: no
+ * gap, daily caps far above what the tests deliver. usb: the emulated
+ * panel instead of a simulated one. */
+static void
+spawn(Fixture *f, gboolean usb)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = g_strdup_printf(
+	        "profile_dirs = [ \"%s\", \"%s/data/profiles\" ];\n"
+	        "devices = [ %s ];\n"
+	        "simulate = %s;\n"
+	        "limits = { min_gap = 0; daily_dose_red = 500.0; daily_dose_nir = 500.0; };\n",
+	        f->profiles, PBM_SOURCE_DIR, usb ? "\"1209:7062\"" : "", usb ? "false" : "true");
+	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
+	const gchar *env[] = { env_state, NULL };
+	const gchar *args[] = { "--config", f->config, NULL };
+
+	assert_true(g_file_set_contents(f->config, text, -1, NULL));
+	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
+	if (f->daemon == NULL ||
+	    !pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
+	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+		fail_msg("%s", error->message);
+}
+
+/* SIGTERM, as systemd stops it: pbmd exits 0 (under ASan, LeakSanitizer
+ * checks it for leaks on the way out and fails the exit otherwise). */
+static void
+stop_daemon(Fixture *f)
+{
+	gint status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, 6 * WAIT_MS);
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("pbmd did not exit cleanly on SIGTERM (wait status 0x%x)", status);
+}
+
+/* ---- what /proc says about pbmd ---- */
+
+static guint64
+rss_kib(Fixture *f)
+{
+	g_autofree gchar *path =
+	        g_strdup_printf("/proc/%d/status", (int)pbm_test_daemon_get_pid(f->daemon));
+	g_autofree gchar *text = NULL;
+	const gchar *line;
+
+	assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	line = strstr(text, "\nVmRSS:");
+	assert_non_null(line);
+	return g_ascii_strtoull(line + strlen("\nVmRSS:"), NULL, 10);
+}
+
+/* "0:/dev/null 1:pipe:[123] ..." */
+static gchar *
+fd_list(Fixture *f)
+{
+	g_autofree gchar *path =
+	        g_strdup_printf("/proc/%d/fd", (int)pbm_test_daemon_get_pid(f->daemon));
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	g_autoptr(GString) out = g_string_new(NULL);
+	const gchar *name;
+
+	assert_non_null(dir);
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *link = g_build_filename(path, name, NULL);
+		g_autofree gchar *target = g_file_read_link(link, NULL);
+		g_string_append_printf(out, "%s%s:%s", out->len > 0 ? " " : "", name,
+		                       target != NULL ? target : "?");
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static guint
+fd_count_now(Fixture *f)
+{
+	g_autofree gchar *path =
+	        g_strdup_printf("/proc/%d/fd", (int)pbm_test_daemon_get_pid(f->daemon));
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	guint n = 0;
+
+	assert_non_null(dir);
+	while (g_dir_read_name(dir) != NULL)
+		n++;
+	return n;
+}
+
+/* pbmd opens a socket for a moment for each sd_notify(): the fewest fds it
+ * has over 200 ms is what it keeps open. */
+static guint
+fd_count(Fixture *f)
+{
+	guint n = fd_count_now(f);
+
+	for (guint i = 0; i < 4; i++) {
+		g_usleep(50000);
+		n = MIN(n, fd_count_now(f));
+	}
+	return n;
+}
+
+/* ASan keeps freed memory in quarantine, so RSS grows by design there. */
+static gboolean
+rss_is_meaningful(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return FALSE;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	return FALSE;
+#else
+	return TRUE;
+#endif
+#else
+	return TRUE;
+#endif
+}
+
+static void
+assert_rss_flat(const gchar *what, guint64 before, guint64 after)
+{
+	print_message("# %s: pbmd RSS %" G_GUINT64_FORMAT " KiB before, %" G_GUINT64_FORMAT
+	              " KiB after (%+" G_GINT64_FORMAT " KiB)\n",
+	              what, before, after, (gint64)after - (gint64)before);
+	if (!rss_is_meaningful()) {
+		print_message("# %s: RSS bound not checked under ASan (quarantine)\n", what);
+		return;
+	}
+	if (after > before + RSS_BOUND_KIB)
+		fail_msg("%s: pbmd's RSS grew from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+		         " KiB (bound %u KiB)",
+		         what, before, after, RSS_BOUND_KIB);
+}
+
+/* ---- calls ---- */
+
+static GVariant *
+call(GDBusConnection *c, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
+     GError **error)
+{
+	return g_dbus_connection_call_sync(c, "org.pbmd", path, iface, method, args, NULL,
+	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+}
+
+static GVariant *
+property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = call(f->client, path, "org.freedesktop.DBus.Properties", "Get",
+	                                 g_variant_new("(ss)", iface, name), &error);
+	GVariant *value = NULL;
+
+	if (reply == NULL)
+		fail_msg("%s.%s: %s", iface, name, error->message);
+	g_variant_get(reply, "(v)", &value);
+	return value;
+}
+
+static gchar *
+string_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GVariant) v = property(f, path, iface, name);
+
+	return g_variant_dup_string(v, NULL);
+}
+
+static gboolean
+wait_string_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
+                     const gchar *want, guint timeout_ms)
+{
+	gint64 until = g_get_monotonic_time() + timeout_ms * (gint64)1000;
+
+	while (g_get_monotonic_time() < until) {
+		g_autofree gchar *v = string_property(f, path, iface, name);
+		if (g_str_equal(v, want))
+			return TRUE;
+		g_usleep(20000);
+	}
+	return FALSE;
+}
+
+static GVariant *
+empty_options(void)
+{
+	return g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+}
+
+static GVariant *
+one_option(const gchar *key, GVariant *value)
+{
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", key, value);
+	return g_variant_builder_end(&b);
+}
+
+static gchar *
+start(Fixture *f, const gchar *profile)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	        f->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	        g_variant_new("(s@a{sv})", profile, empty_options()), G_VARIANT_TYPE("(o)"),
+	        G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, &error);
+	gchar *path = NULL;
+
+	if (reply == NULL)
+		fail_msg("StartSession %s: %s", profile, error->message);
+	g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static GVariant *
+history(Fixture *f, guint limit)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = call(f->client, "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	                                 g_variant_new("(xu)", (gint64)0, limit), &error);
+
+	if (reply == NULL)
+		fail_msg("GetHistory: %s", error->message);
+	return g_variant_get_child_value(reply, 0);
+}
+
+/* ---- the battery ---- */
+
+#define DBUS_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
+#define DBUS_UNKNOWN_METHOD "org.freedesktop.DBus.Error.UnknownMethod"
+#define DBUS_UNKNOWN_OBJECT "org.freedesktop.DBus.Error.UnknownObject"
+#define PBM_INVALID_ARGS "org.pbmd1.Error.InvalidArgs"
+
+static guint n_bad, n_wrong;
+
+/* A bad call answered as it should not be: noted, and the battery goes on
+ * so that one run lists every such call. */
+static void G_GNUC_PRINTF(1, 2) wrong(const gchar *format, ...)
+{
+	g_autofree gchar *text = NULL;
+	va_list ap;
+
+	va_start(ap, format);
+	text = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	print_message("# WRONG: %s\n", text);
+	n_wrong++;
+}
+
+static void
+assert_nothing_wrong(const gchar *part)
+{
+	if (n_wrong != 0)
+		fail_msg(
+		        "%s: %u bad calls were not answered with the right error (see WRONG above)",
+		        part, n_wrong);
+}
+
+/* What a user sees of an error: its D-Bus name and a message that names
+ * what was wrong. NULL-terminated needles must all be in the message, which
+ * must stay short whatever the caller sent. */
+static void
+check_error(const gchar *what, GError *error, const gchar *name, ...)
+{
+	g_autofree gchar *remote = NULL;
+	va_list ap;
+	const gchar *needle;
+
+	n_bad++;
+	if (error == NULL) {
+		wrong("%s: succeeded, but it should have failed with %s", what, name);
+		return;
+	}
+	remote = g_dbus_error_get_remote_error(error);
+	g_dbus_error_strip_remote_error(error);
+	if (g_strcmp0(remote, name) != 0) {
+		wrong("%s: expected %s, got %s: %.300s", what, name, remote, error->message);
+		return;
+	}
+	/* pbmd's own messages stay short; GDBus's echo what they were given */
+	if (g_str_has_prefix(name, "org.pbmd1.") && strlen(error->message) > 512) {
+		wrong("%s: a %zu-byte error message: %.100s...", what, strlen(error->message),
+		      error->message);
+		return;
+	}
+	va_start(ap, name);
+	while ((needle = va_arg(ap, const gchar *)) != NULL) {
+		if (strstr(error->message, needle) == NULL) {
+			wrong("%s: \"%s\" does not mention \"%s\"", what, error->message, needle);
+			break;
+		}
+	}
+	va_end(ap);
+}
+
+/* A bad call through g_dbus_connection_call; args is floating or NULL. */
+#define BAD_CALL(f, what, path, iface, method, args, name, ...)                           \
+	do {                                                                              \
+		GError *error_ = NULL;                                                    \
+		GVariant *reply_ = call((f)->client, path, iface, method, args, &error_); \
+		if (reply_ != NULL) {                                                     \
+			g_autofree gchar *s_ = g_variant_print(reply_, FALSE);            \
+			g_variant_unref(reply_);                                          \
+			n_bad++;                                                          \
+			wrong("%s: answered %.200s", what, s_);                           \
+		} else {                                                                  \
+			check_error(what, error_, name, __VA_ARGS__, NULL);               \
+		}                                                                         \
+		g_clear_error(&error_);                                                   \
+	} while (0)
+
+/* The same sent as a raw message, so that the body can be anything. */
+static GError *
+raw_call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *body)
+{
+	g_autoptr(GDBusMessage) msg =
+	        g_dbus_message_new_method_call("org.pbmd", path, iface, method);
+	g_autoptr(GDBusMessage) reply = NULL;
+	GError *error = NULL;
+
+	if (body != NULL)
+		g_dbus_message_set_body(msg, body);
+	reply = g_dbus_connection_send_message_with_reply_sync(
+	        f->client, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE, WAIT_MS, NULL, NULL, &error);
+	if (reply == NULL)
+		return error;
+	if (!g_dbus_message_to_gerror(reply, &error))
+		return NULL;
+	return error;
+}
+
+#define BAD_RAW(f, what, path, iface, method, body, name, ...)           \
+	do {                                                             \
+		GError *error_ = raw_call(f, path, iface, method, body); \
+		check_error(what, error_, name, __VA_ARGS__, NULL);      \
+		g_clear_error(&error_);                                  \
+	} while (0)
+
+typedef struct {
+	guint lit;     /* panel State "lit" announced */
+	guint started; /* SessionStarted */
+} Watch;
+
+static void
+on_signal(GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+          const gchar *name, GVariant *params, gpointer user_data)
+{
+	Watch *w = user_data;
+
+	if (g_str_equal(name, "SessionStarted")) {
+		w->started++;
+	} else if (g_str_equal(name, "PropertiesChanged") &&
+	           g_str_has_prefix(path, "/org/pbmd/panel/")) {
+		g_autoptr(GVariant) changed = g_variant_get_child_value(params, 1);
+		const gchar *st = NULL;
+		if (g_variant_lookup(changed, "State", "&s", &st) && g_str_equal(st, "lit"))
+			w->lit++;
+	}
+}
+
+static void
+drain_signals(void)
+{
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+}
+
+/* Nothing lit, no session: what a bad call must leave. */
+static void
+assert_dark(Fixture *f, Watch *w, guint sessions_expected)
+{
+	g_autofree gchar *panel_state = string_property(f, SIM_PANEL, "org.pbmd1.Panel", "State");
+	g_autofree gchar *state = string_property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	g_autoptr(GVariant) rows = history(f, 0);
+
+	/* the replies above came after any signal pbmd sent before them */
+	drain_signals();
+	assert_string_equal(panel_state, "idle");
+	assert_string_equal(state, "idle");
+	assert_int_equal(w->started, sessions_expected);
+	assert_int_equal(w->lit, sessions_expected);
+	assert_int_equal(g_variant_n_children(rows), sessions_expected);
+}
+
+static gchar *
+huge_string(gchar c)
+{
+	gchar *s = g_malloc(MIB + 1);
+
+	memset(s, c, MIB);
+	s[MIB] = '\0';
+	return s;
+}
+
+static GVariant *
+nested_variant(GVariant *inner, guint depth)
+{
+	for (guint i = 0; i < depth; i++)
+		inner = g_variant_new_variant(inner);
+	return inner;
+}
+
+static const gchar *const no_arg_methods[][3] = {
+	{ "/org/pbmd", "org.pbmd1.Manager", "ListProfiles" },
+	{ "/org/pbmd", "org.pbmd1.Manager", "StopSession" },
+	{ "/org/pbmd", "org.pbmd1.Manager", "PauseSession" },
+	{ "/org/pbmd", "org.pbmd1.Manager", "ResumeSession" },
+	{ "/org/pbmd", "org.pbmd1.Manager", "ReloadConfig" },
+	{ SIM_PANEL, "org.pbmd1.Panel", "Identify" },
+	{ SIM_PANEL, "org.pbmd1.Panel", "ClearFault" },
+};
+
+static void
+battery_signatures(Fixture *f)
+{
+	/* methods without arguments, called with some */
+	for (guint i = 0; i < G_N_ELEMENTS(no_arg_methods); i++) {
+		const gchar *const *m = no_arg_methods[i];
+		g_autofree gchar *what = g_strdup_printf("%s(\"x\")", m[2]);
+		g_autofree gchar *what_raw = g_strdup_printf("%s(i, s) raw", m[2]);
+
+		BAD_CALL(f, what, m[0], m[1], m[2], g_variant_new("(s)", "x"), DBUS_INVALID_ARGS,
+		         "(s)", "()");
+		BAD_RAW(f, what_raw, m[0], m[1], m[2], g_variant_new("(is)", 1, "x"),
+		        DBUS_INVALID_ARGS, "(is)", "()");
+	}
+	/* methods with arguments: missing, extra, wrong types */
+	BAD_CALL(f, "GetProfile()", "/org/pbmd", "org.pbmd1.Manager", "GetProfile", NULL,
+	         DBUS_INVALID_ARGS, "(s)");
+	BAD_CALL(f, "GetProfile(i)", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	         g_variant_new("(i)", 7), DBUS_INVALID_ARGS, "(i)", "(s)");
+	BAD_RAW(f, "GetProfile(ss) raw", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	        g_variant_new("(ss)", "demo", "demo"), DBUS_INVALID_ARGS, "(ss)", "(s)");
+	BAD_RAW(f, "GetProfile(o) raw", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	        g_variant_new("(o)", "/demo"), DBUS_INVALID_ARGS, "(o)", "(s)");
+	BAD_CALL(f, "StartSession()", "/org/pbmd", "org.pbmd1.Manager", "StartSession", NULL,
+	         DBUS_INVALID_ARGS, "(sa{sv})");
+	BAD_CALL(f, "StartSession(s)", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s)", "demo"), DBUS_INVALID_ARGS, "(s)", "(sa{sv})");
+	BAD_CALL(f, "StartSession(sa{ss})", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new_parsed("('demo', {'distance_cm': '15'})"), DBUS_INVALID_ARGS,
+	         "(sa{ss})", "(sa{sv})");
+	BAD_CALL(f, "StartSession(sv)", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new_parsed("('demo', <@a{sv} {}>)"), DBUS_INVALID_ARGS, "(sv)",
+	         "(sa{sv})");
+	BAD_RAW(f, "StartSession(a{sv}s) raw", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	        g_variant_new("(@a{sv}s)", empty_options(), "demo"), DBUS_INVALID_ARGS, "(a{sv}s)",
+	        "(sa{sv})");
+	BAD_RAW(f, "StartSession(sa{sv}s) raw", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	        g_variant_new("(s@a{sv}s)", "demo", empty_options(), "x"), DBUS_INVALID_ARGS,
+	        "(sa{sv}s)", "(sa{sv})");
+	BAD_RAW(f, "StartSession(o, a{sv}) raw", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	        g_variant_new("(o@a{sv})", "/demo", empty_options()), DBUS_INVALID_ARGS, "(oa{sv})",
+	        "(sa{sv})");
+	BAD_CALL(f, "GetHistory(ux)", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	         g_variant_new("(ux)", 0u, (gint64)0), DBUS_INVALID_ARGS, "(ux)", "(xu)");
+	BAD_CALL(f, "GetHistory(x)", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	         g_variant_new("(x)", (gint64)0), DBUS_INVALID_ARGS, "(x)", "(xu)");
+	BAD_RAW(f, "GetHistory(xi) raw", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	        g_variant_new("(xi)", (gint64)0, -1), DBUS_INVALID_ARGS, "(xi)", "(xu)");
+	BAD_RAW(f, "GetHistory(dd) raw", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	        g_variant_new("(dd)", NAN, INFINITY), DBUS_INVALID_ARGS, "(dd)", "(xu)");
+	/* the standard interfaces: GDBus answers a wrong signature there as if
+	 * the interface were missing */
+	BAD_CALL(f, "Properties.Get(s)", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
+	         g_variant_new("(s)", "org.pbmd1.Manager"), DBUS_UNKNOWN_METHOD,
+	         "org.freedesktop.DBus.Properties");
+	BAD_CALL(f, "Properties.GetAll(i)", SIM_PANEL, "org.freedesktop.DBus.Properties", "GetAll",
+	         g_variant_new("(i)", 1), DBUS_UNKNOWN_METHOD, "org.freedesktop.DBus.Properties");
+}
+
+static void
+battery_values(Fixture *f)
+{
+	g_autofree gchar *huge = huge_string('a');
+	g_autofree gchar *huge_key = huge_string('k');
+	const gdouble bad_distances[] = { NAN,
+		                          -NAN,
+		                          INFINITY,
+		                          -INFINITY,
+		                          -15.0,
+		                          0.0,
+		                          -0.0,
+		                          PBM_PROFILE_DISTANCE_MIN_CM - 0.001,
+		                          PBM_PROFILE_DISTANCE_MAX_CM + 0.001,
+		                          1e308,
+		                          4.9e-324,
+		                          -1e-300 };
+	g_autofree gchar *range = g_strdup_printf("%g to %g cm", PBM_PROFILE_DISTANCE_MIN_CM,
+	                                          PBM_PROFILE_DISTANCE_MAX_CM);
+	const gchar *bad_names[] = { "",       "../../etc/passwd", "Demo",          "demo ",
+		                     "demo\n", "d\xc3\xa9mo",      "/org/pbmd/demo" };
+
+	/* profile names */
+	for (guint i = 0; i < G_N_ELEMENTS(bad_names); i++) {
+		g_autofree gchar *what = g_strdup_printf("GetProfile(\"%s\")", bad_names[i]);
+		BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+		         g_variant_new("(s)", bad_names[i]), PBM_INVALID_ARGS, "profile name",
+		         "a-z");
+		BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		         g_variant_new("(s@a{sv})", bad_names[i], empty_options()),
+		         PBM_INVALID_ARGS, "profile name", "a-z");
+	}
+	BAD_CALL(f, "GetProfile(1 MiB)", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	         g_variant_new("(s)", huge), PBM_INVALID_ARGS, "profile name", "64");
+	BAD_CALL(f, "StartSession(1 MiB)", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", huge, empty_options()), PBM_INVALID_ARGS,
+	         "profile name", "64");
+
+	/* option keys and their values */
+	BAD_CALL(f, "option with a 1 MiB key", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak", one_option(huge_key, g_variant_new_int32(1))),
+	         PBM_INVALID_ARGS, "panels", "distance_cm");
+	BAD_CALL(f, "option colour", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("colour", g_variant_new_string("blue"))),
+	         PBM_INVALID_ARGS, "colour", "panels", "distance_cm");
+	BAD_CALL(f, "option \"\"", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak", one_option("", g_variant_new_double(15))),
+	         PBM_INVALID_ARGS, "panels", "distance_cm");
+	BAD_CALL(f, "option Distance_cm", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("Distance_cm", g_variant_new_double(15))),
+	         PBM_INVALID_ARGS, "Distance_cm", "distance_cm");
+	BAD_CALL(f, "distance_cm as a string", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("distance_cm", g_variant_new_string("15"))),
+	         PBM_INVALID_ARGS, "distance_cm", "(d)");
+	BAD_CALL(f, "distance_cm as an int32", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("distance_cm", g_variant_new_int32(15))),
+	         PBM_INVALID_ARGS, "distance_cm", "(d)");
+	BAD_CALL(f, "distance_cm as a variant", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new(
+	                 "(s@a{sv})", "soak",
+	                 one_option("distance_cm", nested_variant(g_variant_new_double(15), 1))),
+	         PBM_INVALID_ARGS, "distance_cm", "(d)");
+	BAD_CALL(f, "panels as a string", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("panels", g_variant_new_string("SIM0001"))),
+	         PBM_INVALID_ARGS, "panels", "(as)");
+	BAD_CALL(f, "panels as object paths", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new(
+	                 "(s@a{sv})", "soak",
+	                 one_option("panels",
+	                            g_variant_new_objv((const gchar *[]){ SIM_PANEL, NULL }, -1))),
+	         PBM_INVALID_ARGS, "panels", "(as)");
+	BAD_CALL(f, "panels as ai", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("panels", g_variant_new_parsed("[1, 2]"))),
+	         PBM_INVALID_ARGS, "panels", "(as)");
+	BAD_CALL(f, "panels empty", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("panels", g_variant_new_strv(NULL, 0))),
+	         PBM_INVALID_ARGS, "panels", "1 to 16");
+	{
+		const gchar *many[18];
+		for (guint i = 0; i < 17; i++)
+			many[i] = "SIM0001";
+		many[17] = NULL;
+		BAD_CALL(f, "17 panels", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		         g_variant_new("(s@a{sv})", "soak",
+		                       one_option("panels", g_variant_new_strv(many, -1))),
+		         PBM_INVALID_ARGS, "panels", "1 to 16");
+	}
+	/* a panel's object path where its serial belongs, and strings that
+	 * cannot be a serial (1 to PBM_STRING_SERIAL_LEN characters) */
+	{
+		const gchar *bad_serials[] = { SIM_PANEL, "", huge };
+		for (guint i = 0; i < G_N_ELEMENTS(bad_serials); i++) {
+			g_autofree gchar *what =
+			        g_strdup_printf("panels [\"%.40s\"]", bad_serials[i]);
+			BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+			         g_variant_new("(s@a{sv})", "soak",
+			                       one_option("panels",
+			                                  g_variant_new_strv(&bad_serials[i], 1))),
+			         PBM_INVALID_ARGS, "panels", "serial");
+		}
+	}
+	BAD_CALL(f, "panels [\"SIM0001/../x\"]", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	         g_variant_new(
+	                 "(s@a{sv})", "soak",
+	                 one_option("panels",
+	                            g_variant_new_strv((const gchar *[]){ "SIM0001/../x" }, 1))),
+	         "org.pbmd1.Error.NoPanel", "SIM0001/../x", "pbmctl panels");
+	for (guint i = 0; i < G_N_ELEMENTS(bad_distances); i++) {
+		g_autofree gchar *what = g_strdup_printf("distance_cm %g", bad_distances[i]);
+		BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		         g_variant_new(
+		                 "(s@a{sv})", "soak",
+		                 one_option("distance_cm", g_variant_new_double(bad_distances[i]))),
+		         PBM_INVALID_ARGS, "distance_cm", range);
+	}
+
+	/* variants nested as deep as the bus lets through: dbus-daemon allows
+	 * 64 levels, and a{sv}, its dict entry and the option's own variant take
+	 * three, so 61 more variants inside it is the deepest pbmd can get */
+	BAD_CALL(f, "distance_cm nested at the limit", "/org/pbmd", "org.pbmd1.Manager",
+	         "StartSession",
+	         g_variant_new(
+	                 "(s@a{sv})", "soak",
+	                 one_option("distance_cm", nested_variant(g_variant_new_double(15), 61))),
+	         PBM_INVALID_ARGS, "distance_cm", "(d)");
+	BAD_CALL(f, "unknown option nested at the limit", "/org/pbmd", "org.pbmd1.Manager",
+	         "StartSession",
+	         g_variant_new("(s@a{sv})", "soak",
+	                       one_option("deep", nested_variant(g_variant_new_double(15), 61))),
+	         PBM_INVALID_ARGS, "deep", "panels", "distance_cm");
+	/* one deeper: the bus drops the sender; pbmd never sees it */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GDBusConnection) c = pbm_test_bus_connect(f->bus, &error);
+		g_autoptr(GVariant) reply = NULL;
+
+		assert_non_null(c);
+		reply = call(
+		        c, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		        g_variant_new("(s@a{sv})", "soak",
+		                      one_option("distance_cm",
+		                                 nested_variant(g_variant_new_double(15), 62))),
+		        &error);
+		assert_null(reply);
+		assert_true(g_dbus_connection_is_closed(c));
+	}
+
+	/* GetHistory's limit */
+	BAD_CALL(f, "GetHistory limit 10001", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	         g_variant_new("(xu)", (gint64)0, 10001u), PBM_INVALID_ARGS, "limit", "10000");
+	BAD_CALL(f, "GetHistory limit G_MAXUINT32", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	         g_variant_new("(xu)", (gint64)0, G_MAXUINT32), PBM_INVALID_ARGS, "limit", "10000");
+	/* and what is fine there: limit 0 (the default), any since */
+	{
+		const gint64 since[] = { G_MININT64, -1, 0, G_MAXINT64 };
+		for (guint i = 0; i < G_N_ELEMENTS(since); i++) {
+			g_autoptr(GError) error = NULL;
+			g_autoptr(GVariant) reply =
+			        call(f->client, "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+			             g_variant_new("(xu)", since[i], 0u), &error);
+			if (reply == NULL)
+				fail_msg("GetHistory(%" G_GINT64_FORMAT ", 0): %s", since[i],
+				         error->message);
+		}
+	}
+
+	/* properties: unknown, read-only, on an unknown interface */
+	BAD_CALL(f, "Get Nope", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
+	         g_variant_new("(ss)", "org.pbmd1.Manager", "Nope"), DBUS_INVALID_ARGS, "Nope");
+	BAD_CALL(f, "Get on org.pbmd1.Nope", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
+	         g_variant_new("(ss)", "org.pbmd1.Nope", "State"), DBUS_INVALID_ARGS,
+	         "org.pbmd1.Nope");
+	BAD_CALL(f, "GetAll with a 1 MiB interface", "/org/pbmd", "org.freedesktop.DBus.Properties",
+	         "GetAll", g_variant_new("(s)", huge), DBUS_INVALID_ARGS, "interface");
+	BAD_CALL(f, "Get with a 1 MiB name", SIM_PANEL, "org.freedesktop.DBus.Properties", "Get",
+	         g_variant_new("(ss)", "org.pbmd1.Panel", huge), DBUS_INVALID_ARGS, "property");
+}
+
+static void
+battery_objects(Fixture *f)
+{
+	const gchar *const missing[] = { "/org/pbmd/session/1", "/org/pbmd/session/999",
+		                         "/org/pbmd/panel/NOPE", "/org/pbmd/nope", "/" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(missing); i++) {
+		g_autofree gchar *what = g_strdup_printf("Stop on %s", missing[i]);
+		g_autofree gchar *what2 = g_strdup_printf("Identify on %s", missing[i]);
+		g_autofree gchar *what3 = g_strdup_printf("GetAll on %s", missing[i]);
+		BAD_CALL(f, what, missing[i], "org.pbmd1.Session", "Stop", NULL,
+		         DBUS_UNKNOWN_METHOD, missing[i]);
+		BAD_CALL(f, what2, missing[i], "org.pbmd1.Panel", "Identify", NULL,
+		         DBUS_UNKNOWN_METHOD, missing[i]);
+		BAD_CALL(f, what3, missing[i], "org.freedesktop.DBus.Properties", "GetAll",
+		         g_variant_new("(s)", "org.pbmd1.Session"), DBUS_UNKNOWN_METHOD,
+		         missing[i]);
+	}
+	BAD_CALL(f, "Manager.Frobnicate", "/org/pbmd", "org.pbmd1.Manager", "Frobnicate", NULL,
+	         DBUS_UNKNOWN_METHOD, "Frobnicate");
+	BAD_CALL(f, "Manager.Stop on the Session interface", "/org/pbmd", "org.pbmd1.Session",
+	         "Stop", NULL, DBUS_UNKNOWN_METHOD, "org.pbmd1.Session");
+	BAD_CALL(f, "Panel.Identify on the Manager", "/org/pbmd", "org.pbmd1.Panel", "Identify",
+	         NULL, DBUS_UNKNOWN_METHOD, "org.pbmd1.Panel");
+	/* GDBus finds no object when the interface is left out */
+	BAD_RAW(f, "ListProfiles without an interface", "/org/pbmd", NULL, "ListProfiles", NULL,
+	        DBUS_UNKNOWN_METHOD, "/org/pbmd");
+}
+
+/* Session methods on a session object that has ended. */
+static void
+battery_session(Fixture *f, const gchar *path)
+{
+	const gchar *const methods[] = { "Stop", "Pause", "Resume" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(methods); i++) {
+		g_autofree gchar *what = g_strdup_printf("Session.%s(s)", methods[i]);
+		g_autofree gchar *what_raw = g_strdup_printf("Session.%s(ao) raw", methods[i]);
+		g_autofree gchar *what_ended = g_strdup_printf("Session.%s() ended", methods[i]);
+		BAD_CALL(f, what, path, "org.pbmd1.Session", methods[i], g_variant_new("(s)", "x"),
+		         DBUS_INVALID_ARGS, "(s)", "()");
+		BAD_RAW(f, what_raw, path, "org.pbmd1.Session", methods[i],
+		        g_variant_new_parsed("(@ao [],)"), DBUS_INVALID_ARGS, "(ao)", "()");
+		BAD_CALL(f, what_ended, path, "org.pbmd1.Session", methods[i], NULL,
+		         "org.pbmd1.Error.NotRunning", "pbmctl start");
+	}
+	BAD_CALL(f, "Session.Set State", path, "org.freedesktop.DBus.Properties", "Set",
+	         g_variant_new("(ssv)", "org.pbmd1.Session", "State",
+	                       g_variant_new_string("running")),
+	         DBUS_INVALID_ARGS, "State");
+	BAD_CALL(f, "Session.Set Elapsed with a string", path, "org.freedesktop.DBus.Properties",
+	         "Set",
+	         g_variant_new("(ssv)", "org.pbmd1.Session", "Elapsed", g_variant_new_string("0")),
+	         DBUS_INVALID_ARGS, "Elapsed");
+}
+
+/* ---- pipelined calls ---- */
+
+typedef struct {
+	guint sent;
+	guint done;
+	guint wrong; /* replies other than the expected error */
+	gchar *first_wrong;
+	gint64 worst_us;
+} Pipeline;
+
+typedef struct {
+	Pipeline *p;
+	gint64 sent_at;
+	const gchar *want;
+} Pending;
+
+static void
+pipelined_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	Pending *pending = user_data;
+	Pipeline *p = pending->p;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+	g_autofree gchar *remote = error != NULL ? g_dbus_error_get_remote_error(error) : NULL;
+
+	p->worst_us = MAX(p->worst_us, g_get_monotonic_time() - pending->sent_at);
+	if (g_strcmp0(remote, pending->want) != 0) {
+		if (p->wrong++ == 0)
+			p->first_wrong =
+			        g_strdup_printf("expected %s, got %s", pending->want,
+			                        error != NULL ? error->message : "a reply");
+	}
+	p->done++;
+	g_free(pending);
+}
+
+/* One of a few bad calls, by number. */
+static void
+send_bad(Fixture *f, Pipeline *p, guint i)
+{
+	Pending *pending = g_new0(Pending, 1);
+	const gchar *path = "/org/pbmd", *iface = "org.pbmd1.Manager", *method;
+	GVariant *args;
+
+	switch (i % 6) {
+	case 0:
+		method = "GetProfile";
+		args = g_variant_new("(s)", "../../etc/shadow");
+		pending->want = PBM_INVALID_ARGS;
+		break;
+	case 1:
+		method = "StartSession";
+		args = g_variant_new("(s@a{sv})", "soak",
+		                     one_option("distance_cm", g_variant_new_double(NAN)));
+		pending->want = PBM_INVALID_ARGS;
+		break;
+	case 2:
+		method = "StartSession";
+		args = g_variant_new("(s@a{sv})", "soak",
+		                     one_option("colour", g_variant_new_string("blue")));
+		pending->want = PBM_INVALID_ARGS;
+		break;
+	case 3:
+		method = "GetHistory";
+		args = g_variant_new("(xu)", (gint64)0, G_MAXUINT32);
+		pending->want = PBM_INVALID_ARGS;
+		break;
+	case 4:
+		method = "StartSession";
+		args = g_variant_new("(i)", (gint32)i);
+		pending->want = DBUS_INVALID_ARGS;
+		break;
+	default:
+		path = "/org/pbmd/session/424242";
+		iface = "org.pbmd1.Session";
+		method = "Stop";
+		args = NULL;
+		pending->want = DBUS_UNKNOWN_METHOD;
+		break;
+	}
+	pending->p = p;
+	pending->sent_at = g_get_monotonic_time();
+	g_dbus_connection_call(f->client, "org.pbmd", path, iface, method, args, NULL,
+	                       G_DBUS_CALL_FLAGS_NONE, WAIT_MS * 6, NULL, pipelined_done, pending);
+	p->sent++;
+}
+
+/* count calls, at most PIPELINE_WINDOW unanswered at any time */
+static gdouble
+pipeline(Fixture *f, guint count, Pipeline *p)
+{
+	gint64 t0 = g_get_monotonic_time();
+	gint64 until = t0 + 300 * G_USEC_PER_SEC;
+
+	while (p->done < count) {
+		while (p->sent < count && p->sent - p->done < PIPELINE_WINDOW)
+			send_bad(f, p, p->sent);
+		g_main_context_iteration(NULL, TRUE);
+		if (g_get_monotonic_time() > until)
+			fail_msg("only %u of %u pipelined calls answered in 300 s", p->done, count);
+	}
+	return (g_get_monotonic_time() - t0) / 1e6;
+}
+
+static void
+test_battery(void **state)
+{
+	Fixture *f = *state;
+	Watch w = { 0 };
+	guint sub;
+	g_autofree gchar *path = NULL;
+	Pipeline warm = { 0 }, rapid = { 0 };
+	guint64 rss_before, rss_after;
+	guint fds_before, fds_after;
+	gdouble secs;
+
+	spawn(f, FALSE);
+	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", NULL, NULL, NULL, NULL,
+	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &w, NULL);
+	battery_signatures(f);
+	assert_dark(f, &w, 0);
+	battery_values(f);
+	assert_dark(f, &w, 0);
+	battery_objects(f);
+	assert_dark(f, &w, 0);
+	assert_nothing_wrong("Manager and Panel");
+
+	/* a session object that has ended */
+	path = start(f, "soak");
+	assert_true(wait_string_property(f, path, "org.pbmd1.Session", "Outcome", "completed",
+	                                 WAIT_MS));
+	battery_session(f, path);
+	assert_dark(f, &w, 1);
+	assert_nothing_wrong("Session");
+	print_message("# %u bad calls, each answered with a clear error\n", n_bad);
+
+	/* 10,000 pipelined bad calls after 1,000 to warm up */
+	pipeline(f, 1000, &warm);
+	assert_int_equal(warm.wrong, 0);
+	rss_before = rss_kib(f);
+	fds_before = fd_count(f);
+	secs = pipeline(f, RAPID_CALLS, &rapid);
+	rss_after = rss_kib(f);
+	fds_after = fd_count(f);
+	if (rapid.wrong != 0)
+		fail_msg("%u of %u pipelined calls: %s", rapid.wrong, RAPID_CALLS,
+		         rapid.first_wrong);
+	print_message("# %u pipelined bad calls (%u in flight) in %.2f s: %.0f calls/s, worst "
+	              "%.1f ms\n",
+	              RAPID_CALLS, PIPELINE_WINDOW, secs, RAPID_CALLS / secs,
+	              rapid.worst_us / 1000.0);
+	print_message("# pbmd fds %u before, %u after\n", fds_before, fds_after);
+	assert_rss_flat("10000 bad calls", rss_before, rss_after);
+	assert_int_equal(fds_after, fds_before);
+
+	/* still serving, still dark */
+	assert_dark(f, &w, 1);
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GVariant) reply =
+		        call(f->client, "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+		             g_variant_new("(s)", "soak"), &error);
+		if (reply == NULL)
+			fail_msg("GetProfile after the battery: %s", error->message);
+	}
+	g_dbus_connection_signal_unsubscribe(f->client, sub);
+	g_free(warm.first_wrong);
+	g_free(rapid.first_wrong);
+	stop_daemon(f);
+}
+
+/* ---- load ---- */
+
+typedef struct {
+	GDBusConnection *connection;
+	GThread *thread;
+	guint calls;
+	guint failures;
+	gchar *first_failure;
+	gint64 worst_us;
+} Client;
+
+typedef struct {
+	Client clients[LOAD_CLIENTS];
+	gint stop;
+	gint not_niced;
+	gchar *session_path; /* set once, atomically, while the clients run */
+} Load;
+
+static Load *load_of_client; /* the clients' shared state */
+
+static void
+client_call(Client *c, const gchar *path, const gchar *iface, const gchar *method, GVariant *args)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	        c->connection, "org.pbmd", path, iface, method, args, NULL, G_DBUS_CALL_FLAGS_NONE,
+	        6 * WAIT_MS, NULL, &error);
+
+	c->worst_us = MAX(c->worst_us, g_get_monotonic_time() - t0);
+	c->calls++;
+	if (reply == NULL && c->failures++ == 0)
+		c->first_failure =
+		        g_strdup_printf("%s %s.%s: %s", path, iface, method, error->message);
+}
+
+static gpointer
+client_thread(gpointer data)
+{
+	Client *c = data;
+	const gchar *props = "org.freedesktop.DBus.Properties";
+
+	/* The clients load pbmd, not the CPU it needs: at nice 19 they take
+	 * what pbmd, the bus and the emulated panel leave. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) != 0)
+		g_atomic_int_inc(&load_of_client->not_niced);
+	for (guint i = 0; !g_atomic_int_get(&load_of_client->stop); i++) {
+		const gchar *session = g_atomic_pointer_get(&load_of_client->session_path);
+		switch (i % 7) {
+		case 0:
+			client_call(c, "/org/pbmd", props, "Get",
+			            g_variant_new("(ss)", "org.pbmd1.Manager", "State"));
+			break;
+		case 1:
+			client_call(c, "/org/pbmd", props, "GetAll",
+			            g_variant_new("(s)", "org.pbmd1.Manager"));
+			break;
+		case 2:
+			client_call(c, USB_PANEL, props, "Get",
+			            g_variant_new("(ss)", "org.pbmd1.Panel", "Temperature"));
+			break;
+		case 3:
+			client_call(c, USB_PANEL, props, "GetAll",
+			            g_variant_new("(s)", "org.pbmd1.Panel"));
+			break;
+		case 4:
+			client_call(c, "/org/pbmd", "org.pbmd1.Manager", "ListProfiles", NULL);
+			break;
+		case 5:
+			if (session != NULL)
+				client_call(c, session, props, "Get",
+				            g_variant_new("(ss)", "org.pbmd1.Session", "Elapsed"));
+			break;
+		default:
+			if (session != NULL)
+				client_call(c, session, props, "GetAll",
+				            g_variant_new("(s)", "org.pbmd1.Session"));
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The lit time at the emulated panel, from the device times at which the
+ * model saw its output change (the load profile has one step, no ramp: on,
+ * then off). Polled about every millisecond; the count of changes tells
+ * that none was missed. */
+typedef struct {
+	Fixture *f;
+	GThread *thread;
+	guint64 changes;
+	guint64 on_at, off_at;
+	gboolean missed;
+	gint ready;
+} Probe;
+
+static guint64
+output_changes(Fixture *f, guint64 *at, gboolean *lit)
+{
+	PbmSim *sim = pbm_mock_panel_lock_sim(f->panel);
+	guint64 n = pbm_sim_get_output_changes(sim, at);
+
+	if (lit != NULL)
+		*lit = pbm_sim_is_lit(sim);
+	pbm_mock_panel_unlock_sim(f->panel);
+	return n;
+}
+
+static gpointer
+probe_thread(gpointer data)
+{
+	Probe *p = data;
+	gint64 until = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	guint64 last = output_changes(p->f, NULL, NULL);
+
+	g_atomic_int_set(&p->ready, 1);
+	while (g_get_monotonic_time() < until) {
+		guint64 at = 0;
+		gboolean lit = FALSE;
+		guint64 n = output_changes(p->f, &at, &lit);
+
+		if (n > last + 1)
+			p->missed = TRUE;
+		if (n > last && lit && p->on_at == 0)
+			p->on_at = at;
+		if (n > last && !lit && p->on_at != 0) {
+			p->off_at = at;
+			break;
+		}
+		last = n;
+		g_usleep(1000);
+	}
+	return NULL;
+}
+
+typedef struct {
+	gint64 lit_us;      /* how long the panel was lit */
+	gint64 on_late_us;  /* light on after pbmd started the session */
+	gint64 off_late_us; /* light off after the planned end */
+} Timing;
+
+/* Runs the load profile once, timed at the panel. */
+static void
+timed_session(Fixture *f, Load *load, Timing *t)
+{
+	Probe probe = { .f = f };
+	g_autofree gchar *path = NULL;
+	g_autoptr(GVariant) started = NULL;
+	PbmSim *sim;
+	gint64 device_to_mono, started_mono;
+
+	probe.thread = g_thread_new("probe", probe_thread, &probe);
+	while (!g_atomic_int_get(&probe.ready))
+		g_usleep(1000);
+	path = start(f, "load");
+	if (load != NULL)
+		g_atomic_pointer_set(&load->session_path, g_strdup(path));
+	g_thread_join(probe.thread);
+	if (probe.on_at == 0 || probe.off_at == 0)
+		fail_msg("the panel did not light and go dark again within 30 s");
+	if (probe.missed)
+		fail_msg("the output changed more than once between two looks at the model");
+	assert_true(wait_string_property(f, path, "org.pbmd1.Session", "Outcome", "completed",
+	                                 WAIT_MS));
+	t->lit_us = (gint64)(probe.off_at - probe.on_at);
+	/* where the light went on and off against the session's own clock
+	 * (StartedAt is the wall time pbmd read with its monotonic start) */
+	sim = pbm_mock_panel_lock_sim(f->panel);
+	device_to_mono = g_get_monotonic_time() - (gint64)pbm_sim_now(sim);
+	pbm_mock_panel_unlock_sim(f->panel);
+	started = property(f, path, "org.pbmd1.Session", "StartedAt");
+	started_mono = g_variant_get_int64(started) - (g_get_real_time() - g_get_monotonic_time());
+	t->on_late_us = (gint64)probe.on_at + device_to_mono - started_mono;
+	t->off_late_us = (gint64)probe.off_at + device_to_mono -
+	                 (started_mono + LOAD_PROFILE_S * G_USEC_PER_SEC);
+}
+
+/* The clients read for 0.5 s, then a timed session runs, then they read
+ * for 0.5 s more. Returns the wall time of the round. */
+static gint64
+load_round(Fixture *f, Load *load, Timing *t)
+{
+	gint64 t0 = g_get_monotonic_time();
+
+	g_atomic_int_set(&load->stop, 0);
+	for (guint i = 0; i < LOAD_CLIENTS; i++)
+		load->clients[i].thread = g_thread_new("client", client_thread, &load->clients[i]);
+	g_usleep(500000);
+	timed_session(f, load, t);
+	g_usleep(500000);
+	g_atomic_int_set(&load->stop, 1);
+	for (guint i = 0; i < LOAD_CLIENTS; i++)
+		g_thread_join(load->clients[i].thread);
+	g_clear_pointer(&load->session_path, g_free);
+	return g_get_monotonic_time() - t0;
+}
+
+static void
+test_load(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	PbmSimConfig sim;
+	Load *load = g_new0(Load, 1);
+	Timing idle, loaded[LOAD_ROUNDS];
+	gint64 wall_us = 0;
+	const gint64 planned_us = LOAD_PROFILE_S * G_USEC_PER_SEC;
+	guint64 rss_idle, rss_before = 0, rss_after, calls = 0, failures = 0;
+	gint64 worst_us = 0;
+	const gchar *first_failure = NULL;
+
+	f->usb = pbm_mock_bus_new(&error);
+	if (f->usb == NULL)
+		fail_msg("%s", error->message);
+	pbm_sim_config_init(&sim, "LOADPANEL");
+	f->panel = pbm_mock_panel_plug(f->usb, &sim, PBM_USB_VID, PBM_USB_PID, &error);
+	if (f->panel == NULL)
+		fail_msg("%s", error->message);
+	spawn(f, TRUE);
+	assert_true(
+	        wait_string_property(f, USB_PANEL, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+
+	/* the reference: the same session without load */
+	timed_session(f, NULL, &idle);
+	rss_idle = rss_kib(f);
+
+	load_of_client = load;
+	for (guint i = 0; i < LOAD_CLIENTS; i++) {
+		load->clients[i].connection = pbm_test_bus_connect(f->bus, &error);
+		if (load->clients[i].connection == NULL)
+			fail_msg("client %u: %s", i, error->message);
+	}
+	/* the first rounds warm pbmd up (its allocator grows to the most that
+	 * 50 clients have had queued at once); the later ones must not need more */
+	for (guint r = 0; r < LOAD_ROUNDS; r++) {
+		wall_us += load_round(f, load, &loaded[r]);
+		if (r + 1 == LOAD_WARMUP_ROUNDS)
+			rss_before = rss_kib(f);
+	}
+	rss_after = rss_kib(f);
+	for (guint i = 0; i < LOAD_CLIENTS; i++) {
+		Client *c = &load->clients[i];
+		calls += c->calls;
+		failures += c->failures;
+		worst_us = MAX(worst_us, c->worst_us);
+		if (first_failure == NULL)
+			first_failure = c->first_failure;
+	}
+
+	print_message("# %u clients, %u rounds: %" G_GUINT64_FORMAT " calls in %.2f s, %.0f "
+	              "calls/s, worst latency %.1f ms, %" G_GUINT64_FORMAT " failed\n",
+	              LOAD_CLIENTS, LOAD_ROUNDS, calls, wall_us / 1e6, calls / (wall_us / 1e6),
+	              worst_us / 1000.0, failures);
+	print_message("# planned %d ms; lit %+.1f ms off it without load (on %.1f ms after the "
+	              "start, off %.1f ms after the planned end)\n",
+	              LOAD_PROFILE_S * 1000, (idle.lit_us - planned_us) / 1000.0,
+	              idle.on_late_us / 1000.0, idle.off_late_us / 1000.0);
+	for (guint r = 0; r < LOAD_ROUNDS; r++)
+		print_message(
+		        "# round %u with load: lit %+.1f ms off the plan (on %.1f ms after the "
+		        "start, off %.1f ms after the planned end)\n",
+		        r + 1, (loaded[r].lit_us - planned_us) / 1000.0,
+		        loaded[r].on_late_us / 1000.0, loaded[r].off_late_us / 1000.0);
+	print_message("# pbmd RSS %" G_GUINT64_FORMAT " KiB before the load\n", rss_idle);
+	if (failures != 0)
+		fail_msg("%" G_GUINT64_FORMAT " calls failed, the first: %s", failures,
+		         first_failure);
+	assert_true(calls > 10 * LOAD_CLIENTS);
+	assert_true(llabs(idle.lit_us - planned_us) <= LOAD_TIMING_BOUND_US);
+	for (guint r = 0; r < LOAD_ROUNDS; r++) {
+		if (llabs(loaded[r].lit_us - planned_us) > LOAD_TIMING_BOUND_US)
+			fail_msg("round %u: lit %.1f ms for %" G_GINT64_FORMAT
+			         " ms planned (bound +-%.0f ms)",
+			         r + 1, loaded[r].lit_us / 1000.0, planned_us / 1000,
+			         LOAD_TIMING_BOUND_US / 1000.0);
+	}
+	assert_rss_flat("the last rounds of 50 clients", rss_before, rss_after);
+
+	for (guint i = 0; i < LOAD_CLIENTS; i++) {
+		g_clear_object(&load->clients[i].connection);
+		g_free(load->clients[i].first_failure);
+	}
+	g_free(load);
+	load_of_client = NULL;
+	stop_daemon(f);
+}
+
+/* ---- soak ---- */
+
+typedef struct {
+	guint finished;
+	gchar *outcome;
+} Finished;
+
+static void
+on_finished(GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+            const gchar *name, GVariant *params, gpointer user_data)
+{
+	Finished *fin = user_data;
+
+	fin->finished++;
+	g_free(fin->outcome);
+	g_variant_get_child(params, 1, "s", &fin->outcome);
+}
+
+static gboolean
+timed_out(gpointer user_data)
+{
+	*(gboolean *)user_data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+static void
+wait_finished(Finished *fin, guint n)
+{
+	gboolean late = FALSE;
+	guint id = g_timeout_add(WAIT_MS, timed_out, &late);
+
+	while (fin->finished < n && !late)
+		g_main_context_iteration(NULL, TRUE);
+	if (late)
+		fail_msg("session %u did not finish within %u ms", n, WAIT_MS);
+	g_source_remove(id);
+}
+
+static void
+test_soak(void **state)
+{
+	Fixture *f = *state;
+	Finished fin = { 0 };
+	guint sub, n = soak_sessions;
+	guint64 rss_start, rss_warm = 0, rss_end;
+	guint fd_start, fd_warm = 0, fd_end;
+	gint64 t0, t_warm = 0, t_end;
+	g_autoptr(GVariant) rows = NULL;
+	g_autofree gchar *fds_warm = NULL;
+
+	spawn(f, FALSE);
+	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", "org.pbmd1.Manager",
+	                                         "SessionFinished", "/org/pbmd", NULL,
+	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_finished, &fin, NULL);
+	rss_start = rss_kib(f);
+	fd_start = fd_count(f);
+	t0 = g_get_monotonic_time();
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *path = start(f, "soak");
+		wait_finished(&fin, i + 1);
+		if (g_strcmp0(fin.outcome, "completed") != 0)
+			fail_msg("session %u (%s) ended %s", i + 1, path, fin.outcome);
+		if (i + 1 == MIN(SOAK_WARMUP, n)) {
+			rss_warm = rss_kib(f);
+			fd_warm = fd_count(f);
+			fds_warm = fd_list(f);
+			t_warm = g_get_monotonic_time();
+		}
+		if ((i + 1) % 100 == 0) {
+			print_message("# %u sessions, RSS %" G_GUINT64_FORMAT " KiB, %u fds\n",
+			              i + 1, rss_kib(f), fd_count(f));
+			fflush(stdout);
+		}
+	}
+	t_end = g_get_monotonic_time();
+	rss_end = rss_kib(f);
+	fd_end = fd_count(f);
+	g_dbus_connection_signal_unsubscribe(f->client, sub);
+
+	rows = history(f, n + 1);
+	print_message("# %u one-second sessions back to back in %.1f s (%.3f s each after "
+	              "warm-up)\n",
+	              n, (t_end - t0) / 1e6,
+	              n > SOAK_WARMUP ? (t_end - t_warm) / 1e6 / (n - SOAK_WARMUP) : 0.0);
+	print_message("# pbmd RSS %" G_GUINT64_FORMAT " KiB at start, %" G_GUINT64_FORMAT
+	              " KiB after %u sessions, %" G_GUINT64_FORMAT " KiB at the end\n",
+	              rss_start, rss_warm, MIN(SOAK_WARMUP, n), rss_end);
+	print_message("# pbmd fds %u at start, %u after warm-up, %u at the end\n", fd_start,
+	              fd_warm, fd_end);
+	print_message("# history: %zu rows\n", g_variant_n_children(rows));
+	assert_int_equal(g_variant_n_children(rows), n);
+	for (gsize i = 0; i < g_variant_n_children(rows); i++) {
+		g_autoptr(GVariant) row = g_variant_get_child_value(rows, i);
+		const gchar *outcome = NULL;
+		gint64 ended_at = 0;
+		gdouble lit_s = 0;
+		assert_true(g_variant_lookup(row, "outcome", "&s", &outcome));
+		assert_true(g_variant_lookup(row, "ended_at", "x", &ended_at));
+		assert_true(g_variant_lookup(row, "lit_s", "d", &lit_s));
+		if (!g_str_equal(outcome, "completed") || ended_at == 0)
+			fail_msg("history row %zu: outcome \"%s\", ended_at %" G_GINT64_FORMAT, i,
+			         outcome, ended_at);
+		assert_float_equal(lit_s, 1.0, 0.1);
+	}
+	if (fd_end != fd_warm) {
+		g_autofree gchar *fds_end = fd_list(f);
+		fail_msg("pbmd had %u fds after warm-up (%s) and %u at the end (%s)", fd_warm,
+		         fds_warm, fd_end, fds_end);
+	}
+	assert_rss_flat("soak after warm-up", rss_warm, rss_end);
+	g_free(fin.outcome);
+	stop_daemon(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest battery[] = {
+		cmocka_unit_test_setup_teardown(test_battery, setup, teardown),
+	};
+	const struct CMUnitTest load[] = {
+		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
+	};
+	const struct CMUnitTest soak[] = {
+		cmocka_unit_test_setup_teardown(test_soak, setup, teardown),
+	};
+
+	if (argc >= 2 && g_str_equal(argv[1], "battery"))
+		return cmocka_run_group_tests_name("stress-battery", battery, NULL, NULL);
+	if (argc >= 2 && g_str_equal(argv[1], "load"))
+		return cmocka_run_group_tests_name("stress-load", load, NULL, NULL);
+	if (argc >= 2 && g_str_equal(argv[1], "soak")) {
+		if (argc >= 3) {
+			guint64 n = 0;
+			/* GetHistory lists at most 10000 rows at once */
+			if (!g_ascii_string_to_unsigned(argv[2], 10, 1, 9999, &n, NULL)) {
+				g_printerr("test-stress: soak takes 1 to 9999 sessions, not %s\n",
+				           argv[2]);
+				return 2;
+			}
+			soak_sessions = (guint)n;
+		}
+		return cmocka_run_group_tests_name("stress-soak", soak, NULL, NULL);
+	}
+	g_printerr("usage: test-stress battery | load | soak [SESSIONS]\n");
+	return 2;
+}

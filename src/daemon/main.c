@@ -178,11 +178,10 @@ static gboolean
 on_hangup(gpointer user_data)
 {
 	Daemon *d = user_data;
-	g_autoptr(GError) error = NULL;
 
 	sd_notify(0, "RELOADING=1");
-	if (!pbm_manager_reload(d->manager, &error))
-		g_warning("%s", error->message);
+	/* A refused configuration is logged by the manager; the running one stays. */
+	pbm_manager_reload(d->manager, NULL);
 	sd_notify(0, "READY=1");
 	notify_status(d);
 	return G_SOURCE_CONTINUE;

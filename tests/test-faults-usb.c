@@ -794,6 +794,9 @@ test_wrong_protocol_version(void **state)
 	assert_null(path);
 	remote = g_dbus_error_get_remote_error(error);
 	assert_string_equal(remote, "org.pbmd1.Error.NoPanel");
+	/* the refusal says why, not only the log */
+	assert_non_null(strstr(error->message, "protocol 2.0"));
+	assert_non_null(strstr(error->message, "update pbmd"));
 	expect_stays_dark(f, 500);
 	print_message("# wrong protocol version: dark after 0 ms (limit 0 ms): never lit\n");
 	expect_serving(f);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pbm-manager.h"
 
+#include <string.h>
+
 #include "pbm-dbus-error.h"
 #include "pbm-format.h"
 #include "pbm-log.h"
@@ -24,6 +26,7 @@ struct _PbmManager {
 	PbmHistory *history;
 	PbmSession *session; /* active or last */
 	guint pending_off;
+	gchar *last_refusal; /* why the latest panel was refused, until one connects */
 };
 
 G_DEFINE_TYPE(PbmManager, pbm_manager, G_TYPE_OBJECT)
@@ -101,8 +104,22 @@ on_panel_added(PbmPanelMonitor *monitor, PbmPanel *panel, PbmManager *self)
 static void
 on_panel_changed(PbmPanelMonitor *monitor, PbmPanel *panel, PbmManager *self)
 {
+	g_clear_pointer(&self->last_refusal, g_free);
 	pbm_log_panel_connected(panel);
 	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+/* Kept so that a refused session can say why no panel is there: the log
+ * line alone is not where a pbmctl user looks. */
+static void
+on_probe_failed(PbmPanelMonitor *monitor, const gchar *location, const GError *error,
+                PbmManager *self)
+{
+	g_free(self->last_refusal);
+	/* most messages already name the panel's location */
+	self->last_refusal = strstr(error->message, location) != NULL
+	                             ? g_strdup(error->message)
+	                             : g_strdup_printf("%s: %s", location, error->message);
 }
 
 static void
@@ -173,6 +190,7 @@ pbm_manager_new(const PbmManagerOptions *options, GError **error)
 	g_signal_connect(self->monitor, "panel-added", G_CALLBACK(on_panel_added), self);
 	g_signal_connect(self->monitor, "panel-added", G_CALLBACK(watch_panel), self);
 	g_signal_connect(self->monitor, "panel-connected", G_CALLBACK(on_panel_changed), self);
+	g_signal_connect(self->monitor, "probe-failed", G_CALLBACK(on_probe_failed), self);
 	start_panels(self);
 	return g_steal_pointer(&self);
 }
@@ -345,6 +363,12 @@ pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *cons
 	                          &self->config->limits, pbm_manager_session_active(self),
 	                          owner_uid, &local);
 	if (session == NULL) {
+		if (panels->len == 0 && self->last_refusal != NULL &&
+		    g_error_matches(local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL)) {
+			g_clear_error(&local);
+			g_set_error(&local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL,
+			            "no panel is usable: %s", self->last_refusal);
+		}
 		pbm_log_session_refused(name, local->message);
 		propagate_for_bus(error, local);
 		return NULL;
@@ -530,6 +554,7 @@ pbm_manager_finalize(GObject *object)
 	g_strfreev(self->default_profile_dirs);
 	g_free(self->config_path);
 	g_free(self->state_dir);
+	g_free(self->last_refusal);
 	g_clear_object(&self->clock);
 	G_OBJECT_CLASS(pbm_manager_parent_class)->finalize(object);
 }

@@ -347,7 +347,9 @@ test_ctrl_c_stops(void **state)
 
 	spawn(f);
 	argv[2] = pbm_test_bus_get_address(f->bus);
-	assert_true(g_spawn_async_with_pipes("/", (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+	/* its progress lines would break the TAP stream */
+	assert_true(g_spawn_async_with_pipes("/", (gchar **)argv, NULL,
+	                                     G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
 	                                     NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
 	g_usleep(1500 * 1000);
 	kill(pid, SIGINT);

@@ -37,15 +37,15 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 	gdouble distance = 0.0;
 	GVariantIter iter;
 	const gchar *key;
-	GVariant *value;
+	GVariant *next;
 
 	g_return_val_if_fail(g_variant_is_of_type(options, G_VARIANT_TYPE_VARDICT), FALSE);
 
 	g_variant_iter_init(&iter, options);
 	/* Not g_variant_iter_loop(): a refusal leaves the loop early, which
 	 * would leak the value it holds. */
-	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-		g_autoptr(GVariant) owned = value;
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &next)) {
+		g_autoptr(GVariant) value = next;
 
 		if (g_str_equal(key, "panels") &&
 		    g_variant_is_of_type(value, G_VARIANT_TYPE_STRING_ARRAY)) {

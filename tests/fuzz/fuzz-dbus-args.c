@@ -9,8 +9,9 @@
  *   2  GetProfile arguments, (s)
  *   3  GetHistory arguments, (xu)
  * Whatever the input, the validation either refuses it with an InvalidArgs
- * error whose message is non-empty UTF-8 (it goes on the bus) and leaves
- * its outputs alone, or accepts it with outputs in range.
+ * error whose message is non-empty UTF-8 (it goes on the bus), under 1 KiB
+ * for anything the bus can deliver, and leaves its outputs alone; or it
+ * accepts it with outputs in range.
  */
 #include <math.h>
 #include <stdint.h>
@@ -20,16 +21,41 @@
 #include "pbm-dbus-args.h"
 #include "pbm-dbus-error.h"
 #include "pbm-profile.h"
+#include "pbm-protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* D-Bus limits a signature to 255 characters, so the bus never delivers a
+ * value whose type string is longer. */
+#define DBUS_SIGNATURE_MAX 255
+/* An error message quotes at most an excerpt of what the caller sent. */
+#define MESSAGE_MAX 1024
+
 static void
-check_refusal(const GError *error)
+check_refusal(const GError *error, gboolean bus_sized)
 {
 	if (error == NULL || !g_error_matches(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS) ||
 	    error->message == NULL || error->message[0] == '\0' ||
 	    !g_utf8_validate(error->message, -1, NULL))
 		abort();
+	if (bus_sized && strlen(error->message) > MESSAGE_MAX)
+		abort();
+}
+
+static gboolean
+types_fit_dbus(GVariant *options)
+{
+	GVariantIter iter;
+	const gchar *key;
+	GVariant *next;
+
+	g_variant_iter_init(&iter, options);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &next)) {
+		g_autoptr(GVariant) value = next;
+		if (strlen(g_variant_get_type_string(value)) > DBUS_SIGNATURE_MAX)
+			return FALSE;
+	}
+	return TRUE;
 }
 
 static void
@@ -42,7 +68,7 @@ check_options(GVariant *options)
 	gdouble distance_cm = -1.0;
 
 	if (!pbm_dbus_args_parse_start_options(options, &serials, &distance_cm, &error)) {
-		check_refusal(error);
+		check_refusal(error, types_fit_dbus(options));
 		if (serials != untouched || distance_cm != -1.0)
 			abort();
 		return;
@@ -54,7 +80,9 @@ check_options(GVariant *options)
 		if (n < 1 || n > PBM_DBUS_ARGS_PANELS_MAX)
 			abort();
 		for (guint i = 0; i < n; i++) {
-			if (!g_utf8_validate(serials[i], -1, NULL))
+			gsize len = strlen(serials[i]);
+			if (len < 1 || len > PBM_STRING_SERIAL_LEN ||
+			    !g_utf8_validate(serials[i], -1, NULL))
 				abort();
 		}
 	}
@@ -65,11 +93,11 @@ check_options(GVariant *options)
 	{
 		GVariantIter iter;
 		const gchar *key;
-		GVariant *value;
+		GVariant *next;
 
 		g_variant_iter_init(&iter, options);
-		while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-			g_autoptr(GVariant) owned = value;
+		while (g_variant_iter_next(&iter, "{&sv}", &key, &next)) {
+			g_autoptr(GVariant) value = next;
 			if (!(g_str_equal(key, "panels") &&
 			      g_variant_is_of_type(value, G_VARIANT_TYPE_STRING_ARRAY)) &&
 			    !(g_str_equal(key, "distance_cm") &&
@@ -87,7 +115,7 @@ check_profile_name(const gchar *name)
 	gsize len = strlen(name);
 
 	if (!pbm_dbus_args_check_profile_name(name, &error)) {
-		check_refusal(error);
+		check_refusal(error, TRUE);
 		return;
 	}
 	/* Accepted names are safe as file names: NAME.conf in a profile directory. */
@@ -103,7 +131,7 @@ check_history_limit(guint limit)
 	guint effective = G_MAXUINT;
 
 	if (!pbm_dbus_args_check_history_limit(limit, &effective, &error)) {
-		check_refusal(error);
+		check_refusal(error, TRUE);
 		if (effective != G_MAXUINT || limit <= PBM_DBUS_HISTORY_MAX_LIMIT)
 			abort();
 		return;

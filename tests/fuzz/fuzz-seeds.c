@@ -211,6 +211,8 @@ dbus_seeds(void)
 	static const gchar *const one[] = { "SIM0001", NULL };
 	static const gchar *const two[] = { "SIM0001", "SIM_2d0002", NULL };
 	static const gchar *const none[] = { NULL };
+	static const gchar *const empty[] = { "SIM0001", "", NULL };
+	static const gchar *const path[] = { "/org/pbmd/panel/SIM0001", NULL };
 	const gchar *many[18];
 
 	for (guint i = 0; i < 17; i++)
@@ -234,6 +236,13 @@ dbus_seeds(void)
 	dbus_seed("options-unknown", 0,
 	          options("distance_cm", g_variant_new_double(20.0), "speed",
 	                  g_variant_new_variant(g_variant_new_uint32(11)), NULL));
+	dbus_seed("options-empty-serial", 0,
+	          options("panels", g_variant_new_strv(empty, -1), NULL));
+	dbus_seed("options-object-path", 0, options("panels", g_variant_new_strv(path, -1), NULL));
+	dbus_seed("options-long-key", 0,
+	          options("distance_cm_distance_cm_distance_cm_distance_cm_distance_cm_\u00e9\u00e9"
+	                  "\u00e9\u00e9",
+	                  g_variant_new_double(20.0), NULL));
 	dbus_seed("start-ok", 1,
 	          g_variant_new("(s@a{sv})", "back-pain",
 	                        options("distance_cm", g_variant_new_double(15.0), NULL)));

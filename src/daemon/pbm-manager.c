@@ -120,6 +120,7 @@ on_probe_failed(PbmPanelMonitor *monitor, const gchar *location, const GError *e
 	self->last_refusal = strstr(error->message, location) != NULL
 	                             ? g_strdup(error->message)
 	                             : g_strdup_printf("%s: %s", location, error->message);
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
 static void

@@ -160,6 +160,10 @@ pbm_panel_monitor_get_panels(PbmPanelMonitor *self)
 guint
 pbm_panel_monitor_get_pending_probes(PbmPanelMonitor *self)
 {
+	/* A panel present at start-up that is not opened yet is pending too:
+	 * pbmd must not say READY without it. */
+	if (self->usb != NULL)
+		return self->pending_probes + pbm_usb_context_get_pending_arrivals(self->usb);
 	return self->pending_probes;
 }
 

@@ -37,7 +37,8 @@ PbmSimTransport *pbm_panel_monitor_add_sim(PbmPanelMonitor *self, const PbmSimCo
 /* PbmPanel *, in the order they were first seen. */
 GPtrArray *pbm_panel_monitor_get_panels(PbmPanelMonitor *self);
 PbmPanel *pbm_panel_monitor_find(PbmPanelMonitor *self, const gchar *serial);
-/* Transports being probed right now (for tests that wait for quiescence). */
+/* Panels being opened or probed right now: pbmd says READY once there are
+ * none (or after a bounded wait). */
 guint pbm_panel_monitor_get_pending_probes(PbmPanelMonitor *self);
 /* Switches every connected panel off and stops USB I/O (bounded wait). */
 void pbm_panel_monitor_shutdown(PbmPanelMonitor *self);

@@ -602,6 +602,13 @@ handle_left(PbmUsbContext *self, libusb_device *device)
 		mark_gone(transport);
 }
 
+guint
+pbm_usb_context_get_pending_arrivals(PbmUsbContext *self)
+{
+	g_return_val_if_fail(PBM_IS_USB_CONTEXT(self), 0);
+	return g_queue_get_length(&self->arrived);
+}
+
 /* libusb forbids most calls from inside its hotplug callback, so arrivals
  * and departures are handled on the next main loop iteration. */
 static gboolean

@@ -32,6 +32,10 @@ PbmUsbContext *pbm_usb_context_new(const PbmUsbId *ids, guint n_ids, GError **er
  *   device-error(GError *)           a matching device could not be used
  */
 void pbm_usb_context_start(PbmUsbContext *self);
+/* Matching devices that have arrived but are not opened yet: libusb reports
+ * them from its hotplug callback, and they are opened on the next main loop
+ * iteration. */
+guint pbm_usb_context_get_pending_arrivals(PbmUsbContext *self);
 /* Finishes pending transfers before the context goes (bounded wait). */
 void pbm_usb_context_shutdown(PbmUsbContext *self);
 

@@ -260,10 +260,23 @@ history_bytes(Fixture *f)
 	return pages * page_size;
 }
 
+/* meson test --setup memcheck runs pbmd under valgrind (PBMD_WRAPPER):
+ * memcheck judges its memory then, and it runs far too slowly for timing
+ * bounds. */
+static gboolean
+under_wrapper(void)
+{
+	const gchar *wrapper = g_getenv("PBMD_WRAPPER");
+
+	return wrapper != NULL && wrapper[0] != '\0';
+}
+
 /* ASan keeps freed memory in quarantine, so RSS grows by design there. */
 static gboolean
 rss_is_meaningful(void)
 {
+	if (under_wrapper())
+		return FALSE;
 #if defined(__SANITIZE_ADDRESS__)
 	return FALSE;
 #elif defined(__has_feature)
@@ -284,7 +297,7 @@ assert_rss_flat(const gchar *what, guint64 before, guint64 after, guint bound_ki
 	              " KiB after (%+" G_GINT64_FORMAT " KiB)\n",
 	              what, before, after, (gint64)after - (gint64)before);
 	if (!rss_is_meaningful()) {
-		print_message("# %s: RSS bound not checked under ASan (quarantine)\n", what);
+		print_message("# %s: RSS bound not checked under ASan or valgrind\n", what);
 		return;
 	}
 	if (after > before + bound_kib)
@@ -1310,8 +1323,11 @@ test_load(void **state)
 		fail_msg("%" G_GUINT64_FORMAT " calls failed, the first: %s", failures,
 		         first_failure);
 	assert_true(calls > 10 * LOAD_CLIENTS);
-	assert_true(llabs(idle.lit_us - planned_us) <= LOAD_TIMING_BOUND_US);
-	for (guint r = 0; r < LOAD_ROUNDS; r++) {
+	if (under_wrapper())
+		print_message("# timing bound not checked: pbmd runs under %s\n",
+		              g_getenv("PBMD_WRAPPER"));
+	assert_true(under_wrapper() || llabs(idle.lit_us - planned_us) <= LOAD_TIMING_BOUND_US);
+	for (guint r = 0; r < LOAD_ROUNDS && !under_wrapper(); r++) {
 		if (llabs(loaded[r].lit_us - planned_us) > LOAD_TIMING_BOUND_US)
 			fail_msg("round %u: lit %.1f ms for %" G_GINT64_FORMAT
 			         " ms planned (bound +-%.0f ms)",
@@ -1439,7 +1455,7 @@ test_soak(void **state)
 			         id, outcome, ended_at);
 		lit_min = MIN(lit_min, lit_s);
 		lit_max = MAX(lit_max, lit_s);
-		if (fabs(lit_s - 1.0) > 0.1) {
+		if (fabs(lit_s - 1.0) > 0.1 && !under_wrapper()) {
 			print_message("# WRONG: session %" G_GINT64_FORMAT " was lit %.3f s and "
 			              "lasted %.3f s\n",
 			              id, lit_s, (ended_at - started_at) / 1e6);

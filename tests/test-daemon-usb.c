@@ -15,10 +15,9 @@
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
 #include "pbm-mock-panel.h"
-#include "pbm-test-daemon.h"
+#include "pbm-test-client.h"
 
 #define WAIT_MS 10000
 
@@ -87,97 +86,30 @@ static void
 spawn(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
-	const gchar *env[] = { env_state, NULL };
 	const gchar *args[] = { "--config", f->config, NULL };
 
-	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
-	if (f->daemon == NULL ||
-	    !pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
-	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+	f->daemon = pbm_test_spawn_pbmd_ready(f->bus, f->client, args, f->state, WAIT_MS, &error);
+	if (f->daemon == NULL)
 		fail_msg("%s", error->message);
 }
 
-static GVariant *
-get(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", path, "org.freedesktop.DBus.Properties", "Get",
-	        g_variant_new("(ss)", iface, name), NULL, G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL,
-	        &error);
-	GVariant *v = NULL;
-
-	if (reply == NULL)
-		fail_msg("%s: %s", name, error->message);
-	g_variant_get(reply, "(v)", &v);
-	return v;
-}
-
-/* Polls a string property until it has the wanted value. */
+/* Polls a string or boolean property until it has the wanted value. */
 static gboolean
 wait_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
               const gchar *want, guint timeout_ms)
 {
-	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
-
-	while (g_get_monotonic_time() < until) {
-		g_autoptr(GVariant) v = get(f, path, iface, name);
-		if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) &&
-		    g_str_equal(g_variant_get_string(v, NULL), want))
-			return TRUE;
-		if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) &&
-		    g_variant_get_boolean(v) == g_str_equal(want, "true"))
-			return TRUE;
-		g_usleep(50000);
-	}
-	return FALSE;
+	return pbm_test_wait_property(f->client, path, iface, name, want, 50, timeout_ms);
 }
 
 static gchar *
 start(Fixture *f, const gchar *profile)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	        g_variant_new("(s@a{sv})", profile,
-	                      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-	        G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, &error);
-	gchar *path = NULL;
+	gchar *path = pbm_test_start_session(f->client, profile, NULL, WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (path == NULL)
 		fail_msg("%s", error->message);
-	g_variant_get(reply, "(o)", &path);
 	return path;
-}
-
-static gboolean
-lit(Fixture *f)
-{
-	gboolean on = pbm_sim_is_lit(pbm_mock_panel_lock_sim(f->panel));
-
-	pbm_mock_panel_unlock_sim(f->panel);
-	return on;
-}
-
-static gint
-count_outcome(const gchar *db, const gchar *outcome)
-{
-	sqlite3 *conn = NULL;
-	sqlite3_stmt *stmt = NULL;
-	gint n = -1;
-
-	if (sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(conn, "SELECT count(*) FROM sessions WHERE outcome = ?", -1, &stmt,
-	                       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(stmt, 1, outcome, -1, SQLITE_STATIC);
-		if (sqlite3_step(stmt) == SQLITE_ROW)
-			n = sqlite3_column_int(stmt, 0);
-	}
-	sqlite3_finalize(stmt);
-	sqlite3_close(conn);
-	return n;
 }
 
 static void
@@ -193,7 +125,7 @@ test_unplug_mid_session_and_replug(void **state)
 	assert_true(wait_property(f, panel, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
 	path = start(f, "demo");
 	assert_true(wait_property(f, panel, "org.pbmd1.Panel", "State", "lit", WAIT_MS));
-	assert_true(lit(f));
+	assert_true(pbm_mock_panel_is_lit(f->panel));
 	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
 	assert_true(
 	        wait_property(f, path, "org.pbmd1.Session", "Outcome", "disconnected", WAIT_MS));
@@ -203,7 +135,7 @@ test_unplug_mid_session_and_replug(void **state)
 	f->panel = pbm_mock_panel_plug(f->usb, &sim, PBM_USB_VID, PBM_USB_PID, &error);
 	assert_true(wait_property(f, panel, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
 	assert_true(wait_property(f, panel, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
-	assert_false(lit(f));
+	assert_false(pbm_mock_panel_is_lit(f->panel));
 	g_free(path);
 	path = start(f, "demo");
 	assert_true(wait_property(f, panel, "org.pbmd1.Panel", "State", "lit", WAIT_MS));
@@ -223,13 +155,13 @@ test_sigkill_panel_goes_dark_by_itself(void **state)
 	                          "true", WAIT_MS));
 	path = start(f, "back-pain");
 	g_usleep(G_USEC_PER_SEC);
-	assert_true(lit(f));
+	assert_true(pbm_mock_panel_is_lit(f->panel));
 	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, WAIT_MS);
 	killed = g_get_monotonic_time();
 	assert_true(WIFSIGNALED(status));
 	/* nobody switches it off: the firmware watchdog does, within 3 s */
 	while (g_get_monotonic_time() - killed < 10 * G_USEC_PER_SEC) {
-		if (!lit(f)) {
+		if (!pbm_mock_panel_is_lit(f->panel)) {
 			dark = g_get_monotonic_time();
 			break;
 		}
@@ -242,7 +174,7 @@ test_sigkill_panel_goes_dark_by_itself(void **state)
 	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
 	/* the next pbmd closes the row as interrupted */
 	spawn(f);
-	assert_int_equal(count_outcome(db, "interrupted"), 1);
+	assert_int_equal(pbm_test_count_outcome(db, "interrupted"), 1);
 }
 
 int

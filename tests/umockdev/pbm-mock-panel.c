@@ -1310,6 +1310,15 @@ pbm_mock_panel_unlock_sim(PbmMockPanel *panel)
 	g_mutex_unlock(&panel->lock);
 }
 
+gboolean
+pbm_mock_panel_is_lit(PbmMockPanel *panel)
+{
+	gboolean lit = pbm_sim_is_lit(pbm_mock_panel_lock_sim(panel));
+
+	pbm_mock_panel_unlock_sim(panel);
+	return lit;
+}
+
 void
 pbm_mock_panel_set_stall(PbmMockPanel *panel, guint8 request, gboolean stall)
 {

@@ -87,6 +87,9 @@ const gchar *pbm_mock_panel_get_syspath(PbmMockPanel *panel);
  * so pbm_sim_pending_reports() reads 0 here. */
 PbmSim *pbm_mock_panel_lock_sim(PbmMockPanel *panel);
 void pbm_mock_panel_unlock_sim(PbmMockPanel *panel);
+/* Whether the model's LEDs are on now: what the tests check against the
+ * daemon's idea of the panel, taken under the lock like any model read. */
+gboolean pbm_mock_panel_is_lit(PbmMockPanel *panel);
 
 /* ---- faults (vendor requests only; standard requests are not affected) ---- */
 

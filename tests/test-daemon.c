@@ -18,9 +18,8 @@
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
-#include "pbm-test-daemon.h"
+#include "pbm-test-client.h"
 
 #define WAIT_MS 10000
 
@@ -53,8 +52,7 @@ spawn(Fixture *f, const gchar *const *extra_env)
 	f->daemon = pbm_test_daemon_spawn(f->bus, args, extra_env, &error);
 	if (f->daemon == NULL)
 		fail_msg("%s", error->message);
-	if (!pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
-	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+	if (!pbm_test_daemon_wait_ready(f->daemon, f->client, WAIT_MS, &error))
 		fail_msg("%s", error->message);
 }
 
@@ -99,8 +97,7 @@ static GVariant *
 call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
      GError **error)
 {
-	return g_dbus_connection_call_sync(f->client, "org.pbmd", path, iface, method, args, NULL,
-	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+	return pbm_test_call(f->client, path, iface, method, args, NULL, WAIT_MS, error);
 }
 
 static GVariant *
@@ -113,13 +110,10 @@ static GVariant *
 property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
-	                                 g_variant_new("(ss)", iface, name), &error);
-	GVariant *value;
+	GVariant *value = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (value == NULL)
 		fail_msg("%s.%s: %s", iface, name, error->message);
-	g_variant_get(reply, "(v)", &value);
 	return value;
 }
 
@@ -140,18 +134,10 @@ static gchar *
 start(Fixture *f, const gchar *profile, GVariant *options)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	        manager(f, "StartSession",
-	                g_variant_new("(s@a{sv})", profile,
-	                              options != NULL ? options
-	                                              : g_variant_new_array(G_VARIANT_TYPE("{sv}"),
-	                                                                    NULL, 0)),
-	                &error);
-	gchar *path = NULL;
+	gchar *path = pbm_test_start_session(f->client, profile, options, WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (path == NULL)
 		fail_msg("StartSession %s: %s", profile, error->message);
-	g_variant_get(reply, "(o)", &path);
 	return path;
 }
 
@@ -543,26 +529,6 @@ test_startup_errors(void **state)
 	g_unlink(bad_config);
 }
 
-static gint
-history_outcome_count(const gchar *db, const gchar *outcome)
-{
-	sqlite3 *conn = NULL;
-	sqlite3_stmt *stmt = NULL;
-	gint n = -1;
-
-	if (sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(conn, "SELECT count(*) FROM sessions WHERE outcome = ?", -1, &stmt,
-	                       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(stmt, 1, outcome, -1, SQLITE_STATIC);
-		if (sqlite3_step(stmt) == SQLITE_ROW)
-			n = sqlite3_column_int(stmt, 0);
-	}
-	sqlite3_finalize(stmt);
-	sqlite3_close(conn);
-	return n;
-}
-
 static void
 test_sigterm_mid_session(void **state)
 {
@@ -578,8 +544,8 @@ test_sigterm_mid_session(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_true(pbm_test_daemon_wait_notify(f->daemon, "STOPPING=1", 1000, NULL, &error));
-	assert_int_equal(history_outcome_count(pbm_test_daemon_get_history_db_path(f->daemon),
-	                                       "daemon-stopped"),
+	assert_int_equal(pbm_test_count_outcome(pbm_test_daemon_get_history_db_path(f->daemon),
+	                                        "daemon-stopped"),
 	                 1);
 }
 
@@ -605,10 +571,10 @@ test_sigkill_then_restart_interrupted(void **state)
 		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, WAIT_MS);
 		assert_true(WIFSIGNALED(status));
 		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-		assert_int_equal(history_outcome_count(db, "interrupted"), 0);
+		assert_int_equal(pbm_test_count_outcome(db, "interrupted"), 0);
 		/* the next start closes the row */
 		spawn(f, env);
-		assert_int_equal(history_outcome_count(db, "interrupted"), 1);
+		assert_int_equal(pbm_test_count_outcome(db, "interrupted"), 1);
 		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
 	}
 	{

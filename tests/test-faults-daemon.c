@@ -42,7 +42,7 @@
 #include <sqlite3.h>
 
 #include "pbm-mock-panel.h"
-#include "pbm-test-daemon.h"
+#include "pbm-test-client.h"
 
 #define WAIT_MS 10000
 #define HEARTBEAT_MS 250
@@ -203,14 +203,10 @@ static void
 spawn(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
-	const gchar *env[] = { env_state, NULL };
 	const gchar *args[] = { "--config", f->config, NULL };
 
-	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
-	if (f->daemon == NULL ||
-	    !pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
-	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+	f->daemon = pbm_test_spawn_pbmd_ready(f->bus, f->client, args, f->state, WAIT_MS, &error);
+	if (f->daemon == NULL)
 		fail_msg("%s", error->message);
 }
 
@@ -227,8 +223,7 @@ static GVariant *
 call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
      GError **error)
 {
-	return g_dbus_connection_call_sync(f->client, "org.pbmd", path, iface, method, args, NULL,
-	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+	return pbm_test_call(f->client, path, iface, method, args, NULL, WAIT_MS, error);
 }
 
 static GVariant *
@@ -241,13 +236,10 @@ static GVariant *
 get(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
-	                                 g_variant_new("(ss)", iface, name), &error);
-	GVariant *v = NULL;
+	GVariant *v = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (v == NULL)
 		fail_msg("%s.%s: %s", iface, name, error->message);
-	g_variant_get(reply, "(v)", &v);
 	return v;
 }
 
@@ -267,32 +259,13 @@ get_u64(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
 	return g_variant_get_uint64(v);
 }
 
-/* Polls a string or boolean property until it has the wanted value. */
+/* Polls a string or boolean property until it has the wanted value; a
+ * panel object appears once pbmd has probed the device. */
 static gboolean
 wait_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
               const gchar *want, guint timeout_ms)
 {
-	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
-
-	while (g_get_monotonic_time() < until) {
-		g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
-		                                 g_variant_new("(ss)", iface, name), NULL);
-		g_autoptr(GVariant) v = NULL;
-		/* a panel object appears once pbmd has probed the device */
-		if (reply == NULL) {
-			g_usleep(20000);
-			continue;
-		}
-		g_variant_get(reply, "(v)", &v);
-		if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) &&
-		    g_str_equal(g_variant_get_string(v, NULL), want))
-			return TRUE;
-		if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) &&
-		    g_variant_get_boolean(v) == g_str_equal(want, "true"))
-			return TRUE;
-		g_usleep(20000);
-	}
-	return FALSE;
+	return pbm_test_wait_property(f->client, path, iface, name, want, 20, timeout_ms);
 }
 
 static void
@@ -305,17 +278,7 @@ wait_panel_idle(Fixture *f)
 static gchar *
 try_start(Fixture *f, const gchar *profile, GError **error)
 {
-	g_autoptr(GVariant) reply =
-	        manager(f, "StartSession",
-	                g_variant_new("(s@a{sv})", profile,
-	                              g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-	                error);
-	gchar *path = NULL;
-
-	if (reply == NULL)
-		return NULL;
-	g_variant_get(reply, "(o)", &path);
-	return path;
+	return pbm_test_start_session(f->client, profile, NULL, WAIT_MS, error);
 }
 
 static gchar *
@@ -340,15 +303,6 @@ assert_dbus_error(const GError *error, const gchar *name, const gchar *needle)
 		fail_msg("expected %s, got %s: %s", name, remote, error->message);
 	if (needle != NULL && strstr(error->message, needle) == NULL)
 		fail_msg("'%s' does not mention '%s'", error->message, needle);
-}
-
-static gboolean
-lit(Fixture *f)
-{
-	gboolean on = pbm_sim_is_lit(pbm_mock_panel_lock_sim(f->panel));
-
-	pbm_mock_panel_unlock_sim(f->panel);
-	return on;
 }
 
 /* ---- the history, read behind pbmd's back ---- */
@@ -436,19 +390,19 @@ test_sigkill_matrix(void **state)
 		                                 "outcome = 'interrupted'"),
 		                 i);
 		wait_panel_idle(f);
-		assert_false(lit(f));
+		assert_false(pbm_mock_panel_is_lit(f->panel));
 		path = start(f, "kill-points");
 		/* from the reply on, across ramp, step change and second step;
 		 * never after the session's own end */
 		delay_us = g_rand_int_range(rand, 0, KILL_PROFILE_US - 150 * 1000);
 		g_usleep(delay_us);
-		n_lit += lit(f);
+		n_lit += pbm_mock_panel_is_lit(f->panel);
 		killed = g_get_monotonic_time();
 		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, WAIT_MS);
 		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		/* nobody switches it off but the panel itself */
 		while (g_get_monotonic_time() - killed < 5 * G_USEC_PER_SEC) {
-			if (!lit(f)) {
+			if (!pbm_mock_panel_is_lit(f->panel)) {
 				dark = g_get_monotonic_time();
 				break;
 			}
@@ -594,7 +548,7 @@ test_history_disk_full(void **state)
 	/* nothing lit, nothing running, and pbmd still serves */
 	until = g_get_monotonic_time() + 500 * 1000;
 	while (g_get_monotonic_time() < until) {
-		assert_false(lit(f));
+		assert_false(pbm_mock_panel_is_lit(f->panel));
 		g_usleep(20000);
 	}
 	assert_alive(f);
@@ -634,7 +588,7 @@ test_history_disk_full(void **state)
 	                          LONG_PROFILE_US / 1000 + WAIT_MS));
 	assert_alive(f);
 	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
-	assert_false(lit(f));
+	assert_false(pbm_mock_panel_is_lit(f->panel));
 	{
 		g_autofree gchar *refused = try_start(f, "kill-points", &error);
 		assert_null(refused);
@@ -809,7 +763,7 @@ test_reload_races_session(void **state)
 			}
 		}
 		/* the light stays on as planned throughout (after the ramp) */
-		if (elapsed > 300 * 1000 && !lit(f))
+		if (elapsed > 300 * 1000 && !pbm_mock_panel_is_lit(f->panel))
 			n_dark++;
 		i++;
 		g_usleep(5000);

@@ -21,10 +21,9 @@
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
 #include "pbm-mock-panel.h"
-#include "pbm-test-daemon.h"
+#include "pbm-test-client.h"
 
 /* How long a test waits for what must happen; generous, since other
  * builds share the machine. The safety limits asserted are separate. */
@@ -155,8 +154,7 @@ wait_ready(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
-	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+	if (!pbm_test_daemon_wait_ready(f->daemon, f->client, WAIT_MS, &error))
 		fail_msg("%s", error->message);
 }
 
@@ -164,14 +162,11 @@ static void
 spawn(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
-	const gchar *env[] = { env_state, NULL };
 	const gchar *args[] = { "--config", f->config, NULL };
 
-	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
+	f->daemon = pbm_test_spawn_pbmd_ready(f->bus, f->client, args, f->state, WAIT_MS, &error);
 	if (f->daemon == NULL)
 		fail_msg("%s", error->message);
-	wait_ready(f);
 }
 
 /* pbmd with its standard error in f->log, to check what it logs. */
@@ -199,21 +194,17 @@ static GVariant *
 call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *params,
      GError **error)
 {
-	return g_dbus_connection_call_sync(f->client, "org.pbmd", path, iface, method, params, NULL,
-	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+	return pbm_test_call(f->client, path, iface, method, params, NULL, WAIT_MS, error);
 }
 
 static GVariant *
 get(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
-	                                 g_variant_new("(ss)", iface, name), &error);
-	GVariant *v = NULL;
+	GVariant *v = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (v == NULL)
 		fail_msg("%s: %s", name, error->message);
-	g_variant_get(reply, "(v)", &v);
 	return v;
 }
 
@@ -231,27 +222,7 @@ static gboolean
 wait_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
               const gchar *want, guint timeout_ms)
 {
-	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
-
-	while (g_get_monotonic_time() < until) {
-		g_autoptr(GVariant) reply = call(f, path, "org.freedesktop.DBus.Properties", "Get",
-		                                 g_variant_new("(ss)", iface, name), NULL);
-		g_autoptr(GVariant) v = NULL;
-
-		if (reply == NULL) {
-			g_usleep(20000);
-			continue;
-		}
-		g_variant_get(reply, "(v)", &v);
-		if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) &&
-		    g_str_equal(g_variant_get_string(v, NULL), want))
-			return TRUE;
-		if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) &&
-		    g_variant_get_boolean(v) == g_str_equal(want, "true"))
-			return TRUE;
-		g_usleep(20000);
-	}
-	return FALSE;
+	return pbm_test_wait_property(f->client, path, iface, name, want, 20, timeout_ms);
 }
 
 static gboolean
@@ -279,17 +250,7 @@ wait_fault(Fixture *f, const gchar *name, guint timeout_ms)
 static gchar *
 try_start(Fixture *f, const gchar *profile, GError **error)
 {
-	g_autoptr(GVariant) reply =
-	        call(f, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	             g_variant_new("(s@a{sv})", profile,
-	                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-	             error);
-	gchar *path = NULL;
-
-	if (reply == NULL)
-		return NULL;
-	g_variant_get(reply, "(o)", &path);
-	return path;
+	return pbm_test_start_session(f->client, profile, NULL, WAIT_MS, error);
 }
 
 static gchar *
@@ -301,15 +262,6 @@ start(Fixture *f, const gchar *profile)
 	if (path == NULL)
 		fail_msg("StartSession %s: %s", profile, error->message);
 	return path;
-}
-
-static gboolean
-lit(Fixture *f)
-{
-	gboolean on = pbm_sim_is_lit(pbm_mock_panel_lock_sim(f->panel));
-
-	pbm_mock_panel_unlock_sim(f->panel);
-	return on;
 }
 
 static void
@@ -341,7 +293,7 @@ wait_lit(Fixture *f, guint timeout_ms)
 	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
 
 	while (g_get_monotonic_time() < until) {
-		if (lit(f))
+		if (pbm_mock_panel_is_lit(f->panel))
 			return TRUE;
 		g_usleep(5000);
 	}
@@ -359,7 +311,7 @@ expect_dark(Fixture *f, const gchar *name, gint64 t0, guint limit_ms)
 
 	while (g_get_monotonic_time() < until) {
 		gint64 before = g_get_monotonic_time();
-		if (!lit(f)) {
+		if (!pbm_mock_panel_is_lit(f->panel)) {
 			dark = g_get_monotonic_time();
 			break;
 		}
@@ -382,7 +334,7 @@ expect_stays_dark(Fixture *f, guint ms)
 	gint64 until = g_get_monotonic_time() + ms * 1000;
 
 	while (g_get_monotonic_time() < until) {
-		assert_false(lit(f));
+		assert_false(pbm_mock_panel_is_lit(f->panel));
 		g_usleep(10000);
 	}
 }
@@ -391,24 +343,8 @@ static gint
 count_outcome(Fixture *f, const gchar *outcome)
 {
 	g_autofree gchar *db = g_build_filename(f->state, "history.db", NULL);
-	sqlite3 *conn = NULL;
-	sqlite3_stmt *stmt = NULL;
-	gint n = -1;
 
-	if (sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		sqlite3_close(conn);
-		return -1;
-	}
-	sqlite3_busy_timeout(conn, 2000);
-	if (sqlite3_prepare_v2(conn, "SELECT count(*) FROM sessions WHERE outcome = ?", -1, &stmt,
-	                       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(stmt, 1, outcome, -1, SQLITE_STATIC);
-		if (sqlite3_step(stmt) == SQLITE_ROW)
-			n = sqlite3_column_int(stmt, 0);
-	}
-	sqlite3_finalize(stmt);
-	sqlite3_close(conn);
-	return n;
+	return pbm_test_count_outcome(db, outcome);
 }
 
 /* The session ended with outcome, on the bus and in the history. */
@@ -490,7 +426,7 @@ test_stall_at_start(void **state)
 	/* the panel refuses the output: never lit, the session ends as a fault */
 	until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
 	while (g_get_monotonic_time() < until) {
-		assert_false(lit(f));
+		assert_false(pbm_mock_panel_is_lit(f->panel));
 		g_usleep(2000);
 	}
 	expect_outcome(f, path, "fault", 1);
@@ -783,7 +719,7 @@ test_wrong_protocol_version(void **state)
 	/* refused: no panel, nothing to run a session on, never lit */
 	until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
 	while (g_get_monotonic_time() < until) {
-		assert_false(lit(f));
+		assert_false(pbm_mock_panel_is_lit(f->panel));
 		g_usleep(10000);
 	}
 	panels = get(f, "/org/pbmd", "org.pbmd1.Manager", "Panels");

@@ -19,7 +19,7 @@
 #include <grp.h>
 #include <json-glib/json-glib.h>
 
-#include "pbm-test-daemon.h"
+#include "pbm-test-client.h"
 
 #define WAIT_MS 10000
 
@@ -95,9 +95,7 @@ spawn(Fixture *f)
 	const gchar *args[] = { "--simulate", "--config", f->config, NULL };
 
 	f->daemon = pbm_test_daemon_spawn(f->bus, args, NULL, &error);
-	if (f->daemon == NULL ||
-	    !pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
-	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+	if (f->daemon == NULL || !pbm_test_daemon_wait_ready(f->daemon, f->client, WAIT_MS, &error))
 		fail_msg("%s", error->message);
 }
 

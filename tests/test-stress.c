@@ -35,7 +35,7 @@
 
 #include "pbm-mock-panel.h"
 #include "pbm-profile.h"
-#include "pbm-test-daemon.h"
+#include "pbm-test-client.h"
 
 #define WAIT_MS 10000
 #define MIB (1024 * 1024)
@@ -148,15 +148,11 @@ spawn(Fixture *f, gboolean usb)
 	        "simulate = %s;\n"
 	        "limits = { min_gap = 0; daily_dose_red = 500.0; daily_dose_nir = 500.0; };\n",
 	        f->profiles, PBM_SOURCE_DIR, usb ? "\"1209:7062\"" : "", usb ? "false" : "true");
-	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
-	const gchar *env[] = { env_state, NULL };
 	const gchar *args[] = { "--config", f->config, NULL };
 
 	assert_true(g_file_set_contents(f->config, text, -1, NULL));
-	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
-	if (f->daemon == NULL ||
-	    !pbm_test_daemon_wait_notify(f->daemon, "READY=1", WAIT_MS, NULL, &error) ||
-	    !pbm_test_daemon_wait_name(f->daemon, f->client, WAIT_MS, &error))
+	f->daemon = pbm_test_spawn_pbmd_ready(f->bus, f->client, args, f->state, WAIT_MS, &error);
+	if (f->daemon == NULL)
 		fail_msg("%s", error->message);
 }
 
@@ -312,21 +308,17 @@ static GVariant *
 call(GDBusConnection *c, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
      GError **error)
 {
-	return g_dbus_connection_call_sync(c, "org.pbmd", path, iface, method, args, NULL,
-	                                   G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, error);
+	return pbm_test_call(c, path, iface, method, args, NULL, WAIT_MS, error);
 }
 
 static GVariant *
 property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(f->client, path, "org.freedesktop.DBus.Properties", "Get",
-	                                 g_variant_new("(ss)", iface, name), &error);
-	GVariant *value = NULL;
+	GVariant *value = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (value == NULL)
 		fail_msg("%s.%s: %s", iface, name, error->message);
-	g_variant_get(reply, "(v)", &value);
 	return value;
 }
 
@@ -373,15 +365,10 @@ static gchar *
 start(Fixture *f, const gchar *profile)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	        g_variant_new("(s@a{sv})", profile, empty_options()), G_VARIANT_TYPE("(o)"),
-	        G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, &error);
-	gchar *path = NULL;
+	gchar *path = pbm_test_start_session(f->client, profile, empty_options(), WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (path == NULL)
 		fail_msg("StartSession %s: %s", profile, error->message);
-	g_variant_get(reply, "(o)", &path);
 	return path;
 }
 

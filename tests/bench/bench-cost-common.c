@@ -9,6 +9,9 @@
 #include "pbm-history.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 static void
 thread_free(gpointer data)
@@ -430,4 +435,89 @@ bench_cost_write_history(const gchar *state, guint rows, GError **error)
 		ok = sqlite_failed(db, path, error);
 	sqlite3_close(db);
 	return ok;
+}
+
+static void
+row_free(gpointer data)
+{
+	/* the label is the row's first member */
+	g_free(*(gchar **)data);
+	g_free(data);
+}
+
+GPtrArray *
+bench_cost_rows_new(void)
+{
+	return g_ptr_array_new_with_free_func(row_free);
+}
+
+void
+bench_cost_base_setup(BenchCostBase *base, const gchar *dir_template, gboolean polkit)
+{
+	g_autoptr(GError) error = NULL;
+
+	*base = (BenchCostBase){ 0 };
+	base->dir = g_dir_make_tmp(dir_template, &error);
+	assert_non_null(base->dir);
+	base->bus = pbm_test_bus_new(&error);
+	if (base->bus == NULL)
+		fail_msg("%s", error->message);
+	if (polkit) {
+		base->polkit = pbm_test_polkit_new(base->bus, TRUE, &error);
+		if (base->polkit == NULL)
+			fail_msg("%s", error->message);
+	}
+	base->client = pbm_test_bus_connect(base->bus, &error);
+	if (base->client == NULL)
+		fail_msg("%s", error->message);
+}
+
+void
+bench_cost_base_teardown(BenchCostBase *base)
+{
+	g_clear_pointer(&base->daemon, pbm_test_daemon_free);
+	g_clear_object(&base->client);
+	g_clear_pointer(&base->polkit, pbm_test_polkit_free);
+	g_clear_pointer(&base->bus, pbm_test_bus_free);
+	if (base->dir != NULL)
+		pbm_test_rm_rf(base->dir);
+	g_clear_pointer(&base->dir, g_free);
+}
+
+void
+bench_cost_base_stop_daemon(BenchCostBase *base)
+{
+	if (!bench_cost_stop(base->daemon))
+		print_message("# note: the process did not exit cleanly on SIGTERM\n");
+	g_clear_pointer(&base->daemon, pbm_test_daemon_free);
+}
+
+GVariant *
+bench_cost_manager_call(BenchCostBase *base, const gchar *method, GVariant *params,
+                        const GVariantType *reply_type)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *reply = g_dbus_connection_call_sync(
+	        base->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", method, params,
+	        reply_type, G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
+
+	if (reply == NULL)
+		fail_msg("%s: %s", method, error->message);
+	return reply;
+}
+
+gchar *
+bench_cost_manager_state(BenchCostBase *base)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	        base->client, "org.pbmd", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
+	        g_variant_new("(ss)", "org.pbmd1.Manager", "State"), G_VARIANT_TYPE("(v)"),
+	        G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
+	g_autoptr(GVariant) v = NULL;
+
+	if (reply == NULL)
+		fail_msg("State: %s", error->message);
+	g_variant_get(reply, "(v)", &v);
+	return g_variant_dup_string(v, NULL);
 }

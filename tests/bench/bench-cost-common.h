@@ -7,7 +7,8 @@
  * counts nanoseconds where ticks are 10 ms), memory
  * (VmRSS, VmHWM, and Pss from /proc/PID/smaps_rollup), and min/median/max
  * of repeated timings; and starting pbmd or the floor service (a minimal
- * GDBus service, bench-cost-floor.c) on the harness's private bus.
+ * GDBus service, bench-cost-floor.c) on the harness's private bus; and the
+ * fixture every case starts from, with its Manager calls.
  *
  * A wakeup, here, is a context switch: a thread that sleeps in poll() and
  * is woken counts one voluntary switch; a busy thread preempted counts
@@ -100,5 +101,40 @@ PbmTestDaemon *bench_cost_spawn_floor(PbmTestBus *bus, GDBusConnection *client, 
                                       GError **error);
 /* SIGTERM and a bounded wait; FALSE when it did not exit cleanly. */
 gboolean bench_cost_stop(PbmTestDaemon *daemon);
+
+/* The rows of a benchmark's summary table, filled case by case and printed
+ * at the end: each row is a g_malloc()ed struct of the benchmark's own whose
+ * first member is its gchar *label; both are freed with the array. */
+GPtrArray *bench_cost_rows_new(void);
+
+/* ---- what every case of a cost benchmark starts from (CMocka) ---- */
+
+/* A temp dir, the private bus, a client connection, and with polkit a fake
+ * authority that allows everything (sessions start without root). The
+ * daemon slot is the process the case measures. Each benchmark's Fixture
+ * embeds one; its own fields come after. */
+typedef struct {
+	gchar *dir;
+	PbmTestBus *bus;
+	PbmTestPolkit *polkit;
+	GDBusConnection *client;
+	PbmTestDaemon *daemon;
+} BenchCostBase;
+
+/* Fills base (dir from g_dir_make_tmp(dir_template)); fails the test with
+ * the reason when it cannot. */
+void bench_cost_base_setup(BenchCostBase *base, const gchar *dir_template, gboolean polkit);
+/* The daemon, the client, polkit and the bus, then the dir. A benchmark
+ * with other clients of the bus or of an emulated panel ends them first. */
+void bench_cost_base_teardown(BenchCostBase *base);
+/* bench_cost_stop() with a note when the exit was not clean (the numbers
+ * stand), then frees the daemon. */
+void bench_cost_base_stop_daemon(BenchCostBase *base);
+
+/* Manager.method(params) on pbmd; fails the test naming method. */
+GVariant *bench_cost_manager_call(BenchCostBase *base, const gchar *method, GVariant *params,
+                                  const GVariantType *reply_type);
+/* The Manager's State property; fails the test when it cannot be read. */
+gchar *bench_cost_manager_state(BenchCostBase *base);
 
 G_END_DECLS

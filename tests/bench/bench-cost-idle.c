@@ -47,24 +47,11 @@ typedef struct {
 
 static GPtrArray *rows;
 
-static void
-row_free(gpointer data)
-{
-	Row *r = data;
-
-	g_free(r->label);
-	g_free(r);
-}
-
 typedef struct {
-	gchar *dir;
+	BenchCostBase base;
 	gchar *config;
 	PbmMockBus *usb;
 	PbmMockPanel *panel;
-	PbmTestBus *bus;
-	PbmTestPolkit *polkit;
-	GDBusConnection *client;
-	PbmTestDaemon *daemon;
 	GPid driver_pid;
 	gint driver_in;
 	gint driver_out;
@@ -80,23 +67,11 @@ static int
 setup(void **state)
 {
 	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
 
 	f->driver_in = f->driver_out = -1;
-	f->dir = g_dir_make_tmp("bc-idle-XXXXXX", &error);
-	assert_non_null(f->dir);
-	f->config = bench_cost_write_config(f->dir, PBM_SOURCE_DIR "/data/profiles", NULL);
+	bench_cost_base_setup(&f->base, "bc-idle-XXXXXX", TRUE);
+	f->config = bench_cost_write_config(f->base.dir, PBM_SOURCE_DIR "/data/profiles", NULL);
 	assert_non_null(f->config);
-	f->bus = pbm_test_bus_new(&error);
-	if (f->bus == NULL)
-		fail_msg("%s", error->message);
-	/* sessions start without root too */
-	f->polkit = pbm_test_polkit_new(f->bus, TRUE, &error);
-	if (f->polkit == NULL)
-		fail_msg("%s", error->message);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	if (f->client == NULL)
-		fail_msg("%s", error->message);
 	*state = f;
 	return 0;
 }
@@ -131,15 +106,11 @@ teardown(void **state)
 	Fixture *f = *state;
 
 	/* every client of the emulated device goes before the testbed */
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	g_clear_pointer(&f->base.daemon, pbm_test_daemon_free);
 	driver_stop(f);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
+	bench_cost_base_teardown(&f->base);
 	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
 	g_clear_pointer(&f->usb, pbm_mock_bus_free);
-	pbm_test_rm_rf(f->dir);
-	g_free(f->dir);
 	g_free(f->config);
 	g_free(f);
 	return 0;
@@ -167,7 +138,7 @@ panel_connected(Fixture *f, guint timeout_ms)
 
 	while (g_get_monotonic_time() < until) {
 		g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-		        f->client, "org.pbmd", "/org/pbmd/panel/" SERIAL,
+		        f->base.client, "org.pbmd", "/org/pbmd/panel/" SERIAL,
 		        "org.freedesktop.DBus.Properties", "Get",
 		        g_variant_new("(ss)", "org.pbmd1.Panel", "Connected"),
 		        G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
@@ -187,18 +158,10 @@ spawn_pbmd(Fixture *f, const gchar *const *args, gboolean no_preload)
 {
 	g_autoptr(GError) error = NULL;
 
-	f->daemon = bench_cost_spawn_pbmd(f->bus, f->client, f->config, NULL, args, no_preload,
-	                                  NULL, &error);
-	if (f->daemon == NULL)
+	f->base.daemon = bench_cost_spawn_pbmd(f->base.bus, f->base.client, f->config, NULL, args,
+	                                       no_preload, NULL, &error);
+	if (f->base.daemon == NULL)
 		fail_msg("pbmd did not start: %s", error->message);
-}
-
-static void
-stop_daemon(Fixture *f)
-{
-	if (!bench_cost_stop(f->daemon))
-		print_message("# note: the process did not exit cleanly on SIGTERM\n");
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
 }
 
 /* Lets start-up settle, then measures pid over the window. */
@@ -297,32 +260,10 @@ driver_start(Fixture *f)
 		fail_msg("panel-driver did not connect to the emulated panel");
 }
 
-static gchar *
-manager_state(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
-	        g_variant_new("(ss)", "org.pbmd1.Manager", "State"), G_VARIANT_TYPE("(v)"),
-	        G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
-	g_autoptr(GVariant) v = NULL;
-
-	if (reply == NULL)
-		fail_msg("State: %s", error->message);
-	g_variant_get(reply, "(v)", &v);
-	return g_variant_dup_string(v, NULL);
-}
-
 static void
 manager_call(Fixture *f, const gchar *method, GVariant *params)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", method, params, NULL,
-	        G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
-
-	if (reply == NULL)
-		fail_msg("%s: %s", method, error->message);
+	g_variant_unref(bench_cost_manager_call(&f->base, method, params, NULL));
 }
 
 /* Runs the demo profile for 3 s, stops it and waits until pbmd is idle. */
@@ -336,13 +277,13 @@ run_and_stop_session(Fixture *f)
 	             g_variant_new("(s@a{sv})", "demo",
 	                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)));
 	g_usleep(3 * G_USEC_PER_SEC);
-	running = manager_state(f);
+	running = bench_cost_manager_state(&f->base);
 	if (!g_str_equal(running, "running"))
 		fail_msg("the session is %s, not running", running);
 	manager_call(f, "StopSession", NULL);
 	for (gint i = 0; i < 100; i++) {
 		g_free(idle);
-		idle = manager_state(f);
+		idle = bench_cost_manager_state(&f->base);
 		if (g_str_equal(idle, "idle"))
 			return;
 		g_usleep(100000);
@@ -364,15 +305,15 @@ test_no_panel(void **state)
 	Fixture *f = *state;
 	g_autoptr(GError) error = NULL;
 
-	f->daemon = bench_cost_spawn_floor(f->bus, f->client, NULL, &error);
-	if (f->daemon == NULL)
+	f->base.daemon = bench_cost_spawn_floor(f->base.bus, f->base.client, NULL, &error);
+	if (f->base.daemon == NULL)
 		fail_msg("the floor service did not start: %s", error->message);
-	measure(f, "floor: minimal GDBus service", pbm_test_daemon_get_pid(f->daemon), FALSE);
-	stop_daemon(f);
+	measure(f, "floor: minimal GDBus service", pbm_test_daemon_get_pid(f->base.daemon), FALSE);
+	bench_cost_base_stop_daemon(&f->base);
 
 	spawn_pbmd(f, NULL, TRUE);
-	measure(f, "pbmd, no panel", pbm_test_daemon_get_pid(f->daemon), FALSE);
-	stop_daemon(f);
+	measure(f, "pbmd, no panel", pbm_test_daemon_get_pid(f->base.daemon), FALSE);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static void
@@ -385,8 +326,8 @@ test_no_panel_umockdev(void **state)
 	if (f->usb == NULL)
 		fail_msg("%s", error->message);
 	spawn_pbmd(f, NULL, FALSE);
-	measure(f, "pbmd, no panel, umockdev", pbm_test_daemon_get_pid(f->daemon), FALSE);
-	stop_daemon(f);
+	measure(f, "pbmd, no panel, umockdev", pbm_test_daemon_get_pid(f->base.daemon), FALSE);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static void
@@ -398,10 +339,10 @@ test_usb_panel(void **state)
 	spawn_pbmd(f, NULL, FALSE);
 	if (!panel_connected(f, BENCH_COST_WAIT_MS))
 		fail_msg("pbmd did not connect the emulated panel");
-	measure(f, "pbmd, 1 idle USB panel", pbm_test_daemon_get_pid(f->daemon), TRUE);
+	measure(f, "pbmd, 1 idle USB panel", pbm_test_daemon_get_pid(f->base.daemon), TRUE);
 	run_and_stop_session(f);
-	measure(f, "pbmd, USB panel, after session", pbm_test_daemon_get_pid(f->daemon), TRUE);
-	stop_daemon(f);
+	measure(f, "pbmd, USB panel, after session", pbm_test_daemon_get_pid(f->base.daemon), TRUE);
+	bench_cost_base_stop_daemon(&f->base);
 
 	/* the reference, on the same panel: the transport on a bare main loop */
 	driver_start(f);
@@ -416,8 +357,8 @@ test_simulated_panel(void **state)
 	const gchar *args[] = { "--simulate", NULL };
 
 	spawn_pbmd(f, args, TRUE);
-	measure(f, "pbmd --simulate, idle", pbm_test_daemon_get_pid(f->daemon), FALSE);
-	stop_daemon(f);
+	measure(f, "pbmd --simulate, idle", pbm_test_daemon_get_pid(f->base.daemon), FALSE);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static void
@@ -428,14 +369,15 @@ test_simulated_panel_after_session(void **state)
 
 	spawn_pbmd(f, args, TRUE);
 	run_and_stop_session(f);
-	measure(f, "pbmd --simulate, after session", pbm_test_daemon_get_pid(f->daemon), FALSE);
-	stop_daemon(f);
+	measure(f, "pbmd --simulate, after session", pbm_test_daemon_get_pid(f->base.daemon),
+	        FALSE);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static int
 group_setup(void **state)
 {
-	rows = g_ptr_array_new_with_free_func(row_free);
+	rows = bench_cost_rows_new();
 	return 0;
 }
 

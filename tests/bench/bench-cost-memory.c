@@ -25,44 +25,19 @@ typedef struct {
 
 static GPtrArray *rows;
 
-static void
-row_free(gpointer data)
-{
-	Row *r = data;
-
-	g_free(r->label);
-	g_free(r);
-}
-
 typedef struct {
-	gchar *dir;
+	BenchCostBase base;
 	gchar *config;
-	PbmTestBus *bus;
-	PbmTestPolkit *polkit;
-	GDBusConnection *client;
-	PbmTestDaemon *daemon;
 } Fixture;
 
 static int
 setup(void **state)
 {
 	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
 
-	f->dir = g_dir_make_tmp("bc-mem-XXXXXX", &error);
-	assert_non_null(f->dir);
-	f->config = bench_cost_write_config(f->dir, PBM_SOURCE_DIR "/data/profiles", NULL);
+	bench_cost_base_setup(&f->base, "bc-mem-XXXXXX", TRUE);
+	f->config = bench_cost_write_config(f->base.dir, PBM_SOURCE_DIR "/data/profiles", NULL);
 	assert_non_null(f->config);
-	f->bus = pbm_test_bus_new(&error);
-	if (f->bus == NULL)
-		fail_msg("%s", error->message);
-	/* sessions start without root too */
-	f->polkit = pbm_test_polkit_new(f->bus, TRUE, &error);
-	if (f->polkit == NULL)
-		fail_msg("%s", error->message);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	if (f->client == NULL)
-		fail_msg("%s", error->message);
 	*state = f;
 	return 0;
 }
@@ -72,12 +47,7 @@ teardown(void **state)
 {
 	Fixture *f = *state;
 
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
-	pbm_test_rm_rf(f->dir);
-	g_free(f->dir);
+	bench_cost_base_teardown(&f->base);
 	g_free(f->config);
 	g_free(f);
 	return 0;
@@ -95,7 +65,7 @@ record(Fixture *f, const gchar *label)
 	g_autoptr(GError) error = NULL;
 	Row *row = g_new0(Row, 1);
 
-	if (!bench_cost_memory_read(pbm_test_daemon_get_pid(f->daemon), &row->mem, &error))
+	if (!bench_cost_memory_read(pbm_test_daemon_get_pid(f->base.daemon), &row->mem, &error))
 		fail_msg("%s: %s", label, error->message);
 	row->label = g_strdup(label);
 	print_message("# %s: VmRSS %" G_GUINT64_FORMAT " kB, Pss %" G_GUINT64_FORMAT
@@ -107,51 +77,14 @@ record(Fixture *f, const gchar *label)
 }
 
 static void
-stop_daemon(Fixture *f)
-{
-	if (!bench_cost_stop(f->daemon))
-		print_message("# note: the process did not exit cleanly on SIGTERM\n");
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-}
-
-static void
 spawn_pbmd(Fixture *f, const gchar *const *args)
 {
 	g_autoptr(GError) error = NULL;
 
-	f->daemon =
-	        bench_cost_spawn_pbmd(f->bus, f->client, f->config, NULL, args, TRUE, NULL, &error);
-	if (f->daemon == NULL)
+	f->base.daemon = bench_cost_spawn_pbmd(f->base.bus, f->base.client, f->config, NULL, args,
+	                                       TRUE, NULL, &error);
+	if (f->base.daemon == NULL)
 		fail_msg("pbmd did not start: %s", error->message);
-}
-
-static GVariant *
-call(Fixture *f, const gchar *method, GVariant *params, const GVariantType *type)
-{
-	g_autoptr(GError) error = NULL;
-	GVariant *reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", method, params, type,
-	        G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
-
-	if (reply == NULL)
-		fail_msg("%s: %s", method, error->message);
-	return reply;
-}
-
-static gchar *
-manager_state(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
-	        g_variant_new("(ss)", "org.pbmd1.Manager", "State"), G_VARIANT_TYPE("(v)"),
-	        G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
-	g_autoptr(GVariant) v = NULL;
-
-	if (reply == NULL)
-		fail_msg("State: %s", error->message);
-	g_variant_get(reply, "(v)", &v);
-	return g_variant_dup_string(v, NULL);
 }
 
 static void
@@ -160,12 +93,12 @@ test_floor(void **state)
 	Fixture *f = *state;
 	g_autoptr(GError) error = NULL;
 
-	f->daemon = bench_cost_spawn_floor(f->bus, f->client, NULL, &error);
-	if (f->daemon == NULL)
+	f->base.daemon = bench_cost_spawn_floor(f->base.bus, f->base.client, NULL, &error);
+	if (f->base.daemon == NULL)
 		fail_msg("the floor service did not start: %s", error->message);
 	settle();
 	record(f, "floor: minimal GDBus service");
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static void
@@ -176,27 +109,27 @@ test_no_panel(void **state)
 	spawn_pbmd(f, NULL);
 	settle();
 	record(f, "pbmd, no panel, idle");
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static void
 test_history_rows(void **state)
 {
 	Fixture *f = *state;
-	g_autofree gchar *state_dir = g_build_filename(f->dir, "state", NULL);
+	g_autofree gchar *state_dir = g_build_filename(f->base.dir, "state", NULL);
 	g_autofree gchar *label =
 	        g_strdup_printf("pbmd, no panel, %u history rows", BENCH_COST_HISTORY_ROWS);
 	g_autoptr(GError) error = NULL;
 
 	if (!bench_cost_write_history(state_dir, BENCH_COST_HISTORY_ROWS, &error))
 		fail_msg("%s", error->message);
-	f->daemon = bench_cost_spawn_pbmd(f->bus, f->client, f->config, state_dir, NULL, TRUE, NULL,
-	                                  &error);
-	if (f->daemon == NULL)
+	f->base.daemon = bench_cost_spawn_pbmd(f->base.bus, f->base.client, f->config, state_dir,
+	                                       NULL, TRUE, NULL, &error);
+	if (f->base.daemon == NULL)
 		fail_msg("pbmd did not start: %s", error->message);
 	settle();
 	record(f, label);
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static void
@@ -210,27 +143,28 @@ test_session(void **state)
 	spawn_pbmd(f, args);
 	settle();
 	record(f, "pbmd --simulate, idle");
-	reply = call(f, "StartSession",
-	             g_variant_new("(s@a{sv})", "demo",
-	                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-	             G_VARIANT_TYPE("(o)"));
+	reply = bench_cost_manager_call(
+	        &f->base, "StartSession",
+	        g_variant_new("(s@a{sv})", "demo",
+	                      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	        G_VARIANT_TYPE("(o)"));
 	g_usleep(5 * G_USEC_PER_SEC);
-	now = manager_state(f);
+	now = bench_cost_manager_state(&f->base);
 	if (!g_str_equal(now, "running"))
 		fail_msg("the session is %s, not running: cannot measure it", now);
 	record(f, "pbmd --simulate, session 5 s");
 	g_usleep(10 * G_USEC_PER_SEC);
 	record(f, "pbmd --simulate, session 15 s");
-	g_variant_unref(call(f, "StopSession", NULL, NULL));
+	g_variant_unref(bench_cost_manager_call(&f->base, "StopSession", NULL, NULL));
 	settle();
 	record(f, "pbmd --simulate, after session");
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static int
 group_setup(void **state)
 {
-	rows = g_ptr_array_new_with_free_func(row_free);
+	rows = bench_cost_rows_new();
 	return 0;
 }
 

@@ -41,36 +41,16 @@ typedef struct {
 
 static GPtrArray *rows;
 
-static void
-row_free(gpointer data)
-{
-	Row *r = data;
-
-	g_free(r->label);
-	g_free(r);
-}
-
 typedef struct {
-	gchar *dir;
-	PbmTestBus *bus;
-	GDBusConnection *client;
-	PbmTestDaemon *daemon;
+	BenchCostBase base;
 } Fixture;
 
 static int
 setup(void **state)
 {
 	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
 
-	f->dir = g_dir_make_tmp("bc-start-XXXXXX", &error);
-	assert_non_null(f->dir);
-	f->bus = pbm_test_bus_new(&error);
-	if (f->bus == NULL)
-		fail_msg("%s", error->message);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	if (f->client == NULL)
-		fail_msg("%s", error->message);
+	bench_cost_base_setup(&f->base, "bc-start-XXXXXX", FALSE);
 	*state = f;
 	return 0;
 }
@@ -80,11 +60,7 @@ teardown(void **state)
 {
 	Fixture *f = *state;
 
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
-	pbm_test_rm_rf(f->dir);
-	g_free(f->dir);
+	bench_cost_base_teardown(&f->base);
 	g_free(f);
 	return 0;
 }
@@ -148,14 +124,6 @@ record(const gchar *label, GArray *ms)
 	g_ptr_array_add(rows, row);
 }
 
-static void
-stop_daemon(Fixture *f)
-{
-	if (!bench_cost_stop(f->daemon))
-		print_message("# note: the process did not exit cleanly on SIGTERM\n");
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-}
-
 /* Starts pbmd (floor when config is NULL) 1 + runs() times; keeps the last
  * one running for the checks. */
 static void
@@ -168,12 +136,14 @@ measure(Fixture *f, const gchar *label, const gchar *config, const gchar *state)
 		gint64 us = 0;
 		gdouble value;
 
-		if (f->daemon != NULL)
-			stop_daemon(f);
-		f->daemon = config != NULL ? bench_cost_spawn_pbmd(f->bus, f->client, config, state,
-		                                                   NULL, TRUE, &us, &error)
-		                           : bench_cost_spawn_floor(f->bus, f->client, &us, &error);
-		if (f->daemon == NULL)
+		if (f->base.daemon != NULL)
+			bench_cost_base_stop_daemon(&f->base);
+		f->base.daemon =
+		        config != NULL
+		                ? bench_cost_spawn_pbmd(f->base.bus, f->base.client, config, state,
+		                                        NULL, TRUE, &us, &error)
+		                : bench_cost_spawn_floor(f->base.bus, f->base.client, &us, &error);
+		if (f->base.daemon == NULL)
 			fail_msg("%s did not start: %s", label, error->message);
 		value = us / 1000.0;
 		print_message("# %s: run %u: %.1f ms%s\n", label, i, value,
@@ -231,7 +201,7 @@ count_profiles(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "ListProfiles", NULL,
+	        f->base.client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "ListProfiles", NULL,
 	        G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL,
 	        &error);
 	g_autoptr(GVariant) list = NULL;
@@ -247,7 +217,7 @@ count_history(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	        f->base.client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
 	        g_variant_new("(xu)", (gint64)0, (guint32)PBM_HISTORY_LIST_MAX),
 	        G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL,
 	        &error);
@@ -267,7 +237,7 @@ test_floor(void **state)
 	Fixture *f = *state;
 
 	measure(f, "floor: minimal GDBus service", NULL, NULL);
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 }
 
 static guint
@@ -288,8 +258,8 @@ test_shipped_profiles(void **state)
 {
 	Fixture *f = *state;
 	g_autofree gchar *config =
-	        bench_cost_write_config(f->dir, PBM_SOURCE_DIR "/data/profiles", NULL);
-	g_autofree gchar *state_dir = g_build_filename(f->dir, "state", NULL);
+	        bench_cost_write_config(f->base.dir, PBM_SOURCE_DIR "/data/profiles", NULL);
+	g_autofree gchar *state_dir = g_build_filename(f->base.dir, "state", NULL);
 	guint n = count_shipped();
 	g_autofree gchar *label = g_strdup_printf("pbmd, %u shipped profiles", n);
 	g_autofree gchar *load = g_strdup_printf("  in-process: load %u profiles", n);
@@ -297,7 +267,7 @@ test_shipped_profiles(void **state)
 	assert_non_null(config);
 	measure(f, label, config, state_dir);
 	assert_int_equal(count_profiles(f), n);
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 	measure_profile_store(load, PBM_SOURCE_DIR "/data/profiles", n);
 	measure_history_open("  in-process: open empty history", state_dir);
 }
@@ -305,9 +275,9 @@ test_shipped_profiles(void **state)
 static void
 many_profiles(Fixture *f, guint n)
 {
-	g_autofree gchar *profiles = g_build_filename(f->dir, "profiles", NULL);
-	g_autofree gchar *config = bench_cost_write_config(f->dir, profiles, NULL);
-	g_autofree gchar *state_dir = g_build_filename(f->dir, "state", NULL);
+	g_autofree gchar *profiles = g_build_filename(f->base.dir, "profiles", NULL);
+	g_autofree gchar *config = bench_cost_write_config(f->base.dir, profiles, NULL);
+	g_autofree gchar *state_dir = g_build_filename(f->base.dir, "state", NULL);
 	g_autofree gchar *label = g_strdup_printf("pbmd, %u profiles", n);
 	g_autofree gchar *load = g_strdup_printf("  in-process: load %u profiles", n);
 
@@ -315,7 +285,7 @@ many_profiles(Fixture *f, guint n)
 	generate_profiles(profiles, n);
 	measure(f, label, config, state_dir);
 	assert_int_equal(count_profiles(f), n);
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 	measure_profile_store(load, profiles, n);
 }
 
@@ -336,8 +306,8 @@ test_history_rows(void **state)
 {
 	Fixture *f = *state;
 	g_autofree gchar *config =
-	        bench_cost_write_config(f->dir, PBM_SOURCE_DIR "/data/profiles", NULL);
-	g_autofree gchar *state_dir = g_build_filename(f->dir, "state", NULL);
+	        bench_cost_write_config(f->base.dir, PBM_SOURCE_DIR "/data/profiles", NULL);
+	g_autofree gchar *state_dir = g_build_filename(f->base.dir, "state", NULL);
 	g_autofree gchar *label = g_strdup_printf("pbmd, %u history rows", HISTORY_ROWS);
 	g_autofree gchar *open = g_strdup_printf("  in-process: open %u-row history", HISTORY_ROWS);
 	g_autoptr(GError) error = NULL;
@@ -347,14 +317,14 @@ test_history_rows(void **state)
 		fail_msg("%s", error->message);
 	measure(f, label, config, state_dir);
 	assert_int_equal(count_history(f), HISTORY_ROWS);
-	stop_daemon(f);
+	bench_cost_base_stop_daemon(&f->base);
 	measure_history_open(open, state_dir);
 }
 
 static int
 group_setup(void **state)
 {
-	rows = g_ptr_array_new_with_free_func(row_free);
+	rows = bench_cost_rows_new();
 	return 0;
 }
 

@@ -55,20 +55,7 @@ print_row(const gchar *what, const PbmBenchStats *s)
 static int
 setup(void **state)
 {
-	g_autoptr(GError) error = NULL;
-	PbmBench *bench = pbm_bench_new(FALSE, NULL, NULL, &error);
-
-	if (bench == NULL)
-		fail_msg("%s", error->message);
-	*state = bench;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pbm_bench_free(*state);
-	return 0;
+	return pbm_bench_setup(state, FALSE, NULL, NULL);
 }
 
 static void
@@ -80,7 +67,7 @@ bench_get_vs_ping(void **state)
 	g_autoptr(GArray) ping = g_array_new(FALSE, FALSE, sizeof(gint64));
 	g_autoptr(GArray) ping_pbmd = g_array_new(FALSE, FALSE, sizeof(gint64));
 	PbmBenchStats sg, sp, spp;
-	gdouble load[3] = { 0 };
+	gdouble load;
 
 	time_calls(bench->client, get_state, WARMUP, NULL);
 	time_calls(bench->client, pbm_bench_ping_bus, WARMUP, NULL);
@@ -97,11 +84,10 @@ bench_get_vs_ping(void **state)
 	assert_int_equal(sg.n, n);
 	assert_int_equal(sp.n, n);
 	assert_int_equal(spp.n, n);
-	if (getloadavg(load, 3) < 0)
-		load[0] = -1;
+	load = pbm_bench_load_average();
 	pbm_bench_report("D-Bus round trip, %u calls of each kind, one connection, synchronous "
 	                 "GDBus calls, in blocks of %u (load average %.2f)",
-	                 n, BLOCK, load[0]);
+	                 n, BLOCK, load);
 	pbm_bench_report("%-40s %8s %8s %8s %8s", "call (microseconds)", "p50", "p99", "max",
 	                 "mean");
 	print_row("Properties.Get Manager.State (pbmd)", &sg);
@@ -116,7 +102,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(bench_get_vs_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(bench_get_vs_ping, setup, pbm_bench_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bench-latency-dbus", tests, NULL, NULL);

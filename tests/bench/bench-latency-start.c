@@ -29,20 +29,7 @@ static const gchar profile[] = "name = \"bench-start\";\n"
 static int
 setup(void **state)
 {
-	g_autoptr(GError) error = NULL;
-	PbmBench *bench = pbm_bench_new(TRUE, "bench-start", profile, &error);
-
-	if (bench == NULL)
-		fail_msg("%s", error->message);
-	*state = bench;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pbm_bench_free(*state);
-	return 0;
+	return pbm_bench_setup(state, TRUE, "bench-start", profile);
 }
 
 static void
@@ -83,7 +70,7 @@ bench_start_to_lit(void **state)
 	g_autoptr(GArray) to_reply = g_array_new(FALSE, FALSE, sizeof(gint64));
 	g_autoptr(GArray) to_dark = g_array_new(FALSE, FALSE, sizeof(gint64));
 	g_autoptr(GArray) gets = g_array_new(FALSE, FALSE, sizeof(gint64));
-	gdouble load[3] = { 0 };
+	gdouble load;
 	PbmBenchOutput out;
 
 	time_gets(bench, gets); /* warm up */
@@ -144,11 +131,10 @@ bench_start_to_lit(void **state)
 		g_array_append_val(to_lit, a);
 		g_array_append_val(to_dark, b);
 	}
-	if (getloadavg(load, 3) < 0)
-		load[0] = -1;
+	load = pbm_bench_load_average();
 	pbm_bench_report("StartSession to LEDs on at the emulated USB panel, %u sessions, "
 	                 "each stopped once lit (load average %.2f)",
-	                 n, load[0]);
+	                 n, load);
 	pbm_bench_report("%-40s %8s %8s %8s %8s", "milliseconds", "p50", "p99", "max", "mean");
 	print_row("StartSession sent -> LEDs on", to_lit);
 	print_row("StartSession sent -> its reply", to_reply);
@@ -160,7 +146,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(bench_start_to_lit, setup, teardown),
+		cmocka_unit_test_setup_teardown(bench_start_to_lit, setup, pbm_bench_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bench-latency-start", tests, NULL, NULL);

@@ -195,20 +195,7 @@ measure(PbmBench *bench, GDBusConnection **connections, guint n, Kind kind, guin
 static int
 setup(void **state)
 {
-	g_autoptr(GError) error = NULL;
-	PbmBench *bench = pbm_bench_new(FALSE, NULL, NULL, &error);
-
-	if (bench == NULL)
-		fail_msg("%s", error->message);
-	*state = bench;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pbm_bench_free(*state);
-	return 0;
+	return pbm_bench_setup(state, FALSE, NULL, NULL);
 }
 
 static void
@@ -219,7 +206,7 @@ bench_throughput(void **state)
 	guint window_ms = pbm_bench_env_uint("PBM_BENCH_WINDOW_MS", 2000);
 	GDBusConnection *connections[MAX_CLIENTS] = { NULL };
 	Cell cells[G_N_ELEMENTS(counts) * 2];
-	gdouble load[3] = { 0 };
+	gdouble load;
 
 	for (guint i = 0; i < MAX_CLIENTS; i++) {
 		g_autoptr(GError) error = NULL;
@@ -235,12 +222,11 @@ bench_throughput(void **state)
 		g_dbus_connection_close_sync(connections[i], NULL, NULL);
 		g_object_unref(connections[i]);
 	}
-	if (getloadavg(load, 3) < 0)
-		load[0] = -1;
+	load = pbm_bench_load_average();
 	pbm_bench_report("D-Bus throughput: each client its own connection and thread, %d "
 	                 "asynchronous calls in flight per client, %u ms windows (load average "
 	                 "%.2f, %ld cores)",
-	                 DEPTH, window_ms, load[0], sysconf(_SC_NPROCESSORS_ONLN));
+	                 DEPTH, window_ms, load, sysconf(_SC_NPROCESSORS_ONLN));
 	pbm_bench_report("%7s  %-36s %9s %6s %6s %6s", "clients", "call", "calls/s", "pbmd%",
 	                 "bus%", "bench%");
 	for (guint i = 0; i < G_N_ELEMENTS(cells); i++) {
@@ -260,7 +246,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(bench_throughput, setup, teardown),
+		cmocka_unit_test_setup_teardown(bench_throughput, setup, pbm_bench_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bench-latency-throughput", tests, NULL, NULL);

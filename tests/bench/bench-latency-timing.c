@@ -55,21 +55,9 @@ profile_text(void)
 static int
 setup(void **state)
 {
-	g_autoptr(GError) error = NULL;
 	g_autofree gchar *text = profile_text();
-	PbmBench *bench = pbm_bench_new(TRUE, "bench-timing", text, &error);
 
-	if (bench == NULL)
-		fail_msg("%s", error->message);
-	*state = bench;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pbm_bench_free(*state);
-	return 0;
+	return pbm_bench_setup(state, TRUE, "bench-timing", text);
 }
 
 static gchar *
@@ -162,7 +150,7 @@ bench_step_timing(void **state)
 	guint n = pbm_bench_env_uint("PBM_BENCH_SESSIONS", 15);
 	Acc step_acc[N_STEPS], session_acc;
 	guint planned_total_ms = 0;
-	gdouble load[3] = { 0 };
+	gdouble load;
 
 	for (guint k = 0; k < N_STEPS; k++) {
 		step_acc[k] = (Acc){ .min_error_ms = G_MAXDOUBLE, .max_error_ms = -G_MAXDOUBLE };
@@ -178,11 +166,10 @@ bench_step_timing(void **state)
 			        (times[k + 1] - times[k]) / 1000.0);
 		acc_add(&session_acc, planned_total_ms, (times[N_STEPS] - times[0]) / 1000.0);
 	}
-	if (getloadavg(load, 3) < 0)
-		load[0] = -1;
+	load = pbm_bench_load_average();
 	pbm_bench_report("Lit time planned vs actual at the emulated USB panel, %u sessions of "
 	                 "%u steps (load average %.2f); error = actual - planned",
-	                 n, (guint)N_STEPS, load[0]);
+	                 n, (guint)N_STEPS, load);
 	pbm_bench_report("%-16s %8s %10s %9s %9s %9s %9s", "ms", "planned", "mean", "mean err",
 	                 "min err", "max err", "max |err|");
 	for (guint k = 0; k < N_STEPS; k++) {
@@ -196,7 +183,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(bench_step_timing, setup, teardown),
+		cmocka_unit_test_setup_teardown(bench_step_timing, setup, pbm_bench_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bench-latency-timing", tests, NULL, NULL);

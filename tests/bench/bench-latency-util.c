@@ -3,7 +3,13 @@
 
 #include <glib/gstdio.h>
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
 
 static gint
 compare_gint64(gconstpointer a, gconstpointer b)
@@ -360,4 +366,33 @@ pbm_bench_wait_output_change(PbmBench *bench, guint64 after_changes, guint poll_
 			return FALSE;
 		g_usleep(poll_us);
 	}
+}
+
+int
+pbm_bench_setup(void **state, gboolean usb, const gchar *profile_name, const gchar *profile_text)
+{
+	g_autoptr(GError) error = NULL;
+	PbmBench *bench = pbm_bench_new(usb, profile_name, profile_text, &error);
+
+	if (bench == NULL)
+		fail_msg("%s", error->message);
+	*state = bench;
+	return 0;
+}
+
+int
+pbm_bench_teardown(void **state)
+{
+	pbm_bench_free(*state);
+	return 0;
+}
+
+gdouble
+pbm_bench_load_average(void)
+{
+	gdouble load[3] = { 0 };
+
+	if (getloadavg(load, 3) < 0)
+		return -1;
+	return load[0];
 }

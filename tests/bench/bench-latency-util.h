@@ -59,6 +59,17 @@ PbmBench *pbm_bench_new(gboolean usb, const gchar *profile_name, const gchar *pr
 /* pbmd goes first, then the bus, then the emulated panel. */
 void pbm_bench_free(PbmBench *bench);
 
+/* The CMocka fixture of every latency benchmark: *state is a PbmBench
+ * (pbm_bench_new() with these arguments), or the test fails with the reason
+ * it could not be set up; the teardown frees it. */
+int pbm_bench_setup(void **state, gboolean usb, const gchar *profile_name,
+                    const gchar *profile_text);
+int pbm_bench_teardown(void **state);
+
+/* The 1-minute load average, -1 when unknown: printed next to the numbers,
+ * since a busy machine explains a slow run. */
+gdouble pbm_bench_load_average(void);
+
 /* Round trips from client: Properties.Get of org.pbmd1.Manager State on
  * pbmd, and org.freedesktop.DBus.Peer.Ping on dbus-daemon itself. */
 gboolean pbm_bench_get_state(GDBusConnection *client, gchar **state_out, GError **error);

@@ -103,6 +103,10 @@ real_add_deadline(PbmClock *clock, gint64 deadline_us, GSourceFunc func, gpointe
 	/* Ready-time sources fire at the exact microsecond, unlike g_timeout_add()
 	 * which rounds to milliseconds from the time it was added. */
 	g_source_set_ready_time(source, deadline_us);
+	/* Deadlines switch light on and off, step by step, and feed the panel's
+	 * watchdog: they go before D-Bus calls waiting in the same loop, so that
+	 * many readers cannot stretch a dose. */
+	g_source_set_priority(source, G_PRIORITY_HIGH);
 	g_source_set_callback(source, func, user_data, notify);
 	g_source_set_name(source, "pbm-clock-deadline");
 	return g_source_attach(source, g_main_context_get_thread_default());

@@ -52,6 +52,9 @@
 #define LOAD_WARMUP_ROUNDS 2
 /* timing error allowed at the panel, planned vs actual lit time */
 #define LOAD_TIMING_BOUND_US 10000
+/* ASan and UBSan make pbmd two to three times slower on every call it
+ * serves; the 10 ms promise is for the build people run. */
+#define LOAD_TIMING_BOUND_SANITIZED_US 25000
 /* RSS growth of pbmd allowed over the 10,000 bad calls (refusing an option
  * used to leak its value: +556 KiB), and over the load and the soak after
  * their warm-up */
@@ -265,6 +268,28 @@ under_wrapper(void)
 	const gchar *wrapper = g_getenv("PBMD_WRAPPER");
 
 	return wrapper != NULL && wrapper[0] != '\0';
+}
+
+static gboolean
+sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return TRUE;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	return TRUE;
+#else
+	return FALSE;
+#endif
+#else
+	return FALSE;
+#endif
+}
+
+static gint64
+timing_bound_us(void)
+{
+	return sanitized() ? LOAD_TIMING_BOUND_SANITIZED_US : LOAD_TIMING_BOUND_US;
 }
 
 /* ASan keeps freed memory in quarantine, so RSS grows by design there. */
@@ -1313,13 +1338,15 @@ test_load(void **state)
 	if (under_wrapper())
 		print_message("# timing bound not checked: pbmd runs under %s\n",
 		              g_getenv("PBMD_WRAPPER"));
-	assert_true(under_wrapper() || llabs(idle.lit_us - planned_us) <= LOAD_TIMING_BOUND_US);
+	print_message("# timing bound: +-%.0f ms%s\n", timing_bound_us() / 1000.0,
+	              sanitized() ? " (sanitizer build)" : "");
+	assert_true(under_wrapper() || llabs(idle.lit_us - planned_us) <= timing_bound_us());
 	for (guint r = 0; r < LOAD_ROUNDS && !under_wrapper(); r++) {
-		if (llabs(loaded[r].lit_us - planned_us) > LOAD_TIMING_BOUND_US)
+		if (llabs(loaded[r].lit_us - planned_us) > timing_bound_us())
 			fail_msg("round %u: lit %.1f ms for %" G_GINT64_FORMAT
 			         " ms planned (bound +-%.0f ms)",
 			         r + 1, loaded[r].lit_us / 1000.0, planned_us / 1000,
-			         LOAD_TIMING_BOUND_US / 1000.0);
+			         timing_bound_us() / 1000.0);
 	}
 	assert_rss_flat("the last rounds of 50 clients", rss_before, rss_after, RSS_BOUND_KIB);
 

@@ -81,6 +81,13 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 				            PBM_PROFILE_DISTANCE_MAX_CM);
 				return FALSE;
 			}
+		} else if (g_str_equal(key, "panels") || g_str_equal(key, "distance_cm")) {
+			g_set_error(
+			        error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+			        "option %s of type %s is not accepted; StartSession takes panels "
+			        "(as) and distance_cm (d)",
+			        key, g_variant_get_type_string(value));
+			return FALSE;
 		} else {
 			g_autofree gchar *name = excerpt(key);
 			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pbm-dbus-error.h"
 
+#include "pbm-names.h"
+
 static const GDBusErrorEntry entries[] = {
-	{ PBM_DBUS_ERROR_NO_SUCH_PROFILE, "org.pbmd1.Error.NoSuchProfile" },
-	{ PBM_DBUS_ERROR_BUSY, "org.pbmd1.Error.Busy" },
-	{ PBM_DBUS_ERROR_NO_PANEL, "org.pbmd1.Error.NoPanel" },
-	{ PBM_DBUS_ERROR_NOT_RUNNING, "org.pbmd1.Error.NotRunning" },
-	{ PBM_DBUS_ERROR_SAFETY_LIMIT, "org.pbmd1.Error.SafetyLimit" },
-	{ PBM_DBUS_ERROR_FAULT, "org.pbmd1.Error.Fault" },
-	{ PBM_DBUS_ERROR_DEVICE, "org.pbmd1.Error.Device" },
-	{ PBM_DBUS_ERROR_INVALID_ARGS, "org.pbmd1.Error.InvalidArgs" },
-	{ PBM_DBUS_ERROR_NOT_AUTHORIZED, "org.pbmd1.Error.NotAuthorized" },
+	{ PBM_DBUS_ERROR_NO_SUCH_PROFILE, PBM_DBUS_ERROR_PREFIX "NoSuchProfile" },
+	{ PBM_DBUS_ERROR_BUSY, PBM_DBUS_ERROR_PREFIX "Busy" },
+	{ PBM_DBUS_ERROR_NO_PANEL, PBM_DBUS_ERROR_PREFIX "NoPanel" },
+	{ PBM_DBUS_ERROR_NOT_RUNNING, PBM_DBUS_ERROR_PREFIX "NotRunning" },
+	{ PBM_DBUS_ERROR_SAFETY_LIMIT, PBM_DBUS_ERROR_PREFIX "SafetyLimit" },
+	{ PBM_DBUS_ERROR_FAULT, PBM_DBUS_ERROR_PREFIX "Fault" },
+	{ PBM_DBUS_ERROR_DEVICE, PBM_DBUS_ERROR_PREFIX "Device" },
+	{ PBM_DBUS_ERROR_INVALID_ARGS, PBM_DBUS_ERROR_PREFIX "InvalidArgs" },
+	{ PBM_DBUS_ERROR_NOT_AUTHORIZED, PBM_DBUS_ERROR_PREFIX "NotAuthorized" },
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(entries) == PBM_DBUS_ERROR_N_ERRORS);

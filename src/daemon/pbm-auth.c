@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pbm-dbus-error.h"
+#include "pbm-names.h"
 
 typedef struct {
 	PbmAuthAction action;
@@ -30,7 +31,7 @@ check_free(Check *c)
 static const gchar *
 action_id(PbmAuthAction action)
 {
-	return action == PBM_AUTH_ADMIN ? PBM_AUTH_ACTION_ADMIN : PBM_AUTH_ACTION_CONTROL;
+	return action == PBM_AUTH_ADMIN ? PBM_POLKIT_ACTION_ADMIN : PBM_POLKIT_ACTION_CONTROL;
 }
 
 static void
@@ -41,13 +42,13 @@ deny(GTask *task, const gchar *why)
 	if (c->action == PBM_AUTH_ADMIN)
 		g_task_return_new_error(task, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED,
 		                        "not authorized%s: this needs root or the polkit action %s",
-		                        why, PBM_AUTH_ACTION_ADMIN);
+		                        why, PBM_POLKIT_ACTION_ADMIN);
 	else
 		g_task_return_new_error(task, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED,
 		                        "not authorized%s: join the %s group (sudo usermod -aG %s "
 		                        "$USER, then log in again) or get the polkit action %s",
 		                        why, PBM_AUTH_GROUP, PBM_AUTH_GROUP,
-		                        PBM_AUTH_ACTION_CONTROL);
+		                        PBM_POLKIT_ACTION_CONTROL);
 }
 
 static gboolean

@@ -19,8 +19,6 @@ typedef enum {
 } PbmAuthAction;
 
 #define PBM_AUTH_GROUP "pbmd"
-#define PBM_AUTH_ACTION_CONTROL "org.pbmd.control"
-#define PBM_AUTH_ACTION_ADMIN "org.pbmd.admin"
 
 /* group: its members pass for PBM_AUTH_CONTROL (pbmd.conf control_group). */
 void pbm_auth_check_async(GDBusMethodInvocation *invocation, PbmAuthAction action,

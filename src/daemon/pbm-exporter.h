@@ -8,11 +8,9 @@
 #pragma once
 
 #include "pbm-manager.h"
+#include "pbm-names.h"
 
 G_BEGIN_DECLS
-
-#define PBM_DBUS_NAME "org.pbmd"
-#define PBM_DBUS_PATH "/org/pbmd"
 
 #define PBM_TYPE_EXPORTER (pbm_exporter_get_type())
 G_DECLARE_FINAL_TYPE(PbmExporter, pbm_exporter, PBM, EXPORTER, GObject)

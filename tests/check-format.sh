@@ -1,12 +1,17 @@
 #!/bin/sh
 # Every C file follows .clang-format: prints the diff of the first offender.
+# The formatter is pinned (clang-format-14): a missing one is a failure.
 set -eu
 top=$1
 fmt=$2
+if ! command -v "$fmt" >/dev/null 2>&1; then
+	echo "# $fmt is not installed: apt-get install clang-format-14, then meson setup --reconfigure"
+	exit 1
+fi
 status=0
 for f in $(cd "$top" && find include src tests -name '*.[ch]' | sort); do
 	if ! "$fmt" --style=file "$top/$f" | cmp -s - "$top/$f"; then
-		echo "# $f is not formatted; run: clang-format -i $f"
+		echo "# $f is not formatted; run: clang-format-14 -i $f"
 		"$fmt" --style=file "$top/$f" | diff -u "$top/$f" - | sed 's/^/# /' | head -40
 		status=1
 	fi

@@ -880,7 +880,7 @@ pbm_test_daemon_free(PbmTestDaemon *daemon)
 	 * summary) unless it hangs, which SIGKILL then ends. */
 	if (daemon->process.pid != 0 && !process_try_reap(&daemon->process) &&
 	    pbm_test_daemon_signal_and_wait(daemon, SIGTERM, FREE_TERM_MS) == -1)
-		note(daemon->process.label, "still running %u ms after SIGTERM: SIGKILL",
+		note(daemon->process.label, "still running %d ms after SIGTERM: SIGKILL",
 		     FREE_TERM_MS);
 	process_clear(&daemon->process);
 	if (daemon->run_dir != NULL && !pbm_test_rm_rf(daemon->run_dir))

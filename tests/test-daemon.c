@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <glib/gstdio.h>
 
+#include "config.h"
 #include "pbm-test-client.h"
 
 #define WAIT_MS 10000

@@ -791,7 +791,7 @@ test_report_flood(void **state)
 		g_usleep(100000);
 	}
 	assert_true(pbm_mock_panel_get_reports_sent(f->panel) - sent0 >= FLOOD_REPORTS);
-	print_message("# flood: %u reports queued in %.0f ms, read by pbmd in %.0f ms; slowest "
+	print_message("# flood: %d reports queued in %.0f ms, read by pbmd in %.0f ms; slowest "
 	              "Properties.Get meanwhile %.0f ms; watchdog always armed\n",
 	              FLOOD_REPORTS, (flood_end - t0) / 1000.0,
 	              (g_get_monotonic_time() - t0) / 1000.0, slowest / 1000.0);

@@ -1043,7 +1043,7 @@ test_battery(void **state)
 	if (rapid.wrong != 0)
 		fail_msg("%u of %u pipelined calls: %s", rapid.wrong, RAPID_CALLS,
 		         rapid.first_wrong);
-	print_message("# %u pipelined bad calls (%u in flight) in %.2f s: %.0f calls/s, worst "
+	print_message("# %d pipelined bad calls (%d in flight) in %.2f s: %.0f calls/s, worst "
 	              "%.1f ms\n",
 	              RAPID_CALLS, PIPELINE_WINDOW, secs, RAPID_CALLS / secs,
 	              rapid.worst_us / 1000.0);
@@ -1316,7 +1316,7 @@ test_load(void **state)
 			first_failure = c->first_failure;
 	}
 
-	print_message("# %u clients, %u rounds: %" G_GUINT64_FORMAT " calls in %.2f s, %.0f "
+	print_message("# %d clients, %d rounds: %" G_GUINT64_FORMAT " calls in %.2f s, %.0f "
 	              "calls/s, worst latency %.1f ms, %" G_GUINT64_FORMAT " failed\n",
 	              LOAD_CLIENTS, LOAD_ROUNDS, calls, wall_us / 1e6, calls / (wall_us / 1e6),
 	              worst_us / 1000.0, failures);

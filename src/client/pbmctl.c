@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "pbm-dbus-error.h"
 #include "pbm-format.h"
 #include "pbm-profile.h"

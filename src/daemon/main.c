@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "pbm-clock.h"
 #include "pbm-exporter.h"
 #include "pbm-log.h"

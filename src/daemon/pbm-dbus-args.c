@@ -67,7 +67,7 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 				            "option panels takes serials of 1 to %u characters as "
 				            "pbmctl panels lists them, not object paths; \"%s\" is "
 				            "not one",
-				            PBM_STRING_SERIAL_LEN, bad);
+				            (guint)PBM_STRING_SERIAL_LEN, bad);
 				return FALSE;
 			}
 		} else if (g_str_equal(key, "distance_cm") &&

@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "config.h"
 #include "pbm-auth.h"
 #include "pbm-dbus-args.h"
 #include "pbm-dbus-error.h"
@@ -28,7 +29,7 @@ G_DEFINE_TYPE(PbmExporter, pbm_exporter, G_TYPE_OBJECT)
 gchar *
 pbm_exporter_panel_path(const gchar *serial)
 {
-	g_autoptr(GString) path = g_string_new(PBM_DBUS_PATH "/panel/");
+	g_autoptr(GString) path = g_string_new(PBM_DBUS_PATH_PANEL "/");
 
 	for (const gchar *p = serial; *p != '\0'; p++) {
 		if (g_ascii_isalnum(*p))
@@ -304,8 +305,9 @@ update_manager(PbmExporter *self)
 	g_ptr_array_add(paths, NULL);
 	pbm_dbus_manager_set_panels(self->manager_skel, (const gchar *const *)paths->pdata);
 	pbm_dbus_manager_set_state(self->manager_skel, pbm_manager_get_state(self->manager));
-	pbm_dbus_manager_set_active_session(self->manager_skel,
-	                                    self->session_path != NULL ? self->session_path : "/");
+	pbm_dbus_manager_set_active_session(self->manager_skel, self->session_path != NULL
+	                                                                ? self->session_path
+	                                                                : PBM_DBUS_PATH_NONE);
 }
 
 /* ---- the 1 Hz tick: progress and telemetry, only while they move ---- */
@@ -389,7 +391,7 @@ on_session_started(PbmManager *manager, PbmSession *s, PbmExporter *self)
 		g_clear_object(&self->session_skel);
 	}
 	g_free(self->session_path);
-	self->session_path = g_strdup_printf(PBM_DBUS_PATH "/session/%s", id);
+	self->session_path = g_strdup_printf(PBM_DBUS_PATH_SESSION "/%s", id);
 	self->session_skel = pbm_dbus_session_skeleton_new();
 	pbm_dbus_session_set_id(self->session_skel, id);
 	pbm_dbus_session_set_profile(self->session_skel, pbm_session_get_plan(s)->profile->name);

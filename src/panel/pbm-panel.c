@@ -409,8 +409,8 @@ pbm_panel_identify_async(PbmPanel *self, guint seconds, GCancellable *cancellabl
 	if (seconds < 1 || seconds > PBM_IDENTIFY_MAX_S) {
 		g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
 		g_task_return_new_error(task, PBM_PANEL_ERROR, PBM_PANEL_ERROR_INVALID,
-		                        "identify takes 1..%u seconds, not %u", PBM_IDENTIFY_MAX_S,
-		                        seconds);
+		                        "identify takes 1..%u seconds, not %u",
+		                        (guint)PBM_IDENTIFY_MAX_S, (guint)seconds);
 		return;
 	}
 	command(self, PBM_REQ_IDENTIFY, (guint16)seconds, NULL, TRUE, cancellable, callback,

@@ -519,7 +519,8 @@ check_descriptors(libusb_device *device, const gchar *devnode, GError **error)
 		            "%s matches a configured VID:PID but is not a pbmd panel "
 		            "(interface %u must be vendor class 0x%02x with interrupt endpoint "
 		            "0x%02x)",
-		            devnode, PBM_USB_INTERFACE, PBM_USB_INTERFACE_CLASS, PBM_USB_EP_REPORT);
+		            devnode, (guint)PBM_USB_INTERFACE, (guint)PBM_USB_INTERFACE_CLASS,
+		            (guint)PBM_USB_EP_REPORT);
 	return ok;
 }
 

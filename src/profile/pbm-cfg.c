@@ -162,7 +162,7 @@ pbm_cfg_load_data(const gchar *path, const gchar *data, gsize len, GError **erro
 	if (len > PBM_CFG_MAX_FILE_SIZE) {
 		g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_UNREADABLE,
 		            "%s: %" G_GSIZE_FORMAT " bytes is too large (at most %u)", path, len,
-		            PBM_CFG_MAX_FILE_SIZE);
+		            (guint)PBM_CFG_MAX_FILE_SIZE);
 		return NULL;
 	}
 	if (memchr(data, '\0', len) != NULL || !g_utf8_validate(data, (gssize)len, NULL)) {

@@ -585,7 +585,8 @@ static gboolean
 handle_identify(PbmSim *sim, guint16 seconds, GError **error)
 {
 	if (seconds < 1 || seconds > PBM_IDENTIFY_MAX_S)
-		return stall(error, "identify: %u s outside 1..%u s", seconds, PBM_IDENTIFY_MAX_S);
+		return stall(error, "identify: %u s outside 1..%u s", (guint)seconds,
+		             (guint)PBM_IDENTIFY_MAX_S);
 	sim->identify_until = sim->now + seconds * (guint64)G_USEC_PER_SEC;
 	return TRUE;
 }
@@ -660,8 +661,8 @@ pbm_sim_control(PbmSim *sim, const struct pbm_wire_setup *setup, guint8 *data, g
 
 	*actual = 0;
 	if (setup->index != PBM_USB_INTERFACE)
-		return stall(error, "wIndex %u is not interface %u", setup->index,
-		             PBM_USB_INTERFACE);
+		return stall(error, "wIndex %u is not interface %u", (guint)setup->index,
+		             (guint)PBM_USB_INTERFACE);
 	if (setup->request_type == PBM_REQTYPE_IN)
 		ok = control_in(sim, setup, data, actual, error);
 	else if (setup->request_type == PBM_REQTYPE_OUT)

@@ -118,7 +118,7 @@ test_history_rows(void **state)
 	Fixture *f = *state;
 	g_autofree gchar *state_dir = g_build_filename(f->base.dir, "state", NULL);
 	g_autofree gchar *label =
-	        g_strdup_printf("pbmd, no panel, %u history rows", BENCH_COST_HISTORY_ROWS);
+	        g_strdup_printf("pbmd, no panel, %d history rows", BENCH_COST_HISTORY_ROWS);
 	g_autoptr(GError) error = NULL;
 
 	if (!bench_cost_write_history(state_dir, BENCH_COST_HISTORY_ROWS, &error))

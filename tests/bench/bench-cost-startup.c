@@ -308,8 +308,8 @@ test_history_rows(void **state)
 	g_autofree gchar *config =
 	        bench_cost_write_config(f->base.dir, PBM_SOURCE_DIR "/data/profiles", NULL);
 	g_autofree gchar *state_dir = g_build_filename(f->base.dir, "state", NULL);
-	g_autofree gchar *label = g_strdup_printf("pbmd, %u history rows", HISTORY_ROWS);
-	g_autofree gchar *open = g_strdup_printf("  in-process: open %u-row history", HISTORY_ROWS);
+	g_autofree gchar *label = g_strdup_printf("pbmd, %d history rows", HISTORY_ROWS);
+	g_autofree gchar *open = g_strdup_printf("  in-process: open %d-row history", HISTORY_ROWS);
 	g_autoptr(GError) error = NULL;
 
 	assert_non_null(config);

@@ -86,7 +86,7 @@ bench_get_vs_ping(void **state)
 	assert_int_equal(spp.n, n);
 	load = pbm_bench_load_average();
 	pbm_bench_report("D-Bus round trip, %u calls of each kind, one connection, synchronous "
-	                 "GDBus calls, in blocks of %u (load average %.2f)",
+	                 "GDBus calls, in blocks of %d (load average %.2f)",
 	                 n, BLOCK, load);
 	pbm_bench_report("%-40s %8s %8s %8s %8s", "call (microseconds)", "p50", "p99", "max",
 	                 "mean");

@@ -212,7 +212,7 @@ wait_ready(PbmBench *bench, GError **error)
 		}
 		if (g_get_monotonic_time() > until) {
 			g_set_error(error, PBM_TEST_ERROR, PBM_TEST_ERROR_TIMED_OUT,
-			            "the emulated panel is not connected after %u ms",
+			            "the emulated panel is not connected after %d ms",
 			            PBM_BENCH_WAIT_MS);
 			return FALSE;
 		}

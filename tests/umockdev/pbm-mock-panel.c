@@ -1105,7 +1105,7 @@ pbm_mock_panel_plug(PbmMockBus *bus, const PbmSimConfig *config, guint16 vid, gu
 	panel->sim = g_steal_pointer(&sim);
 	panel->busnum = busnum;
 	panel->devnum = devnum;
-	panel->name = g_strdup_printf("%u-%u", busnum, devnum - 1);
+	panel->name = g_strdup_printf("%u-%u", (guint)busnum, devnum - 1u);
 	panel->syspath = g_strdup_printf("/sys/devices/%s", panel->name);
 	panel->devnode = g_strdup_printf("/dev/bus/usb/%03u/%03u", busnum, devnum);
 	panel->serial = g_strdup(config->serial);
@@ -1166,7 +1166,7 @@ pbm_mock_panel_plug(PbmMockBus *bus, const PbmSimConfig *config, guint16 vid, gu
 	add_pair(attributes, "product", "%s\n", config->model);
 	add_pair(attributes, "serial", "%s\n", config->serial);
 	add_pair(attributes, "maxchild", "0\n");
-	add_pair(attributes, "dev", "%u:%u", USB_MAJOR_DEVICE, minor);
+	add_pair(attributes, "dev", "%d:%u", USB_MAJOR_DEVICE, minor);
 	g_ptr_array_add(attributes, NULL);
 
 	properties = g_ptr_array_new_with_free_func(g_free);
@@ -1176,7 +1176,7 @@ pbm_mock_panel_plug(PbmMockBus *bus, const PbmSimConfig *config, guint16 vid, gu
 	add_pair(properties, "DRIVER", "usb");
 	add_pair(properties, "BUSNUM", "%03u", busnum);
 	add_pair(properties, "DEVNUM", "%03u", devnum);
-	add_pair(properties, "MAJOR", "%u", USB_MAJOR_DEVICE);
+	add_pair(properties, "MAJOR", "%d", USB_MAJOR_DEVICE);
 	add_pair(properties, "MINOR", "%u", minor);
 	add_pair(properties, "PRODUCT", "%x/%x/100", vid, pid);
 	add_pair(properties, "TYPE", "0/0/0");
@@ -1449,7 +1449,7 @@ pbm_mock_bus_new(GError **error)
 	}
 	if (strlen(tmpdir) > TMPDIR_MAX_LEN) {
 		g_set_error(error, PBM_MOCK_ERROR, PBM_MOCK_ERROR_TMPDIR,
-		            "TMPDIR %s is longer than %u characters: the testbed's unix socket "
+		            "TMPDIR %s is longer than %d characters: the testbed's unix socket "
 		            "paths would not fit; set a short TMPDIR such as /tmp",
 		            tmpdir, TMPDIR_MAX_LEN);
 		return NULL;

@@ -175,8 +175,8 @@ pbm_info_decode(const guint8 *buf, gsize len, PbmInfo *out, GError **error)
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_VERSION,
 		            "panel speaks protocol %u.%u but pbmd speaks %u.%u; "
 		            "update %s",
-		            info.proto_major, info.proto_minor, PBM_PROTOCOL_MAJOR,
-		            PBM_PROTOCOL_MINOR,
+		            info.proto_major, info.proto_minor, (guint)PBM_PROTOCOL_MAJOR,
+		            (guint)PBM_PROTOCOL_MINOR,
 		            info.proto_major > PBM_PROTOCOL_MAJOR ? "pbmd" : "the panel firmware");
 		return FALSE;
 	}
@@ -208,7 +208,7 @@ pbm_info_encode(const PbmInfo *info, guint8 buf[sizeof(struct pbm_wire_info)], G
 	if (info->proto_major != PBM_PROTOCOL_MAJOR) {
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_VERSION,
 		            "protocol major %u cannot be encoded by a v%u codec", info->proto_major,
-		            PBM_PROTOCOL_MAJOR);
+		            (guint)PBM_PROTOCOL_MAJOR);
 		return FALSE;
 	}
 	if (!info_validate(info, error))
@@ -414,7 +414,7 @@ pulse_validate(guint32 pulse_mhz, guint16 duty, GError **error)
 			return TRUE;
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_RANGE,
 		            "duty is %u permille with continuous output, must be %u", duty,
-		            PBM_DUTY_MAX);
+		            (guint)PBM_DUTY_MAX);
 		return FALSE;
 	}
 	return check_range("pulse frequency (mHz)", pulse_mhz, PBM_PULSE_MIN_MHZ, PBM_PULSE_MAX_MHZ,
@@ -524,7 +524,7 @@ pbm_report_decode(const guint8 *buf, gsize len, PbmReport *out, GError **error)
 	if (r.type != PBM_REPORT_STATUS) {
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_FORMAT,
 		            "report type 0x%02x is unknown, expected 0x%02x", r.type,
-		            PBM_REPORT_STATUS);
+		            (guint)PBM_REPORT_STATUS);
 		return FALSE;
 	}
 	r.seq = get_u16(buf, offsetof(struct pbm_wire_report, seq));

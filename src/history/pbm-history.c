@@ -35,7 +35,11 @@ struct _PbmHistory {
 	GPtrArray *unwritten; /* Unwritten, oldest first: see pbm_history_flush() */
 };
 
-G_DEFINE_QUARK(pbm - history - error - quark, pbm_history_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-history-error-quark, pbm_history_error)
+/* clang-format on */
 
 static void
 unwritten_free(Unwritten *u)

@@ -10,7 +10,11 @@
 
 #include "pbm-format.h"
 
-G_DEFINE_QUARK(pbm - config - error - quark, pbm_config_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-config-error-quark, pbm_config_error)
+/* clang-format on */
 
 static const gchar *
 type_name(gint type)

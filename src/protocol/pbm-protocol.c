@@ -4,7 +4,11 @@
 #include <stddef.h>
 #include <string.h>
 
-G_DEFINE_QUARK(pbm - protocol - error - quark, pbm_protocol_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-protocol-error-quark, pbm_protocol_error)
+/* clang-format on */
 
 /* Byte-wise little-endian access: wire buffers have no alignment and the
  * host may be big-endian. */

@@ -67,11 +67,9 @@ transfer_error_new(enum libusb_transfer_status status, const gchar *devnode, con
 struct _PbmUsbTransport {
 	GObject parent_instance;
 
-	PbmUsbContext *context; /* weak: the context outlives its transports */
 	libusb_device *device;
 	libusb_device_handle *handle;
 	gchar *devnode;
-	gchar *bus_address;
 	gchar *location;
 
 	struct libusb_transfer *report_transfer;
@@ -368,7 +366,6 @@ pbm_usb_transport_finalize(GObject *object)
 	release_handle(self);
 	libusb_unref_device(self->device);
 	g_free(self->devnode);
-	g_free(self->bus_address);
 	g_free(self->location);
 	G_OBJECT_CLASS(pbm_usb_transport_parent_class)->finalize(object);
 }
@@ -382,12 +379,6 @@ pbm_usb_transport_class_init(PbmUsbTransportClass *klass)
 static void
 pbm_usb_transport_init(PbmUsbTransport *self)
 {
-}
-
-const gchar *
-pbm_usb_transport_get_bus_address(PbmUsbTransport *self)
-{
-	return self->bus_address;
 }
 
 /* ======================== context ======================== */
@@ -546,13 +537,11 @@ open_device(PbmUsbContext *self, libusb_device *device, GError **error)
 		return NULL;
 	}
 	transport = g_object_new(PBM_TYPE_USB_TRANSPORT, NULL);
-	transport->context = self;
 	transport->device = libusb_ref_device(device);
 	transport->handle = handle;
 	transport->devnode = g_steal_pointer(&devnode);
-	transport->bus_address = g_strdup_printf("%03u/%03u", libusb_get_bus_number(device),
-	                                         libusb_get_device_address(device));
-	transport->location = g_strdup_printf("usb %s", transport->bus_address);
+	transport->location = g_strdup_printf("usb %03u/%03u", libusb_get_bus_number(device),
+	                                      libusb_get_device_address(device));
 	return g_steal_pointer(&transport);
 }
 
@@ -754,7 +743,6 @@ pbm_usb_context_finalize(GObject *object)
 	for (guint i = 0; i < self->transports->len; i++) {
 		PbmUsbTransport *t = g_ptr_array_index(self->transports, i);
 		g_object_weak_unref(G_OBJECT(t), transport_finalized, self);
-		t->context = NULL;
 	}
 	g_ptr_array_unref(self->transports);
 	g_array_unref(self->hotplug_handles);

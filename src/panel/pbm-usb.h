@@ -39,9 +39,6 @@ guint pbm_usb_context_get_pending_arrivals(PbmUsbContext *self);
 /* Finishes pending transfers before the context goes (bounded wait). */
 void pbm_usb_context_shutdown(PbmUsbContext *self);
 
-/* "001/004" */
-const gchar *pbm_usb_transport_get_bus_address(PbmUsbTransport *self);
-
 /* libusb error code -> GError, naming the device node where it matters. */
 GError *pbm_usb_error_new(gint libusb_error, const gchar *devnode, const gchar *what);
 

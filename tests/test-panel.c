@@ -14,6 +14,7 @@
 
 #include "pbm-manual-clock.h"
 #include "pbm-panel-monitor.h"
+#include "pbm-usb-error.h"
 
 #define MS(x) ((gint64)(x)*1000)
 #define S(x) ((gint64)(x)*G_USEC_PER_SEC)

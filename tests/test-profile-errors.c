@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "pbm-profile.h"
+#include "pbm-profile-store.h"
 
 /* ---- helpers ---- */
 

@@ -15,7 +15,9 @@
 
 #include "pbm-config.h"
 #include "pbm-format.h"
+#include "pbm-dose.h"
 #include "pbm-profile.h"
+#include "pbm-profile-store.h"
 #include "pbm-sim.h"
 
 #define S(x) ((gint64)(x)*G_USEC_PER_SEC)

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "pbm-cfg.h"
+#include "pbm-conf-file.h"
 #include "pbm-dbus-error.h"
 #include "pbm-history.h"
 #include "pbm-plan.h"

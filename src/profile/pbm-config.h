@@ -7,7 +7,7 @@
  */
 #pragma once
 
-#include "pbm-cfg.h"
+#include "pbm-conf-file.h"
 #include "pbm-profile.h"
 
 G_BEGIN_DECLS

@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "pbm-cfg.h"
+#include "pbm-conf-file.h"
 #include "pbm-protocol.h"
 
 G_BEGIN_DECLS

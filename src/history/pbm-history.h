@@ -4,7 +4,7 @@
  * row per session, written when the session starts and completed when it
  * ends, so that a crash or power loss leaves an open row that the next
  * start closes as "interrupted". The safety rules read it back: the
- * rolling 24-hour dose and the end of the last session.
+ * sessions of the rolling 24-hour dose and the end of the last session.
  *
  * Times are unix microseconds, doses J/cm2 per band ([0] red, [1] nir).
  * Every function gets the wall-clock time from its caller.
@@ -111,11 +111,23 @@ gboolean pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gch
  * dose; pbm_history_list() tries too, and pbm_history_free() a last time. */
 gboolean pbm_history_flush(PbmHistory *h, GError **error);
 
-/* Delivered dose per band of sessions that ended at or after since. Open
- * rows count with their checkpointed dose when their last checkpoint (or
- * start) is at or after since, i.e. as recover would close them. The
- * rolling 24-hour dose is pbm_history_dose_since(h, now - 24 h). */
-gboolean pbm_history_dose_since(PbmHistory *h, gint64 since, gdouble dose_out[2], GError **error);
+/* The rolling dose is over this window. */
+#define PBM_HISTORY_DOSE_WINDOW_US (G_GINT64_CONSTANT(24) * G_TIME_SPAN_HOUR)
+
+/* One session that counts towards the rolling dose. */
+typedef struct {
+	gint64 ended_at;
+	gdouble dose[2];
+} PbmHistoryDose;
+
+/* The sessions of the rolling dose at now, oldest end first: each that
+ * ended at or after now - PBM_HISTORY_DOSE_WINDOW_US with its delivered
+ * dose, and each open one (running, or left by a crash not recovered yet)
+ * as ending at now with its checkpointed dose, so that it counts for the
+ * longest it can. An end pbm_history_finish() could not write counts as
+ * written. The rolling dose is the sum of their doses; a dose cap frees as
+ * they leave the window. */
+GArray *pbm_history_recent_doses(PbmHistory *h, gint64 now, GError **error);
 /* ended_at of the most recent finished session, 0 when there is none. */
 gboolean pbm_history_last_end(PbmHistory *h, gint64 *ended_at_out, GError **error);
 /* PbmHistoryEntry *, newest first, started_at >= since, at most limit

@@ -6,7 +6,7 @@
 #include "pbm-dbus-error.h"
 #include "pbm-format.h"
 #include "pbm-log.h"
-#include "pbm-session-runner.h"
+#include "pbm-recorded-session.h"
 
 /* How long shutdown waits for panels to confirm they are dark. */
 #define SHUTDOWN_WAIT_US (2 * G_USEC_PER_SEC)
@@ -360,9 +360,9 @@ pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *cons
 	panels = select_panels(self, serials, error);
 	if (panels == NULL)
 		return NULL;
-	session = pbm_session_run(self->clock, self->history, profile, distance_cm, panels,
-	                          &self->config->limits, pbm_manager_session_active(self),
-	                          owner_uid, &local);
+	session = pbm_recorded_session_start(self->clock, self->history, profile, distance_cm,
+	                                     panels, &self->config->limits,
+	                                     pbm_manager_session_active(self), owner_uid, &local);
 	if (session == NULL) {
 		if (panels->len == 0 && self->last_refusal != NULL &&
 		    g_error_matches(local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL)) {

@@ -159,10 +159,8 @@ simple_op(Fixture *f, PbmPanel *panel, gint which, GError **error)
 
 	if (which == 0)
 		pbm_panel_all_off_async(panel, NULL, op_done, &w);
-	else if (which == 1)
-		pbm_panel_clear_fault_async(panel, NULL, op_done, &w);
 	else
-		pbm_panel_refresh_status_async(panel, NULL, op_done, &w);
+		pbm_panel_clear_fault_async(panel, NULL, op_done, &w);
 	wait_done(f, &w);
 	if (w.error != NULL)
 		g_propagate_error(error, w.error);

@@ -124,8 +124,8 @@ enum {
 
 static const gchar read_what[] = "cannot read the history";
 
-gboolean
-pbm_history_outcome_is_valid(const gchar *outcome)
+static gboolean
+outcome_is_valid(const gchar *outcome)
 {
 	return outcome != NULL && g_strv_contains(outcomes, outcome);
 }
@@ -513,12 +513,6 @@ pbm_history_free(PbmHistory *h)
 }
 
 const gchar *
-pbm_history_get_path(PbmHistory *h)
-{
-	return h->path;
-}
-
-const gchar *
 pbm_history_get_recovery_note(PbmHistory *h)
 {
 	return h->recovery_note;
@@ -753,7 +747,7 @@ pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outco
 	GError *local = NULL;
 
 	g_return_val_if_fail(h != NULL && dose != NULL, FALSE);
-	if (!pbm_history_outcome_is_valid(outcome))
+	if (!outcome_is_valid(outcome))
 		return set_invalid(h, error, "the outcome",
 		                   "is none of completed, stopped, stopped-at-panel, fault, "
 		                   "disconnected, daemon-stopped, interrupted");

@@ -62,10 +62,6 @@ typedef struct {
 void pbm_history_entry_free(PbmHistoryEntry *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmHistoryEntry, pbm_history_entry_free)
 
-/* completed, stopped, stopped-at-panel, fault, disconnected, daemon-stopped,
- * interrupted. */
-gboolean pbm_history_outcome_is_valid(const gchar *outcome);
-
 typedef struct _PbmHistory PbmHistory;
 
 /* Opens or creates the database at path. A damaged file is moved aside to
@@ -78,7 +74,6 @@ PbmHistory *pbm_history_open_at(const gchar *path, gint64 now, GError **error);
 void pbm_history_free(PbmHistory *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmHistory, pbm_history_free)
 
-const gchar *pbm_history_get_path(PbmHistory *h);
 /* Set when open found a corrupt database, moved it aside and started a new
  * one: a sentence for the log naming both paths. NULL otherwise. */
 const gchar *pbm_history_get_recovery_note(PbmHistory *h);
@@ -99,7 +94,8 @@ gboolean pbm_history_begin(PbmHistory *h, const PbmHistoryStart *start, gint64 *
 gboolean pbm_history_checkpoint(PbmHistory *h, gint64 id, gint64 now, const gdouble dose[2],
                                 gint64 lit_us, gdouble max_temperature_c, GError **error);
 /* faults: NULL or "" for none. Fails with NOT_FOUND when id is unknown or
- * already finished, INVALID for an outcome outside the set above. When the
+ * already finished, INVALID for an outcome other than completed, stopped,
+ * stopped-at-panel, fault, disconnected, daemon-stopped and interrupted. When the
  * write itself fails (WRITE: disk full, I/O error) the end is kept in
  * memory and written by pbm_history_flush(). */
 gboolean pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outcome,

@@ -52,8 +52,9 @@ pbm_conf_file_root(PbmConfFile *cfg)
 	return config_root_setting(&cfg->config);
 }
 
-gchar *
-pbm_conf_file_where(PbmConfFile *cfg, const config_setting_t *setting)
+/* "path:line" of a setting (the file's own path, for messages). */
+static gchar *
+setting_where(PbmConfFile *cfg, const config_setting_t *setting)
 {
 	/* The root group has no line of its own: name just the file. */
 	if (pbm_conf_file_line(setting) == 0)
@@ -67,7 +68,7 @@ pbm_conf_file_error(PbmConfFile *cfg, const config_setting_t *setting, const gch
 {
 	va_list args;
 	g_autofree gchar *msg = NULL;
-	g_autofree gchar *where = pbm_conf_file_where(cfg, setting);
+	g_autofree gchar *where = setting_where(cfg, setting);
 
 	va_start(args, format);
 	msg = g_strdup_vprintf(format, args);

@@ -44,8 +44,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmConfFile, pbm_conf_file_free)
 
 config_setting_t *pbm_conf_file_root(PbmConfFile *cfg);
 guint pbm_conf_file_line(const config_setting_t *setting);
-/* "path:line" of a setting (the file's own path, for messages). */
-gchar *pbm_conf_file_where(PbmConfFile *cfg, const config_setting_t *setting);
 
 /* Sets error with "path:line: key: message". */
 void pbm_conf_file_error(PbmConfFile *cfg, const config_setting_t *setting, const gchar *key,

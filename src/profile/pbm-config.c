@@ -25,12 +25,6 @@ static const gchar *const limit_keys[] = {
 	NULL,
 };
 
-const gchar *
-pbm_thermal_action_to_string(PbmThermalAction action)
-{
-	return action == PBM_THERMAL_STOP ? "stop" : "derate";
-}
-
 PbmConfig *
 pbm_config_new_default(const gchar *const *default_profile_dirs)
 {

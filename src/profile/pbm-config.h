@@ -54,6 +54,4 @@ PbmConfig *pbm_config_load_data(const gchar *path, const gchar *data, gsize len,
 void pbm_config_free(PbmConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmConfig, pbm_config_free)
 
-const gchar *pbm_thermal_action_to_string(PbmThermalAction action);
-
 G_END_DECLS

@@ -75,10 +75,12 @@ pbm_step_levels_for_panel(const PbmStep *step, const PbmChannel *channels, guint
 	return band_levels(step, channels, n_channels, levels, error);
 }
 
-void
-pbm_step_irradiance(const PbmStep *step, const PbmChannel *channels, guint n_channels,
-                    const guint16 levels[PBM_MAX_CHANNELS], gdouble distance_cm,
-                    gdouble out[PBM_N_BANDS])
+/* mW/cm2 per band the step delivers on this panel at distance_cm, duty
+ * included. */
+static void
+step_irradiance(const PbmStep *step, const PbmChannel *channels, guint n_channels,
+                const guint16 levels[PBM_MAX_CHANNELS], gdouble distance_cm,
+                gdouble out[PBM_N_BANDS])
 {
 	guint distance_mm = (guint)lround(distance_cm * 10.0);
 	gdouble duty = step->duty / 1000.0;
@@ -178,7 +180,7 @@ pbm_profile_estimate(const PbmProfile *profile, const PbmChannel *channels, guin
 
 		if (!pbm_step_levels_for_panel(step, channels, n_channels, levels, error))
 			return FALSE;
-		pbm_step_irradiance(step, channels, n_channels, levels, profile->distance_cm, irr);
+		step_irradiance(step, channels, n_channels, levels, profile->distance_cm, irr);
 		if (!targets_reachable(profile, step, irr, error))
 			return FALSE;
 		seconds = step->duration_us > 0 ? step->duration_us / (gdouble)G_USEC_PER_SEC

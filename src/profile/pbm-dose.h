@@ -17,12 +17,6 @@ G_BEGIN_DECLS
 gboolean pbm_step_levels_for_panel(const PbmStep *step, const PbmChannel *channels,
                                    guint n_channels, guint16 levels[PBM_MAX_CHANNELS],
                                    GError **error);
-/* mW/cm2 per band the step delivers on this panel at distance_cm, duty
- * included. */
-void pbm_step_irradiance(const PbmStep *step, const PbmChannel *channels, guint n_channels,
-                         const guint16 levels[PBM_MAX_CHANNELS], gdouble distance_cm,
-                         gdouble out_mw_cm2[PBM_N_BANDS]);
-
 typedef struct {
 	gint64 duration_us;
 	gdouble dose[PBM_N_BANDS]; /* J/cm2 at the profile's distance */

@@ -382,8 +382,8 @@ read_steps(PbmConfFile *cfg, PbmProfile *profile, GError **error)
 	return TRUE;
 }
 
-gboolean
-pbm_profile_uses_band(const PbmProfile *profile, PbmBandIndex band)
+static gboolean
+profile_uses_band(const PbmProfile *profile, PbmBandIndex band)
 {
 	for (guint i = 0; i < profile->steps->len; i++) {
 		if (step_lights(g_ptr_array_index(profile->steps, i), band))
@@ -418,7 +418,7 @@ read_safety(PbmConfFile *cfg, PbmProfile *profile, GError **error)
 	const PbmStep *pulsed = visible_pulse_step(profile);
 	gboolean has_goggles = FALSE, has_warning = FALSE;
 
-	profile->goggles_required = pbm_profile_uses_band(profile, PBM_BAND_INDEX_NIR);
+	profile->goggles_required = profile_uses_band(profile, PBM_BAND_INDEX_NIR);
 	if (!pbm_conf_file_get_bool(cfg, root, "goggles_required", FALSE,
 	                            &profile->goggles_required, &has_goggles, error) ||
 	    !pbm_conf_file_get_bool(cfg, root, "allow_visible_pulse", FALSE,

@@ -69,7 +69,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmProfile, pbm_profile_unref)
 
 /* [a-z0-9-], 1..64 characters, not starting or ending with '-'. */
 gboolean pbm_profile_name_is_valid(const gchar *name);
-gboolean pbm_profile_uses_band(const PbmProfile *profile, PbmBandIndex band);
 /* Some step pulses visible light at 3-60 Hz. */
 gboolean pbm_profile_has_visible_pulse(const PbmProfile *profile);
 PbmBandIndex pbm_band_index_of(enum pbm_band band);

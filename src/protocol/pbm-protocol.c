@@ -699,8 +699,8 @@ pbm_fault_to_string(guint32 fault_bit)
 	}
 }
 
-const gchar *
-pbm_event_to_string(guint16 event_bit)
+static const gchar *
+event_to_string(guint16 event_bit)
 {
 	switch (event_bit) {
 	case PBM_EVENT_RESET:
@@ -764,7 +764,7 @@ bits_describe(guint32 bits, guint width, const gchar *(*name)(guint32))
 static const gchar *
 event_name32(guint32 bit)
 {
-	return pbm_event_to_string((guint16)bit);
+	return event_to_string((guint16)bit);
 }
 
 gchar *

@@ -27,6 +27,7 @@ struct _PbmManager {
 	PbmSession *session; /* active or last */
 	guint pending_off;
 	gchar *last_refusal; /* why the latest panel was refused, until one connects */
+	gboolean stopping;   /* panels let go at shutdown are not logged as disconnected */
 };
 
 G_DEFINE_TYPE(PbmManager, pbm_manager, G_TYPE_OBJECT)
@@ -129,6 +130,8 @@ on_panel_state(PbmPanel *panel, GParamSpec *pspec, PbmManager *self)
 	if (pbm_panel_get_state(panel) == PBM_PANEL_STATE_FAULT ||
 	    pbm_panel_get_state(panel) == PBM_PANEL_STATE_FAULTY)
 		pbm_log_panel_fault(panel);
+	else if (pbm_panel_get_state(panel) == PBM_PANEL_STATE_DISCONNECTED && !self->stopping)
+		pbm_log_panel_disconnected(panel);
 	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
@@ -501,6 +504,7 @@ void
 pbm_manager_shutdown(PbmManager *self)
 {
 	pbm_manager_end_session(self, PBM_OUTCOME_DAEMON_STOPPED, "pbmd is stopping");
+	self->stopping = TRUE;
 	pbm_panel_monitor_shutdown(self->monitor);
 }
 

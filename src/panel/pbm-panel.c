@@ -93,7 +93,6 @@ mark_faulty(PbmPanel *self, const GError *error)
 	self->faulty_reason = g_error_new(PBM_PANEL_ERROR, PBM_PANEL_ERROR_UNTRUSTED,
 	                                  "panel %s is not trusted: %s; unplug and replug it",
 	                                  self->info.serial, error->message);
-	g_warning("%s", self->faulty_reason->message);
 	update_state(self);
 	g_signal_emit(self, signals[SIGNAL_FAULTY], 0, self->faulty_reason);
 	/* Light from a device that talks nonsense is not under control. */

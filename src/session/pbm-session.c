@@ -374,8 +374,6 @@ finish(PbmSession *self, PbmOutcome outcome, const gchar *format, ...)
 	self->reason = g_strdup_vprintf(format, args);
 	va_end(args);
 	all_off(self);
-	g_message("session %" G_GINT64_FORMAT " (%s) ended: %s: %s", self->id,
-	          self->plan->profile->name, pbm_outcome_to_string(outcome), self->reason);
 	g_object_ref(self);
 	g_signal_emit(self, signals[SIGNAL_STATE_CHANGED], 0);
 	g_signal_emit(self, signals[SIGNAL_FINISHED], 0);

@@ -125,7 +125,12 @@ def main():
         for m in missing:
             print('# no object for %s' % m)
         return 1
-    symbols = read_symbols(sources)
+    try:
+        symbols = read_symbols(sources)
+    except FileNotFoundError:
+        print('1..1')
+        print('not ok 1 - nm is not installed; apt-get install binutils')
+        return 1
     callers = collections.defaultdict(set)
     for obj, (_, refs) in symbols.items():
         for name in refs:

@@ -4,8 +4,9 @@
  * begin returns, a crash (a freed handle, a child killed without closing)
  * leaves a row that recovery closes as "interrupted" with its checkpointed
  * dose, bad outcomes and double finishes are refused, damaged files are
- * moved aside while unreachable ones are left alone, the rolling dose
- * ignores midnight, and queries stay fast at 10,000 sessions.
+ * moved aside while unreachable ones are left alone, the sessions of the
+ * rolling dose (open ones as ending now, an unwritten end as written) ignore
+ * midnight, and queries stay fast at 10,000 sessions.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -208,7 +209,6 @@ test_round_trip(void **state)
 	g_autoptr(GError) error = NULL;
 	gint64 id = 0;
 
-	assert_string_equal(pbm_history_get_path(h), f->path);
 	assert_null(pbm_history_get_recovery_note(h));
 	assert_true(pbm_history_begin(h, &start, &id, &error));
 	assert_true(id > 0);
@@ -430,12 +430,20 @@ test_bad_outcome(void **state)
 	e = get_entry(h, id);
 	assert_null(e->outcome);
 	assert_int_equal(e->ended_at, 0);
+	/* and every outcome of the set is recorded */
 	for (const gchar *const *o =
 	             (const gchar *const[]){ "completed", "stopped", "stopped-at-panel", "fault",
 	                                     "disconnected", "daemon-stopped", "interrupted",
 	                                     NULL };
-	     *o != NULL; o++)
-		assert_true(pbm_history_outcome_is_valid(*o));
+	     *o != NULL; o++) {
+		gint64 other = begin_at(h, "p", NOW);
+		g_autoptr(PbmHistoryEntry) done = NULL;
+
+		assert_true(
+		        pbm_history_finish(h, other, NOW + MINUTE, *o, dose, 0, 20, NULL, NULL));
+		done = get_entry(h, other);
+		assert_string_equal(done->outcome, *o);
+	}
 }
 
 static void
@@ -509,14 +517,14 @@ test_hostile_text(void **state)
 }
 
 static void
-assert_begin_invalid(PbmHistory *h, const PbmHistoryStart *start)
+assert_begin_invalid(PbmHistory *h, const gchar *path, const PbmHistoryStart *start)
 {
 	g_autoptr(GError) error = NULL;
 	gint64 id = -7;
 
 	assert_false(pbm_history_begin(h, start, &id, &error));
 	assert_true(g_error_matches(error, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_INVALID));
-	assert_non_null(strstr(error->message, pbm_history_get_path(h)));
+	assert_non_null(strstr(error->message, path));
 	assert_int_equal(id, -7);
 }
 
@@ -536,22 +544,22 @@ test_invalid_input(void **state)
 	gint64 id;
 
 	start.profile = "bad \xc3\x28 utf-8";
-	assert_begin_invalid(h, &start);
+	assert_begin_invalid(h, f->path, &start);
 	start.profile = NULL;
-	assert_begin_invalid(h, &start);
+	assert_begin_invalid(h, f->path, &start);
 	start.profile = "";
-	assert_begin_invalid(h, &start);
+	assert_begin_invalid(h, f->path, &start);
 	start.profile = "p";
 	start.panels = bad_panels;
-	assert_begin_invalid(h, &start);
+	assert_begin_invalid(h, f->path, &start);
 	start.panels = empty_panel;
-	assert_begin_invalid(h, &start);
+	assert_begin_invalid(h, f->path, &start);
 	start.panels = NULL;
 	start.planned_dose[1] = INFINITY;
-	assert_begin_invalid(h, &start);
+	assert_begin_invalid(h, f->path, &start);
 	start.planned_dose[1] = 0;
 	start.distance_cm = NAN;
-	assert_begin_invalid(h, &start);
+	assert_begin_invalid(h, f->path, &start);
 
 	/* Nothing of the refused starts reached the file. */
 	all = pbm_history_list(h, 0, 0, &error);
@@ -801,39 +809,120 @@ local_time(gint day, gint hour, gint minute)
 	return g_date_time_to_unix(t) * G_USEC_PER_SEC;
 }
 
+static GArray *
+recent_at(PbmHistory *h, gint64 now)
+{
+	g_autoptr(GError) error = NULL;
+	GArray *recent = pbm_history_recent_doses(h, now, &error);
+
+	if (recent == NULL)
+		fail_msg("%s", error->message);
+	return recent;
+}
+
+static const PbmHistoryDose *
+recent_index(GArray *recent, guint i)
+{
+	return &g_array_index(recent, PbmHistoryDose, i);
+}
+
+/* The rolling dose at now, as the planner adds it up. */
+static void
+assert_rolling_dose(PbmHistory *h, gint64 now, gdouble red, gdouble nir)
+{
+	g_autoptr(GArray) recent = recent_at(h, now);
+	gdouble sum[2] = { 0, 0 };
+
+	for (guint i = 0; i < recent->len; i++) {
+		sum[0] += recent_index(recent, i)->dose[0];
+		sum[1] += recent_index(recent, i)->dose[1];
+	}
+	assert_float_equal(sum[0], red, 1e-9);
+	assert_float_equal(sum[1], nir, 1e-9);
+}
+
 static void
 test_rolling_dose_across_midnight(void **state)
 {
 	Fixture *f = *state;
 	g_autoptr(PbmHistory) h = open_history(f->path);
+	g_autoptr(GArray) recent = NULL;
 	gint64 now = local_time(15, 9, 0);
 	gint64 late = begin_at(h, "late", local_time(14, 23, 10));
 	gint64 after = begin_at(h, "after-midnight", local_time(15, 0, 10));
 	gint64 old = begin_at(h, "old", now - 25 * HOUR - 20 * MINUTE);
 	gint64 edge = begin_at(h, "edge", now - 24 * HOUR - 20 * MINUTE);
-	gint64 running;
-	gdouble dose[2] = { -1, -1 };
-	g_autoptr(GError) error = NULL;
 
 	finish_at(h, late, local_time(14, 23, 30), 10.0, 5.0);
 	finish_at(h, after, local_time(15, 0, 30), 20.0, 7.0);
 	finish_at(h, old, now - 25 * HOUR, 100.0, 100.0);
 	finish_at(h, edge, now - 24 * HOUR, 0.5, 0.25);
 
-	assert_true(pbm_history_dose_since(h, now - 24 * HOUR, dose, &error));
-	assert_true(dose[0] == 30.5 && dose[1] == 12.25);
+	/* Oldest end first, the one exactly 24 hours old included. */
+	recent = recent_at(h, now);
+	assert_int_equal(recent->len, 3);
+	assert_int_equal(recent_index(recent, 0)->ended_at, now - 24 * HOUR);
+	assert_int_equal(recent_index(recent, 1)->ended_at, local_time(14, 23, 30));
+	assert_int_equal(recent_index(recent, 2)->ended_at, local_time(15, 0, 30));
+	assert_rolling_dose(h, now, 30.5, 12.25);
+	assert_rolling_dose(h, now + MINUTE, 30.0, 12.0);
+}
 
-	/* The running session counts with what it has delivered so far. */
-	running = begin_at(h, "running", now - 10 * MINUTE);
-	checkpoint_at(h, running, now - MINUTE, 1.0, 0.5);
-	assert_true(pbm_history_dose_since(h, now - 24 * HOUR, dose, &error));
-	assert_true(dose[0] == 31.5 && dose[1] == 12.75);
+static void
+test_rolling_dose_open_sessions(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmHistory) h = open_history(f->path);
+	g_autoptr(GArray) recent = NULL;
+	gint64 straddling = begin_at(h, "straddling", NOW - 24 * HOUR - 30 * MINUTE);
+	gint64 running, crashed;
 
-	/* Over the last two hours only the running one counts. */
-	assert_true(pbm_history_dose_since(h, now - 2 * HOUR, dose, &error));
-	assert_true(dose[0] == 1.0 && dose[1] == 0.5);
-	assert_true(pbm_history_dose_since(h, now, dose, &error));
-	assert_true(dose[0] == 0 && dose[1] == 0);
+	/* Started before the window, ended inside it: it counts whole. */
+	finish_at(h, straddling, NOW - 23 * HOUR - 50 * MINUTE, 2.0, 3.0);
+	/* Open rows count as ending now, with their checkpointed dose: one
+	 * running, one a crash left 30 hours ago and nobody recovered yet. */
+	running = begin_at(h, "running", NOW - 10 * MINUTE);
+	checkpoint_at(h, running, NOW - MINUTE, 1.0, 0.5);
+	crashed = begin_at(h, "crashed", NOW - 30 * HOUR);
+	checkpoint_at(h, crashed, NOW - 29 * HOUR, 4.0, 4.0);
+
+	recent = recent_at(h, NOW);
+	assert_int_equal(recent->len, 3);
+	assert_int_equal(recent_index(recent, 0)->ended_at, NOW - 23 * HOUR - 50 * MINUTE);
+	assert_int_equal(recent_index(recent, 1)->ended_at, NOW);
+	assert_int_equal(recent_index(recent, 2)->ended_at, NOW);
+	assert_rolling_dose(h, NOW, 7.0, 7.5);
+	/* Later, the straddling one has left; the open ones still end "now". */
+	assert_rolling_dose(h, NOW + 2 * HOUR, 5.0, 4.5);
+}
+
+static void
+test_rolling_dose_unwritten_end(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmHistory) h = open_history(f->path);
+	g_autoptr(GArray) recent = NULL;
+	g_autoptr(GError) error = NULL;
+	const gdouble dose[2] = { 3.0, 4.0 };
+	sqlite3 *locker = raw_open(f->path, SQLITE_OPEN_READWRITE);
+	gint64 id = begin_at(h, "p", NOW - 10 * MINUTE);
+
+	checkpoint_at(h, id, NOW - 5 * MINUTE, 1.0, 1.0);
+	/* Another writer holds the database: the end stays in memory. */
+	raw_exec(locker, "BEGIN EXCLUSIVE");
+	assert_false(pbm_history_finish(h, id, NOW - MINUTE, "completed", dose, 9 * MINUTE, 30.0,
+	                                NULL, &error));
+	assert_true(g_error_matches(error, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_WRITE));
+
+	/* It counts with its real end and dose, not as an open row. */
+	recent = recent_at(h, NOW);
+	assert_int_equal(recent->len, 1);
+	assert_int_equal(recent_index(recent, 0)->ended_at, NOW - MINUTE);
+	assert_rolling_dose(h, NOW, 3.0, 4.0);
+	/* and leaves the window 24 hours after that end */
+	assert_rolling_dose(h, NOW - MINUTE + 24 * HOUR + 1, 0, 0);
+	raw_exec(locker, "ROLLBACK");
+	sqlite3_close(locker);
 }
 
 static void
@@ -904,8 +993,8 @@ test_ten_thousand_sessions(void **state)
 	g_autoptr(PbmHistory) h = open_history(f->path);
 	g_autoptr(GPtrArray) page = NULL;
 	g_autoptr(GPtrArray) all = NULL;
+	g_autoptr(GArray) recent = NULL;
 	g_autoptr(GError) error = NULL;
-	gdouble dose[2];
 	gint64 end = 0;
 	gint64 t;
 
@@ -919,11 +1008,12 @@ test_ten_thousand_sessions(void **state)
 	print_message("# open with quick_check over %u rows: %.1f ms\n", n, elapsed_ms(t));
 
 	t = g_get_monotonic_time();
-	assert_true(pbm_history_dose_since(h, NOW - 24 * HOUR, dose, &error));
-	print_message("# dose_since over %u rows: %.3f ms\n", n, elapsed_ms(t));
+	recent = recent_at(h, NOW);
+	print_message("# recent_doses over %u rows: %.3f ms\n", n, elapsed_ms(t));
 	assert_true(g_get_monotonic_time() - t < G_USEC_PER_SEC);
 	/* Sessions end at NOW, NOW - 2 h, ... NOW - 24 h: 13 of them. */
-	assert_true(dose[0] == 13.0 && dose[1] == 26.0);
+	assert_int_equal(recent->len, 13);
+	assert_rolling_dose(h, NOW, 13.0, 26.0);
 
 	t = g_get_monotonic_time();
 	assert_true(pbm_history_last_end(h, &end, &error));
@@ -964,6 +1054,8 @@ main(void)
 		T(test_not_ours),
 		T(test_unwritable_directory),
 		T(test_rolling_dose_across_midnight),
+		T(test_rolling_dose_open_sessions),
+		T(test_rolling_dose_unwritten_end),
 		T(test_last_end),
 		T(test_list),
 		T(test_ten_thousand_sessions),

@@ -14,6 +14,7 @@
 
 #include "pbm-manual-clock.h"
 #include "pbm-panel-monitor.h"
+#include "pbm-usb-error.h"
 
 #define MS(x) ((gint64)(x)*1000)
 #define S(x) ((gint64)(x)*G_USEC_PER_SEC)
@@ -158,10 +159,8 @@ simple_op(Fixture *f, PbmPanel *panel, gint which, GError **error)
 
 	if (which == 0)
 		pbm_panel_all_off_async(panel, NULL, op_done, &w);
-	else if (which == 1)
-		pbm_panel_clear_fault_async(panel, NULL, op_done, &w);
 	else
-		pbm_panel_refresh_status_async(panel, NULL, op_done, &w);
+		pbm_panel_clear_fault_async(panel, NULL, op_done, &w);
 	wait_done(f, &w);
 	if (w.error != NULL)
 		g_propagate_error(error, w.error);

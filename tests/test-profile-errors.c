@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "pbm-profile.h"
+#include "pbm-profile-store.h"
 
 /* ---- helpers ---- */
 
@@ -61,7 +62,7 @@ write_file(const gchar *dir, const gchar *file, const gchar *text, gssize len)
 
 typedef enum {
 	ROW_TEXT,      /* write text (len bytes, or up to its NUL) */
-	ROW_BIG,       /* text followed by comments, past PBM_CFG_MAX_FILE_SIZE */
+	ROW_BIG,       /* text followed by comments, past PBM_CONF_FILE_MAX_SIZE */
 	ROW_NO_FILE,   /* the path does not exist */
 	ROW_DIRECTORY, /* the path is a directory */
 } RowKind;
@@ -452,7 +453,7 @@ test_bad_profile(void **state)
 		break;
 	case ROW_BIG: {
 		g_autoptr(GString) text = g_string_new(row->text);
-		while (text->len <= PBM_CFG_MAX_FILE_SIZE)
+		while (text->len <= PBM_CONF_FILE_MAX_SIZE)
 			g_string_append(text, "# padding padding padding padding padding\n");
 		g_free(write_file(dir, row->file, text->str, (gssize)text->len));
 		break;

@@ -44,18 +44,12 @@ pbm_clock_add_timeout(PbmClock *self, gint64 delay_us, GSourceFunc func, gpointe
 }
 
 void
-pbm_clock_remove(PbmClock *self, guint id)
-{
-	g_return_if_fail(PBM_IS_CLOCK(self));
-	PBM_CLOCK_GET_CLASS(self)->remove(self, id);
-}
-
-void
 pbm_clock_clear(PbmClock *self, guint *id)
 {
 	if (*id == 0)
 		return;
-	pbm_clock_remove(self, *id);
+	g_return_if_fail(PBM_IS_CLOCK(self));
+	PBM_CLOCK_GET_CLASS(self)->remove(self, *id);
 	*id = 0;
 }
 

@@ -35,7 +35,6 @@ guint pbm_clock_add_deadline(PbmClock *self, gint64 deadline_us, GSourceFunc fun
                              gpointer user_data, GDestroyNotify notify);
 guint pbm_clock_add_timeout(PbmClock *self, gint64 delay_us, GSourceFunc func, gpointer user_data,
                             GDestroyNotify notify);
-void pbm_clock_remove(PbmClock *self, guint id);
 /* Removes *id if it is set and zeroes it. */
 void pbm_clock_clear(PbmClock *self, guint *id);
 

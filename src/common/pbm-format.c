@@ -103,9 +103,3 @@ pbm_duration_format(gint64 us)
 		g_string_append_printf(out, "%s%" G_GINT64_FORMAT " s", out->len ? " " : "", sec);
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
-
-gchar *
-pbm_dose_format(gdouble j_cm2)
-{
-	return g_strdup_printf("%.1f J/cm²", j_cm2);
-}

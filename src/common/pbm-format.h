@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Durations and doses as people write and read them, shared by the daemon,
+ * Durations as people write and read them, shared by the daemon,
  * its configuration files and pbmctl.
  */
 #pragma once
@@ -16,7 +16,5 @@ G_BEGIN_DECLS
 gboolean pbm_duration_parse(const gchar *text, gint64 max_us, gint64 *out_us, GError **error);
 /* "10 min", "1 min 30 s", "45 s", "1 h 5 min" (seconds rounded down). */
 gchar *pbm_duration_format(gint64 us);
-/* "12.5 J/cm²" with one decimal. */
-gchar *pbm_dose_format(gdouble j_cm2);
 
 G_END_DECLS

@@ -21,6 +21,8 @@ void
 pbm_log_setup(gboolean verbose)
 {
 	log_verbose = verbose;
+	/* A daemon's log is stderr: GLib would write info and debug to stdout. */
+	g_log_writer_default_set_use_stderr(TRUE);
 	g_log_set_writer_func(writer, NULL, NULL);
 }
 
@@ -99,6 +101,15 @@ pbm_log_panel_connected(PbmPanel *panel)
 
 	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE_ID", PBM_MESSAGE_PANEL_CONNECTED,
 	                 "PBMD_PANEL", info->serial, "MESSAGE",
-	                 "panel %s (%s, firmware %s) connected at %s", info->serial, info->model,
-	                 info->firmware, pbm_panel_get_location(panel));
+	                 "panel %s (%s, firmware %s, protocol %u.%u) connected at %s", info->serial,
+	                 info->model, info->firmware, (guint)info->proto_major,
+	                 (guint)info->proto_minor, pbm_panel_get_location(panel));
+}
+
+void
+pbm_log_panel_disconnected(PbmPanel *panel)
+{
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE_ID",
+	                 PBM_MESSAGE_PANEL_DISCONNECTED, "PBMD_PANEL", pbm_panel_get_serial(panel),
+	                 "MESSAGE", "panel %s disconnected", pbm_panel_get_serial(panel));
 }

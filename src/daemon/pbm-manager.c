@@ -6,7 +6,7 @@
 #include "pbm-dbus-error.h"
 #include "pbm-format.h"
 #include "pbm-log.h"
-#include "pbm-session-runner.h"
+#include "pbm-recorded-session.h"
 
 /* How long shutdown waits for panels to confirm they are dark. */
 #define SHUTDOWN_WAIT_US (2 * G_USEC_PER_SEC)
@@ -27,6 +27,7 @@ struct _PbmManager {
 	PbmSession *session; /* active or last */
 	guint pending_off;
 	gchar *last_refusal; /* why the latest panel was refused, until one connects */
+	gboolean stopping;   /* panels let go at shutdown are not logged as disconnected */
 };
 
 G_DEFINE_TYPE(PbmManager, pbm_manager, G_TYPE_OBJECT)
@@ -129,6 +130,8 @@ on_panel_state(PbmPanel *panel, GParamSpec *pspec, PbmManager *self)
 	if (pbm_panel_get_state(panel) == PBM_PANEL_STATE_FAULT ||
 	    pbm_panel_get_state(panel) == PBM_PANEL_STATE_FAULTY)
 		pbm_log_panel_fault(panel);
+	else if (pbm_panel_get_state(panel) == PBM_PANEL_STATE_DISCONNECTED && !self->stopping)
+		pbm_log_panel_disconnected(panel);
 	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
@@ -360,9 +363,9 @@ pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *cons
 	panels = select_panels(self, serials, error);
 	if (panels == NULL)
 		return NULL;
-	session = pbm_session_run(self->clock, self->history, profile, distance_cm, panels,
-	                          &self->config->limits, pbm_manager_session_active(self),
-	                          owner_uid, &local);
+	session = pbm_recorded_session_start(self->clock, self->history, profile, distance_cm,
+	                                     panels, &self->config->limits,
+	                                     pbm_manager_session_active(self), owner_uid, &local);
 	if (session == NULL) {
 		if (panels->len == 0 && self->last_refusal != NULL &&
 		    g_error_matches(local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL)) {
@@ -501,6 +504,7 @@ void
 pbm_manager_shutdown(PbmManager *self)
 {
 	pbm_manager_end_session(self, PBM_OUTCOME_DAEMON_STOPPED, "pbmd is stopping");
+	self->stopping = TRUE;
 	pbm_panel_monitor_shutdown(self->monitor);
 }
 

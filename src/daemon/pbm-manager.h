@@ -10,6 +10,7 @@
 #include "pbm-config.h"
 #include "pbm-history.h"
 #include "pbm-panel-monitor.h"
+#include "pbm-profile-store.h"
 #include "pbm-session.h"
 
 G_BEGIN_DECLS

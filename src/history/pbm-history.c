@@ -35,7 +35,11 @@ struct _PbmHistory {
 	GPtrArray *unwritten; /* Unwritten, oldest first: see pbm_history_flush() */
 };
 
-G_DEFINE_QUARK(pbm - history - error - quark, pbm_history_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-history-error-quark, pbm_history_error)
+/* clang-format on */
 
 static void
 unwritten_free(Unwritten *u)
@@ -120,8 +124,8 @@ enum {
 
 static const gchar read_what[] = "cannot read the history";
 
-gboolean
-pbm_history_outcome_is_valid(const gchar *outcome)
+static gboolean
+outcome_is_valid(const gchar *outcome)
 {
 	return outcome != NULL && g_strv_contains(outcomes, outcome);
 }
@@ -509,12 +513,6 @@ pbm_history_free(PbmHistory *h)
 }
 
 const gchar *
-pbm_history_get_path(PbmHistory *h)
-{
-	return h->path;
-}
-
-const gchar *
 pbm_history_get_recovery_note(PbmHistory *h)
 {
 	return h->recovery_note;
@@ -749,7 +747,7 @@ pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outco
 	GError *local = NULL;
 
 	g_return_val_if_fail(h != NULL && dose != NULL, FALSE);
-	if (!pbm_history_outcome_is_valid(outcome))
+	if (!outcome_is_valid(outcome))
 		return set_invalid(h, error, "the outcome",
 		                   "is none of completed, stopped, stopped-at-panel, fault, "
 		                   "disconnected, daemon-stopped, interrupted");
@@ -818,30 +816,76 @@ pbm_history_recover_interrupted(PbmHistory *h, GError **error)
 
 /* ---- reading ---- */
 
-gboolean
-pbm_history_dose_since(PbmHistory *h, gint64 since, gdouble dose_out[2], GError **error)
+static const Unwritten *
+find_unwritten(PbmHistory *h, gint64 id)
+{
+	for (guint i = 0; i < h->unwritten->len; i++) {
+		const Unwritten *u = g_ptr_array_index(h->unwritten, i);
+		if (u->id == id)
+			return u;
+	}
+	return NULL;
+}
+
+/* A row of id, ended_at, dose_red, dose_nir. */
+static PbmHistoryDose
+dose_from_row(PbmHistory *h, sqlite3_stmt *stmt, gint64 now)
+{
+	PbmHistoryDose d = {
+		.ended_at = sqlite3_column_int64(stmt, 1),
+		.dose = { sqlite3_column_double(stmt, 2), sqlite3_column_double(stmt, 3) },
+	};
+	const Unwritten *u;
+
+	if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
+		return d;
+	u = find_unwritten(h, sqlite3_column_int64(stmt, 0));
+	if (u == NULL) {
+		d.ended_at = now;
+		return d;
+	}
+	return (PbmHistoryDose){ .ended_at = u->ended_at, .dose = { u->dose[0], u->dose[1] } };
+}
+
+static gint
+compare_dose_end(gconstpointer a, gconstpointer b)
+{
+	const PbmHistoryDose *x = a, *y = b;
+
+	return (x->ended_at > y->ended_at) - (x->ended_at < y->ended_at);
+}
+
+GArray *
+pbm_history_recent_doses(PbmHistory *h, gint64 now, GError **error)
 {
 	g_autoptr(sqlite3_stmt) stmt = NULL;
+	g_autoptr(GArray) doses = g_array_new(FALSE, FALSE, sizeof(PbmHistoryDose));
+	gint64 since = now - PBM_HISTORY_DOSE_WINDOW_US;
+	gint rc;
 
-	g_return_val_if_fail(h != NULL && dose_out != NULL, FALSE);
+	g_return_val_if_fail(h != NULL, NULL);
 	/* Two index ranges rather than one OR, which SQLite may scan. */
 	stmt = prepare(h,
-	               "SELECT total(dose_red), total(dose_nir) FROM ("
-	               " SELECT dose_red, dose_nir FROM sessions WHERE ended_at >= ?1"
+	               "SELECT id, ended_at, dose_red, dose_nir FROM sessions WHERE ended_at >= ?1"
 	               " UNION ALL"
-	               " SELECT dose_red, dose_nir FROM sessions WHERE ended_at IS NULL"
-	               " AND max(started_at, checkpoint_at) >= ?1)",
+	               " SELECT id, ended_at, dose_red, dose_nir FROM sessions"
+	               " WHERE ended_at IS NULL",
 	               PBM_HISTORY_ERROR_READ, read_what, error);
 	if (stmt == NULL)
-		return FALSE;
+		return NULL;
 	sqlite3_bind_int64(stmt, 1, since);
-	if (sqlite3_step(stmt) != SQLITE_ROW) {
-		set_db_error(h, PBM_HISTORY_ERROR_READ, read_what, error);
-		return FALSE;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		PbmHistoryDose d = dose_from_row(h, stmt, now);
+		/* An unwritten end may lie before the window. */
+		if (d.ended_at >= since)
+			g_array_append_val(doses, d);
 	}
-	dose_out[0] = sqlite3_column_double(stmt, 0);
-	dose_out[1] = sqlite3_column_double(stmt, 1);
-	return TRUE;
+	if (rc != SQLITE_DONE) {
+		set_db_error(h, PBM_HISTORY_ERROR_READ, read_what, error);
+		return NULL;
+	}
+	g_array_sort(doses, compare_dose_end);
+	return g_steal_pointer(&doses);
 }
 
 gboolean

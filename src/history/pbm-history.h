@@ -4,7 +4,7 @@
  * row per session, written when the session starts and completed when it
  * ends, so that a crash or power loss leaves an open row that the next
  * start closes as "interrupted". The safety rules read it back: the
- * rolling 24-hour dose and the end of the last session.
+ * sessions of the rolling 24-hour dose and the end of the last session.
  *
  * Times are unix microseconds, doses J/cm2 per band ([0] red, [1] nir).
  * Every function gets the wall-clock time from its caller.
@@ -62,10 +62,6 @@ typedef struct {
 void pbm_history_entry_free(PbmHistoryEntry *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmHistoryEntry, pbm_history_entry_free)
 
-/* completed, stopped, stopped-at-panel, fault, disconnected, daemon-stopped,
- * interrupted. */
-gboolean pbm_history_outcome_is_valid(const gchar *outcome);
-
 typedef struct _PbmHistory PbmHistory;
 
 /* Opens or creates the database at path. A damaged file is moved aside to
@@ -78,7 +74,6 @@ PbmHistory *pbm_history_open_at(const gchar *path, gint64 now, GError **error);
 void pbm_history_free(PbmHistory *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmHistory, pbm_history_free)
 
-const gchar *pbm_history_get_path(PbmHistory *h);
 /* Set when open found a corrupt database, moved it aside and started a new
  * one: a sentence for the log naming both paths. NULL otherwise. */
 const gchar *pbm_history_get_recovery_note(PbmHistory *h);
@@ -99,7 +94,8 @@ gboolean pbm_history_begin(PbmHistory *h, const PbmHistoryStart *start, gint64 *
 gboolean pbm_history_checkpoint(PbmHistory *h, gint64 id, gint64 now, const gdouble dose[2],
                                 gint64 lit_us, gdouble max_temperature_c, GError **error);
 /* faults: NULL or "" for none. Fails with NOT_FOUND when id is unknown or
- * already finished, INVALID for an outcome outside the set above. When the
+ * already finished, INVALID for an outcome other than completed, stopped,
+ * stopped-at-panel, fault, disconnected, daemon-stopped and interrupted. When the
  * write itself fails (WRITE: disk full, I/O error) the end is kept in
  * memory and written by pbm_history_flush(). */
 gboolean pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gchar *outcome,
@@ -111,11 +107,23 @@ gboolean pbm_history_finish(PbmHistory *h, gint64 id, gint64 ended_at, const gch
  * dose; pbm_history_list() tries too, and pbm_history_free() a last time. */
 gboolean pbm_history_flush(PbmHistory *h, GError **error);
 
-/* Delivered dose per band of sessions that ended at or after since. Open
- * rows count with their checkpointed dose when their last checkpoint (or
- * start) is at or after since, i.e. as recover would close them. The
- * rolling 24-hour dose is pbm_history_dose_since(h, now - 24 h). */
-gboolean pbm_history_dose_since(PbmHistory *h, gint64 since, gdouble dose_out[2], GError **error);
+/* The rolling dose is over this window. */
+#define PBM_HISTORY_DOSE_WINDOW_US (G_GINT64_CONSTANT(24) * G_TIME_SPAN_HOUR)
+
+/* One session that counts towards the rolling dose. */
+typedef struct {
+	gint64 ended_at;
+	gdouble dose[2];
+} PbmHistoryDose;
+
+/* The sessions of the rolling dose at now, oldest end first: each that
+ * ended at or after now - PBM_HISTORY_DOSE_WINDOW_US with its delivered
+ * dose, and each open one (running, or left by a crash not recovered yet)
+ * as ending at now with its checkpointed dose, so that it counts for the
+ * longest it can. An end pbm_history_finish() could not write counts as
+ * written. The rolling dose is the sum of their doses; a dose cap frees as
+ * they leave the window. */
+GArray *pbm_history_recent_doses(PbmHistory *h, gint64 now, GError **error);
 /* ended_at of the most recent finished session, 0 when there is none. */
 gboolean pbm_history_last_end(PbmHistory *h, gint64 *ended_at_out, GError **error);
 /* PbmHistoryEntry *, newest first, started_at >= since, at most limit

@@ -61,9 +61,6 @@ attach(PbmPanelMonitor *self, PbmTransport *transport, const PbmInfo *info,
 		probe_failed(self, transport, error);
 		return;
 	}
-	g_message("panel %s (%s, firmware %s, protocol %u.%u) connected at %s", info->serial,
-	          info->model, info->firmware, info->proto_major, info->proto_minor,
-	          pbm_transport_get_location(transport));
 	if (is_new)
 		g_signal_emit(self, signals[SIGNAL_PANEL_ADDED], 0, panel);
 	g_signal_emit(self, signals[SIGNAL_PANEL_CONNECTED], 0, panel);

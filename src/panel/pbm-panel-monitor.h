@@ -10,7 +10,7 @@
 #include "pbm-clock.h"
 #include "pbm-panel.h"
 #include "pbm-sim-transport.h"
-#include "pbm-usb.h"
+#include "pbm-usb-context.h"
 
 G_BEGIN_DECLS
 

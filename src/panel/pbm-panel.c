@@ -80,6 +80,10 @@ update_state(PbmPanel *self)
 }
 
 static void all_off_quietly(PbmPanel *self);
+/* Asks the device for its status now (GET_STATUS) and updates the panel. */
+static void refresh_status_async(PbmPanel *self, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data);
+static gboolean refresh_status_finish(PbmPanel *self, GAsyncResult *result, GError **error);
 
 static void
 mark_faulty(PbmPanel *self, const GError *error)
@@ -89,7 +93,6 @@ mark_faulty(PbmPanel *self, const GError *error)
 	self->faulty_reason = g_error_new(PBM_PANEL_ERROR, PBM_PANEL_ERROR_UNTRUSTED,
 	                                  "panel %s is not trusted: %s; unplug and replug it",
 	                                  self->info.serial, error->message);
-	g_warning("%s", self->faulty_reason->message);
 	update_state(self);
 	g_signal_emit(self, signals[SIGNAL_FAULTY], 0, self->faulty_reason);
 	/* Light from a device that talks nonsense is not under control. */
@@ -228,7 +231,7 @@ refreshed_quietly(GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!pbm_panel_refresh_status_finish(PBM_PANEL(source), result, &error))
+	if (!refresh_status_finish(PBM_PANEL(source), result, &error))
 		g_debug("%s", error->message);
 }
 
@@ -246,7 +249,7 @@ command_done(GObject *source, GAsyncResult *result, gpointer user_data)
 		return;
 	}
 	if (self->transport != NULL)
-		pbm_panel_refresh_status_async(self, NULL, refreshed_quietly, NULL);
+		refresh_status_async(self, NULL, refreshed_quietly, NULL);
 	g_task_return_pointer(outer, g_steal_pointer(&reply), (GDestroyNotify)g_bytes_unref);
 }
 
@@ -359,7 +362,7 @@ clear_fault_refreshed(GObject *source, GAsyncResult *result, gpointer user_data)
 	g_autoptr(GTask) task = user_data;
 	g_autoptr(GError) error = NULL;
 
-	if (!pbm_panel_refresh_status_finish(PBM_PANEL(source), result, &error)) {
+	if (!refresh_status_finish(PBM_PANEL(source), result, &error)) {
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
@@ -380,8 +383,8 @@ clear_fault_sent(GObject *source, GAsyncResult *result, gpointer user_data)
 	}
 	/* Whether the fault is gone is in the status: read it before
 	 * answering, not at the next report. */
-	pbm_panel_refresh_status_async(PBM_PANEL(source), cancellable, clear_fault_refreshed,
-	                               g_steal_pointer(&task));
+	refresh_status_async(PBM_PANEL(source), cancellable, clear_fault_refreshed,
+	                     g_steal_pointer(&task));
 }
 
 void
@@ -449,9 +452,9 @@ status_read(GObject *source, GAsyncResult *result, gpointer user_data)
 	g_task_return_boolean(task, TRUE);
 }
 
-void
-pbm_panel_refresh_status_async(PbmPanel *self, GCancellable *cancellable,
-                               GAsyncReadyCallback callback, gpointer user_data)
+static void
+refresh_status_async(PbmPanel *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                     gpointer user_data)
 {
 	GTask *task = g_task_new(self, cancellable, callback, user_data);
 
@@ -459,8 +462,8 @@ pbm_panel_refresh_status_async(PbmPanel *self, GCancellable *cancellable,
 	              NULL, FALSE, cancellable, status_read, task);
 }
 
-gboolean
-pbm_panel_refresh_status_finish(PbmPanel *self, GAsyncResult *result, GError **error)
+static gboolean
+refresh_status_finish(PbmPanel *self, GAsyncResult *result, GError **error)
 {
 	g_return_val_if_fail(g_task_is_valid(result, self), FALSE);
 	return g_task_propagate_boolean(G_TASK(result), error);

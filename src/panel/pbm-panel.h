@@ -83,9 +83,5 @@ gboolean pbm_panel_clear_fault_finish(PbmPanel *self, GAsyncResult *result, GErr
 void pbm_panel_identify_async(PbmPanel *self, guint seconds, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
 gboolean pbm_panel_identify_finish(PbmPanel *self, GAsyncResult *result, GError **error);
-/* Asks the device for its status now (GET_STATUS) and updates the panel. */
-void pbm_panel_refresh_status_async(PbmPanel *self, GCancellable *cancellable,
-                                    GAsyncReadyCallback callback, gpointer user_data);
-gboolean pbm_panel_refresh_status_finish(PbmPanel *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pbm-transport.h"
 
-G_DEFINE_QUARK(pbm - panel - error - quark, pbm_panel_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-panel-error-quark, pbm_panel_error)
+/* clang-format on */
 
 G_DEFINE_INTERFACE(PbmTransport, pbm_transport, G_TYPE_OBJECT)
 

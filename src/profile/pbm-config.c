@@ -25,12 +25,6 @@ static const gchar *const limit_keys[] = {
 	NULL,
 };
 
-const gchar *
-pbm_thermal_action_to_string(PbmThermalAction action)
-{
-	return action == PBM_THERMAL_STOP ? "stop" : "derate";
-}
-
 PbmConfig *
 pbm_config_new_default(const gchar *const *default_profile_dirs)
 {
@@ -88,24 +82,25 @@ parse_device(const gchar *text, PbmDeviceMatch *out)
 }
 
 static gboolean
-read_string_array(PbmCfg *cfg, const config_setting_t *s, const gchar *key, guint min, guint max,
-                  const gchar *example, GError **error)
+read_string_array(PbmConfFile *cfg, const config_setting_t *s, const gchar *key, guint min,
+                  guint max, const gchar *example, GError **error)
 {
 	gint n = config_setting_length(s);
 
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY || n < (gint)min || n > (gint)max ||
 	    (n > 0 && config_setting_type(config_setting_get_elem(s, 0)) != CONFIG_TYPE_STRING)) {
-		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_TYPE, error,
-		              "must be an array of %u to %u strings, e.g. %s", min, max, example);
+		pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_TYPE, error,
+		                    "must be an array of %u to %u strings, e.g. %s", min, max,
+		                    example);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static gboolean
-read_devices(PbmCfg *cfg, PbmConfig *c, GError **error)
+read_devices(PbmConfFile *cfg, PbmConfig *c, GError **error)
 {
-	config_setting_t *s = config_setting_get_member(pbm_cfg_root(cfg), "devices");
+	config_setting_t *s = config_setting_get_member(pbm_conf_file_root(cfg), "devices");
 
 	if (s == NULL)
 		return TRUE;
@@ -116,10 +111,10 @@ read_devices(PbmCfg *cfg, PbmConfig *c, GError **error)
 		const gchar *text = config_setting_get_string_elem(s, (guint)i);
 		PbmDeviceMatch m;
 		if (!parse_device(text, &m)) {
-			pbm_cfg_error(cfg, s, "devices", PBM_CONFIG_ERROR_RANGE, error,
-			              "\"%s\" is not a USB id; write VID:PID in hex as lsusb "
-			              "shows it, e.g. \"1209:7062\"",
-			              text);
+			pbm_conf_file_error(cfg, s, "devices", PBM_CONFIG_ERROR_RANGE, error,
+			                    "\"%s\" is not a USB id; write VID:PID in hex as lsusb "
+			                    "shows it, e.g. \"1209:7062\"",
+			                    text);
 			return FALSE;
 		}
 		g_array_append_val(c->devices, m);
@@ -144,23 +139,24 @@ serial_is_valid(const gchar *serial)
 }
 
 static gboolean
-read_sim_serials(PbmCfg *cfg, PbmConfig *c, const config_setting_t *s, GError **error)
+read_sim_serials(PbmConfFile *cfg, PbmConfig *c, const config_setting_t *s, GError **error)
 {
 	if (!read_string_array(cfg, s, "simulate", 1, SIM_PANELS_MAX, "[ \"SIM0001\" ]", error))
 		return FALSE;
 	for (gint i = 0; i < config_setting_length(s); i++) {
 		const gchar *serial = config_setting_get_string_elem(s, (guint)i);
 		if (!serial_is_valid(serial)) {
-			pbm_cfg_error(cfg, s, "simulate", PBM_CONFIG_ERROR_RANGE, error,
-			              "\"%s\" is not a valid serial; use 1 to %d characters of "
-			              "A-Z, a-z, 0-9, '-' and '_'",
-			              serial, PBM_STRING_SERIAL_LEN);
+			pbm_conf_file_error(
+			        cfg, s, "simulate", PBM_CONFIG_ERROR_RANGE, error,
+			        "\"%s\" is not a valid serial; use 1 to %d characters of "
+			        "A-Z, a-z, 0-9, '-' and '_'",
+			        serial, PBM_STRING_SERIAL_LEN);
 			return FALSE;
 		}
 		for (guint j = 0; j < c->simulated->len; j++) {
 			if (g_str_equal(g_ptr_array_index(c->simulated, j), serial)) {
-				pbm_cfg_error(cfg, s, "simulate", PBM_CONFIG_ERROR_INVALID, error,
-				              "serial \"%s\" is listed twice", serial);
+				pbm_conf_file_error(cfg, s, "simulate", PBM_CONFIG_ERROR_INVALID,
+				                    error, "serial \"%s\" is listed twice", serial);
 				return FALSE;
 			}
 		}
@@ -170,9 +166,9 @@ read_sim_serials(PbmCfg *cfg, PbmConfig *c, const config_setting_t *s, GError **
 }
 
 static gboolean
-read_simulate(PbmCfg *cfg, PbmConfig *c, GError **error)
+read_simulate(PbmConfFile *cfg, PbmConfig *c, GError **error)
 {
-	config_setting_t *s = config_setting_get_member(pbm_cfg_root(cfg), "simulate");
+	config_setting_t *s = config_setting_get_member(pbm_conf_file_root(cfg), "simulate");
 	gint64 count = 0;
 
 	if (s == NULL)
@@ -183,17 +179,18 @@ read_simulate(PbmCfg *cfg, PbmConfig *c, GError **error)
 		break;
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
-		if (!pbm_cfg_get_int(cfg, pbm_cfg_root(cfg), "simulate", TRUE, 0, SIM_PANELS_MAX,
-		                     &count, NULL, error))
+		if (!pbm_conf_file_get_int(cfg, pbm_conf_file_root(cfg), "simulate", TRUE, 0,
+		                           SIM_PANELS_MAX, &count, NULL, error))
 			return FALSE;
 		break;
 	case CONFIG_TYPE_ARRAY:
 		return read_sim_serials(cfg, c, s, error);
 	default:
-		pbm_cfg_error(cfg, s, "simulate", PBM_CONFIG_ERROR_TYPE, error,
-		              "must be true/false, a number of panels (0 to %d) or an array of "
-		              "serials",
-		              SIM_PANELS_MAX);
+		pbm_conf_file_error(
+		        cfg, s, "simulate", PBM_CONFIG_ERROR_TYPE, error,
+		        "must be true/false, a number of panels (0 to %d) or an array of "
+		        "serials",
+		        SIM_PANELS_MAX);
 		return FALSE;
 	}
 	for (gint64 i = 0; i < count; i++)
@@ -204,29 +201,29 @@ read_simulate(PbmCfg *cfg, PbmConfig *c, GError **error)
 /* ---- paths ---- */
 
 static gboolean
-check_absolute(PbmCfg *cfg, const config_setting_t *s, const gchar *key, const gchar *path,
+check_absolute(PbmConfFile *cfg, const config_setting_t *s, const gchar *key, const gchar *path,
                GError **error)
 {
 	if (g_path_is_absolute(path))
 		return TRUE;
-	pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-	              "\"%s\" is not an absolute path; start it with /", path);
+	pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+	                    "\"%s\" is not an absolute path; start it with /", path);
 	return FALSE;
 }
 
 static gboolean
-check_plain_path(PbmCfg *cfg, const config_setting_t *s, const gchar *key, const gchar *path,
+check_plain_path(PbmConfFile *cfg, const config_setting_t *s, const gchar *key, const gchar *path,
                  GError **error)
 {
 	if (strlen(path) > 4096) {
-		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-		              "a path is longer than 4096 bytes");
+		pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+		                    "a path is longer than 4096 bytes");
 		return FALSE;
 	}
 	for (const gchar *p = path; *p != '\0'; p++) {
 		if ((guchar)*p < 0x20) {
-			pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-			              "a path contains a control character");
+			pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+			                    "a path contains a control character");
 			return FALSE;
 		}
 	}
@@ -234,9 +231,9 @@ check_plain_path(PbmCfg *cfg, const config_setting_t *s, const gchar *key, const
 }
 
 static gboolean
-read_paths(PbmCfg *cfg, PbmConfig *c, GError **error)
+read_paths(PbmConfFile *cfg, PbmConfig *c, GError **error)
 {
-	config_setting_t *root = pbm_cfg_root(cfg);
+	config_setting_t *root = pbm_conf_file_root(cfg);
 	config_setting_t *dirs = config_setting_get_member(root, "profile_dirs");
 	gboolean found = FALSE;
 
@@ -255,8 +252,8 @@ read_paths(PbmCfg *cfg, PbmConfig *c, GError **error)
 			c->profile_dirs[i] = g_strdup(dir);
 		}
 	}
-	if (!pbm_cfg_get_string(cfg, root, "history_path", FALSE, 4096, &c->history_path, &found,
-	                        error))
+	if (!pbm_conf_file_get_string(cfg, root, "history_path", FALSE, 4096, &c->history_path,
+	                              &found, error))
 		return FALSE;
 	if (found && !check_absolute(cfg, config_setting_get_member(root, "history_path"),
 	                             "history_path", c->history_path, error))
@@ -280,20 +277,21 @@ group_name_is_valid(const gchar *name)
 }
 
 static gboolean
-read_group(PbmCfg *cfg, PbmConfig *c, GError **error)
+read_group(PbmConfFile *cfg, PbmConfig *c, GError **error)
 {
-	config_setting_t *root = pbm_cfg_root(cfg);
+	config_setting_t *root = pbm_conf_file_root(cfg);
 	gboolean found = FALSE;
 
-	if (!pbm_cfg_get_string(cfg, root, "control_group", FALSE, 32, &c->control_group, &found,
-	                        error))
+	if (!pbm_conf_file_get_string(cfg, root, "control_group", FALSE, 32, &c->control_group,
+	                              &found, error))
 		return FALSE;
 	if (found && !group_name_is_valid(c->control_group)) {
-		pbm_cfg_error(cfg, config_setting_get_member(root, "control_group"),
-		              "control_group", PBM_CONFIG_ERROR_RANGE, error,
-		              "\"%s\" is not a group name; use 1 to 32 characters of a-z, 0-9, "
-		              "'_' and '-', starting with a letter or '_'",
-		              c->control_group);
+		pbm_conf_file_error(
+		        cfg, config_setting_get_member(root, "control_group"), "control_group",
+		        PBM_CONFIG_ERROR_RANGE, error,
+		        "\"%s\" is not a group name; use 1 to 32 characters of a-z, 0-9, "
+		        "'_' and '-', starting with a letter or '_'",
+		        c->control_group);
 		return FALSE;
 	}
 	return TRUE;
@@ -302,12 +300,13 @@ read_group(PbmCfg *cfg, PbmConfig *c, GError **error)
 /* ---- limits ---- */
 
 static gboolean
-read_thermal_action(PbmCfg *cfg, const config_setting_t *limits, PbmLimits *l, GError **error)
+read_thermal_action(PbmConfFile *cfg, const config_setting_t *limits, PbmLimits *l, GError **error)
 {
 	g_autofree gchar *action = NULL;
 	gboolean found = FALSE;
 
-	if (!pbm_cfg_get_string(cfg, limits, "thermal_action", FALSE, 32, &action, &found, error))
+	if (!pbm_conf_file_get_string(cfg, limits, "thermal_action", FALSE, 32, &action, &found,
+	                              error))
 		return FALSE;
 	if (!found)
 		return TRUE;
@@ -316,56 +315,57 @@ read_thermal_action(PbmCfg *cfg, const config_setting_t *limits, PbmLimits *l, G
 	} else if (g_str_equal(action, "stop")) {
 		l->thermal_action = PBM_THERMAL_STOP;
 	} else {
-		pbm_cfg_error(cfg, config_setting_get_member(limits, "thermal_action"),
-		              "thermal_action", PBM_CONFIG_ERROR_RANGE, error,
-		              "\"%s\" is not an action; allowed \"derate\" or \"stop\"", action);
+		pbm_conf_file_error(cfg, config_setting_get_member(limits, "thermal_action"),
+		                    "thermal_action", PBM_CONFIG_ERROR_RANGE, error,
+		                    "\"%s\" is not an action; allowed \"derate\" or \"stop\"",
+		                    action);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static gboolean
-read_limits(PbmCfg *cfg, PbmConfig *c, GError **error)
+read_limits(PbmConfFile *cfg, PbmConfig *c, GError **error)
 {
-	config_setting_t *limits = config_setting_get_member(pbm_cfg_root(cfg), "limits");
+	config_setting_t *limits = config_setting_get_member(pbm_conf_file_root(cfg), "limits");
 	PbmLimits *l = &c->limits;
 	gint64 hb_ms = l->heartbeat_interval_us / 1000, wd_ms = l->watchdog_timeout_us / 1000;
 
 	if (limits == NULL)
 		return TRUE;
 	if (config_setting_type(limits) != CONFIG_TYPE_GROUP) {
-		pbm_cfg_error(cfg, limits, "limits", PBM_CONFIG_ERROR_TYPE, error,
-		              "must be a group: limits = { max_session = \"30m\"; ... };");
+		pbm_conf_file_error(cfg, limits, "limits", PBM_CONFIG_ERROR_TYPE, error,
+		                    "must be a group: limits = { max_session = \"30m\"; ... };");
 		return FALSE;
 	}
-	if (!pbm_cfg_check_keys(cfg, limits, limit_keys, error) ||
-	    !pbm_cfg_get_duration(cfg, limits, "max_session", FALSE, G_USEC_PER_SEC, 2 * HOUR_US,
-	                          &l->max_session_us, NULL, error) ||
-	    !pbm_cfg_get_double(cfg, limits, "daily_dose_red", FALSE, 0.1, 500.0, "J/cm2",
-	                        &l->daily_dose_max[PBM_BAND_INDEX_RED], NULL, error) ||
-	    !pbm_cfg_get_double(cfg, limits, "daily_dose_nir", FALSE, 0.1, 500.0, "J/cm2",
-	                        &l->daily_dose_max[PBM_BAND_INDEX_NIR], NULL, error) ||
-	    !pbm_cfg_get_duration(cfg, limits, "min_gap", FALSE, 0, 24 * HOUR_US, &l->min_gap_us,
-	                          NULL, error) ||
-	    !pbm_cfg_get_double(cfg, limits, "max_temperature_c", FALSE, 20.0, 80.0, "C",
-	                        &l->max_temperature_c, NULL, error) ||
-	    !pbm_cfg_get_int(cfg, limits, "heartbeat_interval_ms", FALSE, 200, 5000, &hb_ms, NULL,
-	                     error) ||
-	    !pbm_cfg_get_int(cfg, limits, "watchdog_timeout_ms", FALSE, PBM_WATCHDOG_MIN_MS,
-	                     PBM_WATCHDOG_MAX_MS, &wd_ms, NULL, error) ||
-	    !pbm_cfg_get_bool(cfg, limits, "allow_visible_pulse", FALSE, &l->allow_visible_pulse,
-	                      NULL, error) ||
-	    !pbm_cfg_get_duration(cfg, limits, "max_pause", FALSE, 10 * G_USEC_PER_SEC, HOUR_US,
-	                          &l->max_pause_us, NULL, error) ||
+	if (!pbm_conf_file_check_keys(cfg, limits, limit_keys, error) ||
+	    !pbm_conf_file_get_duration(cfg, limits, "max_session", FALSE, G_USEC_PER_SEC,
+	                                2 * HOUR_US, &l->max_session_us, NULL, error) ||
+	    !pbm_conf_file_get_double(cfg, limits, "daily_dose_red", FALSE, 0.1, 500.0, "J/cm2",
+	                              &l->daily_dose_max[PBM_BAND_INDEX_RED], NULL, error) ||
+	    !pbm_conf_file_get_double(cfg, limits, "daily_dose_nir", FALSE, 0.1, 500.0, "J/cm2",
+	                              &l->daily_dose_max[PBM_BAND_INDEX_NIR], NULL, error) ||
+	    !pbm_conf_file_get_duration(cfg, limits, "min_gap", FALSE, 0, 24 * HOUR_US,
+	                                &l->min_gap_us, NULL, error) ||
+	    !pbm_conf_file_get_double(cfg, limits, "max_temperature_c", FALSE, 20.0, 80.0, "C",
+	                              &l->max_temperature_c, NULL, error) ||
+	    !pbm_conf_file_get_int(cfg, limits, "heartbeat_interval_ms", FALSE, 200, 5000, &hb_ms,
+	                           NULL, error) ||
+	    !pbm_conf_file_get_int(cfg, limits, "watchdog_timeout_ms", FALSE, PBM_WATCHDOG_MIN_MS,
+	                           PBM_WATCHDOG_MAX_MS, &wd_ms, NULL, error) ||
+	    !pbm_conf_file_get_bool(cfg, limits, "allow_visible_pulse", FALSE,
+	                            &l->allow_visible_pulse, NULL, error) ||
+	    !pbm_conf_file_get_duration(cfg, limits, "max_pause", FALSE, 10 * G_USEC_PER_SEC,
+	                                HOUR_US, &l->max_pause_us, NULL, error) ||
 	    !read_thermal_action(cfg, limits, l, error))
 		return FALSE;
 	/* One late heartbeat must not switch the light off. */
 	if (wd_ms < 2 * hb_ms) {
-		pbm_cfg_error(cfg, limits, "watchdog_timeout_ms", PBM_CONFIG_ERROR_INVALID, error,
-		              "%" G_GINT64_FORMAT
-		              " ms must be at least twice heartbeat_interval_ms "
-		              "(%" G_GINT64_FORMAT " ms)",
-		              wd_ms, hb_ms);
+		pbm_conf_file_error(
+		        cfg, limits, "watchdog_timeout_ms", PBM_CONFIG_ERROR_INVALID, error,
+		        "%" G_GINT64_FORMAT " ms must be at least twice heartbeat_interval_ms "
+		        "(%" G_GINT64_FORMAT " ms)",
+		        wd_ms, hb_ms);
 		return FALSE;
 	}
 	l->heartbeat_interval_us = hb_ms * 1000;
@@ -374,12 +374,12 @@ read_limits(PbmCfg *cfg, PbmConfig *c, GError **error)
 }
 
 static PbmConfig *
-config_from_cfg(PbmCfg *cfg, const gchar *const *default_profile_dirs, GError **error)
+config_from_cfg(PbmConfFile *cfg, const gchar *const *default_profile_dirs, GError **error)
 {
 	g_autoptr(PbmConfig) c = pbm_config_new_default(default_profile_dirs);
 
 	c->path = g_strdup(cfg->path);
-	if (!pbm_cfg_check_keys(cfg, pbm_cfg_root(cfg), top_keys, error) ||
+	if (!pbm_conf_file_check_keys(cfg, pbm_conf_file_root(cfg), top_keys, error) ||
 	    !read_devices(cfg, c, error) || !read_simulate(cfg, c, error) ||
 	    !read_paths(cfg, c, error) || !read_group(cfg, c, error) || !read_limits(cfg, c, error))
 		return NULL;
@@ -389,7 +389,7 @@ config_from_cfg(PbmCfg *cfg, const gchar *const *default_profile_dirs, GError **
 PbmConfig *
 pbm_config_load(const gchar *path, const gchar *const *default_profile_dirs, GError **error)
 {
-	g_autoptr(PbmCfg) cfg = pbm_cfg_load(path, error);
+	g_autoptr(PbmConfFile) cfg = pbm_conf_file_load(path, error);
 
 	return cfg != NULL ? config_from_cfg(cfg, default_profile_dirs, error) : NULL;
 }
@@ -398,7 +398,7 @@ PbmConfig *
 pbm_config_load_data(const gchar *path, const gchar *data, gsize len,
                      const gchar *const *default_profile_dirs, GError **error)
 {
-	g_autoptr(PbmCfg) cfg = pbm_cfg_load_data(path, data, len, error);
+	g_autoptr(PbmConfFile) cfg = pbm_conf_file_load_data(path, data, len, error);
 
 	return cfg != NULL ? config_from_cfg(cfg, default_profile_dirs, error) : NULL;
 }

@@ -7,7 +7,7 @@
  */
 #pragma once
 
-#include "pbm-cfg.h"
+#include "pbm-conf-file.h"
 #include "pbm-profile.h"
 
 G_BEGIN_DECLS
@@ -53,7 +53,5 @@ PbmConfig *pbm_config_load_data(const gchar *path, const gchar *data, gsize len,
                                 const gchar *const *default_profile_dirs, GError **error);
 void pbm_config_free(PbmConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmConfig, pbm_config_free)
-
-const gchar *pbm_thermal_action_to_string(PbmThermalAction action);
 
 G_END_DECLS

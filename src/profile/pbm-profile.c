@@ -81,37 +81,38 @@ pbm_profile_unref(PbmProfile *profile)
 
 /* value * scale must be whole: finer values are refused, not rounded. */
 static gboolean
-check_resolution(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gdouble value,
+check_resolution(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, gdouble value,
                  gdouble scale, const gchar *step_text, GError **error)
 {
 	gdouble scaled = value * scale;
 
 	if (fabs(scaled - round(scaled)) <= 1e-6)
 		return TRUE;
-	pbm_cfg_error(cfg, config_setting_get_member(group, key), key, PBM_CONFIG_ERROR_RANGE,
-	              error, "%g is finer than this key allows; it goes in steps of %s", value,
-	              step_text);
+	pbm_conf_file_error(cfg, config_setting_get_member(group, key), key, PBM_CONFIG_ERROR_RANGE,
+	                    error, "%g is finer than this key allows; it goes in steps of %s",
+	                    value, step_text);
 	return FALSE;
 }
 
 /* Percent with at most one decimal -> permille; finer values are refused
  * rather than rounded. */
 static gboolean
-read_level(PbmCfg *cfg, const config_setting_t *group, const gchar *key, guint16 *out,
+read_level(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, guint16 *out,
            gboolean *found, GError **error)
 {
 	gdouble pct = 0;
 	gdouble permille;
 
-	if (!pbm_cfg_get_double(cfg, group, key, FALSE, 0.0, 100.0, "%", &pct, found, error))
+	if (!pbm_conf_file_get_double(cfg, group, key, FALSE, 0.0, 100.0, "%", &pct, found, error))
 		return FALSE;
 	if (!*found)
 		return TRUE;
 	permille = pct * 10.0;
 	if (fabs(permille - round(permille)) > 1e-6) {
-		pbm_cfg_error(cfg, config_setting_get_member(group, key), key,
-		              PBM_CONFIG_ERROR_RANGE, error,
-		              "%g %% has more than one decimal; levels go in steps of 0.1 %%", pct);
+		pbm_conf_file_error(cfg, config_setting_get_member(group, key), key,
+		                    PBM_CONFIG_ERROR_RANGE, error,
+		                    "%g %% has more than one decimal; levels go in steps of 0.1 %%",
+		                    pct);
 		return FALSE;
 	}
 	*out = (guint16)round(permille);
@@ -119,25 +120,26 @@ read_level(PbmCfg *cfg, const config_setting_t *group, const gchar *key, guint16
 }
 
 static gboolean
-require_text(PbmCfg *cfg, const config_setting_t *group, const gchar *key, const gchar *value,
+require_text(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, const gchar *value,
              GError **error)
 {
 	if (value != NULL && value[0] != '\0')
 		return TRUE;
-	pbm_cfg_error(cfg, config_setting_get_member(group, key), key, PBM_CONFIG_ERROR_RANGE,
-	              error, "must not be empty");
+	pbm_conf_file_error(cfg, config_setting_get_member(group, key), key, PBM_CONFIG_ERROR_RANGE,
+	                    error, "must not be empty");
 	return FALSE;
 }
 
 static gboolean
-read_wavelengths(PbmCfg *cfg, const config_setting_t *list, PbmStep *step, GError **error)
+read_wavelengths(PbmConfFile *cfg, const config_setting_t *list, PbmStep *step, GError **error)
 {
 	gint n = config_setting_length(list);
 
 	if (config_setting_type(list) != CONFIG_TYPE_LIST || n < 1 || n > PBM_MAX_CHANNELS) {
-		pbm_cfg_error(cfg, list, "wavelengths", PBM_CONFIG_ERROR_TYPE, error,
-		              "must be a list of 1 to %d groups: ( { nm = 660; level = 80; } )",
-		              PBM_MAX_CHANNELS);
+		pbm_conf_file_error(
+		        cfg, list, "wavelengths", PBM_CONFIG_ERROR_TYPE, error,
+		        "must be a list of 1 to %d groups: ( { nm = 660; level = 80; } )",
+		        PBM_MAX_CHANNELS);
 		return FALSE;
 	}
 	for (gint i = 0; i < n; i++) {
@@ -146,24 +148,26 @@ read_wavelengths(PbmCfg *cfg, const config_setting_t *list, PbmStep *step, GErro
 		gboolean found;
 
 		if (config_setting_type(item) != CONFIG_TYPE_GROUP) {
-			pbm_cfg_error(cfg, item, "wavelengths", PBM_CONFIG_ERROR_TYPE, error,
-			              "entry %d must be a group { nm = ...; level = ...; }", i + 1);
+			pbm_conf_file_error(cfg, item, "wavelengths", PBM_CONFIG_ERROR_TYPE, error,
+			                    "entry %d must be a group { nm = ...; level = ...; }",
+			                    i + 1);
 			return FALSE;
 		}
-		if (!pbm_cfg_check_keys(cfg, item, wavelength_keys, error) ||
-		    !pbm_cfg_get_int(cfg, item, "nm", TRUE, PBM_WAVELENGTH_MIN_NM,
-		                     PBM_WAVELENGTH_MAX_NM, &nm, NULL, error) ||
+		if (!pbm_conf_file_check_keys(cfg, item, wavelength_keys, error) ||
+		    !pbm_conf_file_get_int(cfg, item, "nm", TRUE, PBM_WAVELENGTH_MIN_NM,
+		                           PBM_WAVELENGTH_MAX_NM, &nm, NULL, error) ||
 		    !read_level(cfg, item, "level", &step->wavelengths[i].level, &found, error))
 			return FALSE;
 		if (!found) {
-			pbm_cfg_error(cfg, item, "level", PBM_CONFIG_ERROR_MISSING, error,
-			              "required key is missing");
+			pbm_conf_file_error(cfg, item, "level", PBM_CONFIG_ERROR_MISSING, error,
+			                    "required key is missing");
 			return FALSE;
 		}
 		for (gint j = 0; j < i; j++) {
 			if (step->wavelengths[j].wavelength_nm == nm) {
-				pbm_cfg_error(cfg, item, "nm", PBM_CONFIG_ERROR_INVALID, error,
-				              "%" G_GINT64_FORMAT " nm is listed twice", nm);
+				pbm_conf_file_error(cfg, item, "nm", PBM_CONFIG_ERROR_INVALID,
+				                    error,
+				                    "%" G_GINT64_FORMAT " nm is listed twice", nm);
 				return FALSE;
 			}
 		}
@@ -175,7 +179,7 @@ read_wavelengths(PbmCfg *cfg, const config_setting_t *list, PbmStep *step, GErro
 }
 
 static gboolean
-read_levels(PbmCfg *cfg, const config_setting_t *s, PbmStep *step, GError **error)
+read_levels(PbmConfFile *cfg, const config_setting_t *s, PbmStep *step, GError **error)
 {
 	config_setting_t *wl = config_setting_get_member(s, "wavelengths");
 	gboolean has_red = FALSE, has_nir = FALSE;
@@ -184,16 +188,16 @@ read_levels(PbmCfg *cfg, const config_setting_t *s, PbmStep *step, GError **erro
 	    !read_level(cfg, s, "nir", &step->band_level[PBM_BAND_INDEX_NIR], &has_nir, error))
 		return FALSE;
 	if (wl != NULL && (has_red || has_nir)) {
-		pbm_cfg_error(cfg, wl, "wavelengths", PBM_CONFIG_ERROR_INVALID, error,
-		              "give levels per band (red, nir) or per wavelength, not both");
+		pbm_conf_file_error(cfg, wl, "wavelengths", PBM_CONFIG_ERROR_INVALID, error,
+		                    "give levels per band (red, nir) or per wavelength, not both");
 		return FALSE;
 	}
 	if (wl != NULL)
 		return read_wavelengths(cfg, wl, step, error);
 	if (!has_red && !has_nir) {
-		pbm_cfg_error(cfg, s, "red", PBM_CONFIG_ERROR_MISSING, error,
-		              "a step needs a level: red = ..., nir = ... (percent) or "
-		              "wavelengths = ( ... )");
+		pbm_conf_file_error(cfg, s, "red", PBM_CONFIG_ERROR_MISSING, error,
+		                    "a step needs a level: red = ..., nir = ... (percent) or "
+		                    "wavelengths = ( ... )");
 		return FALSE;
 	}
 	return TRUE;
@@ -231,58 +235,61 @@ step_lights(const PbmStep *step, PbmBandIndex band)
 }
 
 static gboolean
-read_end(PbmCfg *cfg, const config_setting_t *s, PbmStep *step, GError **error)
+read_end(PbmConfFile *cfg, const config_setting_t *s, PbmStep *step, GError **error)
 {
 	gboolean has_duration = FALSE, has_dose[PBM_N_BANDS] = { FALSE, FALSE };
 	const gchar *dose_key[PBM_N_BANDS] = { "dose_red", "dose_nir" };
 
-	if (!pbm_cfg_get_duration(cfg, s, "duration", FALSE, G_USEC_PER_SEC,
-	                          PBM_PROFILE_STEP_MAX_US, &step->duration_us, &has_duration,
-	                          error))
+	if (!pbm_conf_file_get_duration(cfg, s, "duration", FALSE, G_USEC_PER_SEC,
+	                                PBM_PROFILE_STEP_MAX_US, &step->duration_us, &has_duration,
+	                                error))
 		return FALSE;
 	for (guint b = 0; b < PBM_N_BANDS; b++) {
-		if (!pbm_cfg_get_double(cfg, s, dose_key[b], FALSE, 0.01, PBM_PROFILE_DOSE_MAX,
-		                        "J/cm2", &step->dose_target[b], &has_dose[b], error))
+		if (!pbm_conf_file_get_double(cfg, s, dose_key[b], FALSE, 0.01,
+		                              PBM_PROFILE_DOSE_MAX, "J/cm2", &step->dose_target[b],
+		                              &has_dose[b], error))
 			return FALSE;
 		if (has_dose[b] && !step_lights(step, b)) {
-			pbm_cfg_error(cfg, config_setting_get_member(s, dose_key[b]), dose_key[b],
-			              PBM_CONFIG_ERROR_INVALID, error,
-			              "this step gives no %s light, so that dose is never reached",
-			              pbm_band_index_to_string(b));
+			pbm_conf_file_error(
+			        cfg, config_setting_get_member(s, dose_key[b]), dose_key[b],
+			        PBM_CONFIG_ERROR_INVALID, error,
+			        "this step gives no %s light, so that dose is never reached",
+			        pbm_band_index_to_string(b));
 			return FALSE;
 		}
 	}
 	if (has_duration == (has_dose[0] || has_dose[1])) {
-		pbm_cfg_error(cfg, s, has_duration ? "duration" : NULL, PBM_CONFIG_ERROR_INVALID,
-		              error,
-		              "step \"%s\" needs either a duration or a target dose (dose_red, "
-		              "dose_nir), not %s",
-		              step->name, has_duration ? "both" : "neither");
+		pbm_conf_file_error(
+		        cfg, s, has_duration ? "duration" : NULL, PBM_CONFIG_ERROR_INVALID, error,
+		        "step \"%s\" needs either a duration or a target dose (dose_red, "
+		        "dose_nir), not %s",
+		        step->name, has_duration ? "both" : "neither");
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static gboolean
-read_pulse(PbmCfg *cfg, const config_setting_t *s, PbmStep *step, GError **error)
+read_pulse(PbmConfFile *cfg, const config_setting_t *s, PbmStep *step, GError **error)
 {
 	gdouble hz = 0, duty = 100, ramp = 0;
 	gboolean has_hz, has_duty;
 
-	if (!pbm_cfg_get_double(cfg, s, "pulse_hz", FALSE, PBM_PULSE_MIN_MHZ / 1000.0,
-	                        PBM_PULSE_MAX_MHZ / 1000.0, "Hz", &hz, &has_hz, error) ||
-	    !pbm_cfg_get_double(cfg, s, "duty", FALSE, 1.0, 100.0, "%", &duty, &has_duty, error) ||
-	    !pbm_cfg_get_double(cfg, s, "ramp_s", FALSE, 0.0, PBM_RAMP_MAX_MS / 1000.0, "s", &ramp,
-	                        NULL, error))
+	if (!pbm_conf_file_get_double(cfg, s, "pulse_hz", FALSE, PBM_PULSE_MIN_MHZ / 1000.0,
+	                              PBM_PULSE_MAX_MHZ / 1000.0, "Hz", &hz, &has_hz, error) ||
+	    !pbm_conf_file_get_double(cfg, s, "duty", FALSE, 1.0, 100.0, "%", &duty, &has_duty,
+	                              error) ||
+	    !pbm_conf_file_get_double(cfg, s, "ramp_s", FALSE, 0.0, PBM_RAMP_MAX_MS / 1000.0, "s",
+	                              &ramp, NULL, error))
 		return FALSE;
 	if ((has_hz && !check_resolution(cfg, s, "pulse_hz", hz, 1000.0, "0.001 Hz", error)) ||
 	    (has_duty && !check_resolution(cfg, s, "duty", duty, 10.0, "0.1 %", error)) ||
 	    !check_resolution(cfg, s, "ramp_s", ramp, 1000.0, "0.001 s", error))
 		return FALSE;
 	if (has_duty && !has_hz) {
-		pbm_cfg_error(cfg, config_setting_get_member(s, "duty"), "duty",
-		              PBM_CONFIG_ERROR_INVALID, error,
-		              "a duty cycle needs pulse_hz; continuous light has no duty");
+		pbm_conf_file_error(cfg, config_setting_get_member(s, "duty"), "duty",
+		                    PBM_CONFIG_ERROR_INVALID, error,
+		                    "a duty cycle needs pulse_hz; continuous light has no duty");
 		return FALSE;
 	}
 	step->pulse_mhz = has_hz ? (guint32)round(hz * 1000.0) : 0;
@@ -292,28 +299,28 @@ read_pulse(PbmCfg *cfg, const config_setting_t *s, PbmStep *step, GError **error
 }
 
 static PbmStep *
-read_step(PbmCfg *cfg, const config_setting_t *s, guint index, GError **error)
+read_step(PbmConfFile *cfg, const config_setting_t *s, guint index, GError **error)
 {
 	g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
 	PbmStep *step = g_new0(PbmStep, 1);
 
 	g_ptr_array_add(holder, step);
-	step->line = pbm_cfg_line(s);
+	step->line = pbm_conf_file_line(s);
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-		pbm_cfg_error(cfg, s, "steps", PBM_CONFIG_ERROR_TYPE, error,
-		              "step %u must be a group { name = ...; duration = ...; ... }",
-		              index + 1);
+		pbm_conf_file_error(cfg, s, "steps", PBM_CONFIG_ERROR_TYPE, error,
+		                    "step %u must be a group { name = ...; duration = ...; ... }",
+		                    index + 1);
 		return NULL;
 	}
-	if (!pbm_cfg_check_keys(cfg, s, step_keys, error) ||
-	    !pbm_cfg_get_string(cfg, s, "name", TRUE, PBM_PROFILE_NAME_MAX, &step->name, NULL,
-	                        error) ||
+	if (!pbm_conf_file_check_keys(cfg, s, step_keys, error) ||
+	    !pbm_conf_file_get_string(cfg, s, "name", TRUE, PBM_PROFILE_NAME_MAX, &step->name, NULL,
+	                              error) ||
 	    !require_text(cfg, s, "name", step->name, error) || !read_levels(cfg, s, step, error) ||
 	    !read_end(cfg, s, step, error) || !read_pulse(cfg, s, step, error))
 		return NULL;
 	if (!step_lights(step, PBM_BAND_INDEX_RED) && !step_lights(step, PBM_BAND_INDEX_NIR)) {
-		pbm_cfg_error(cfg, s, NULL, PBM_CONFIG_ERROR_INVALID, error,
-		              "step \"%s\" gives no light: every level is 0", step->name);
+		pbm_conf_file_error(cfg, s, NULL, PBM_CONFIG_ERROR_INVALID, error,
+		                    "step \"%s\" gives no light: every level is 0", step->name);
 		return NULL;
 	}
 	return g_ptr_array_steal_index(holder, 0);
@@ -322,47 +329,47 @@ read_step(PbmCfg *cfg, const config_setting_t *s, guint index, GError **error)
 /* ---- reading the profile ---- */
 
 static gboolean
-check_name(PbmCfg *cfg, PbmProfile *profile, GError **error)
+check_name(PbmConfFile *cfg, PbmProfile *profile, GError **error)
 {
-	config_setting_t *root = pbm_cfg_root(cfg);
+	config_setting_t *root = pbm_conf_file_root(cfg);
 	g_autofree gchar *base = g_path_get_basename(cfg->path);
 	config_setting_t *s = config_setting_get_member(root, "name");
 
 	if (!pbm_profile_name_is_valid(profile->name)) {
-		pbm_cfg_error(cfg, s, "name", PBM_CONFIG_ERROR_NAME, error,
-		              "\"%s\" is not a valid profile name; use 1 to %d characters of "
-		              "a-z, 0-9 and '-'",
-		              profile->name, PBM_PROFILE_NAME_MAX);
+		pbm_conf_file_error(cfg, s, "name", PBM_CONFIG_ERROR_NAME, error,
+		                    "\"%s\" is not a valid profile name; use 1 to %d characters of "
+		                    "a-z, 0-9 and '-'",
+		                    profile->name, PBM_PROFILE_NAME_MAX);
 		return FALSE;
 	}
 	if (!g_str_has_suffix(base, ".conf") ||
 	    strlen(base) != strlen(profile->name) + strlen(".conf") ||
 	    strncmp(base, profile->name, strlen(profile->name)) != 0) {
-		pbm_cfg_error(cfg, s, "name", PBM_CONFIG_ERROR_NAME, error,
-		              "\"%s\" does not match the file name %s; name the file %s.conf",
-		              profile->name, base, profile->name);
+		pbm_conf_file_error(cfg, s, "name", PBM_CONFIG_ERROR_NAME, error,
+		                    "\"%s\" does not match the file name %s; name the file %s.conf",
+		                    profile->name, base, profile->name);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static gboolean
-read_steps(PbmCfg *cfg, PbmProfile *profile, GError **error)
+read_steps(PbmConfFile *cfg, PbmProfile *profile, GError **error)
 {
-	config_setting_t *root = pbm_cfg_root(cfg);
+	config_setting_t *root = pbm_conf_file_root(cfg);
 	config_setting_t *steps = config_setting_get_member(root, "steps");
 	gint n;
 
 	if (steps == NULL) {
-		pbm_cfg_error(cfg, root, "steps", PBM_CONFIG_ERROR_MISSING, error,
-		              "required key is missing: steps = ( { name = ...; ... } );");
+		pbm_conf_file_error(cfg, root, "steps", PBM_CONFIG_ERROR_MISSING, error,
+		                    "required key is missing: steps = ( { name = ...; ... } );");
 		return FALSE;
 	}
 	n = config_setting_length(steps);
 	if (config_setting_type(steps) != CONFIG_TYPE_LIST || n < 1 || n > PBM_PROFILE_STEPS_MAX) {
-		pbm_cfg_error(cfg, steps, "steps", PBM_CONFIG_ERROR_TYPE, error,
-		              "must be a list of 1 to %d steps: ( { ... }, { ... } )",
-		              PBM_PROFILE_STEPS_MAX);
+		pbm_conf_file_error(cfg, steps, "steps", PBM_CONFIG_ERROR_TYPE, error,
+		                    "must be a list of 1 to %d steps: ( { ... }, { ... } )",
+		                    PBM_PROFILE_STEPS_MAX);
 		return FALSE;
 	}
 	for (gint i = 0; i < n; i++) {
@@ -375,8 +382,8 @@ read_steps(PbmCfg *cfg, PbmProfile *profile, GError **error)
 	return TRUE;
 }
 
-gboolean
-pbm_profile_uses_band(const PbmProfile *profile, PbmBandIndex band)
+static gboolean
+profile_uses_band(const PbmProfile *profile, PbmBandIndex band)
 {
 	for (guint i = 0; i < profile->steps->len; i++) {
 		if (step_lights(g_ptr_array_index(profile->steps, i), band))
@@ -405,19 +412,19 @@ pbm_profile_has_visible_pulse(const PbmProfile *profile)
 }
 
 static gboolean
-read_safety(PbmCfg *cfg, PbmProfile *profile, GError **error)
+read_safety(PbmConfFile *cfg, PbmProfile *profile, GError **error)
 {
-	config_setting_t *root = pbm_cfg_root(cfg);
+	config_setting_t *root = pbm_conf_file_root(cfg);
 	const PbmStep *pulsed = visible_pulse_step(profile);
 	gboolean has_goggles = FALSE, has_warning = FALSE;
 
-	profile->goggles_required = pbm_profile_uses_band(profile, PBM_BAND_INDEX_NIR);
-	if (!pbm_cfg_get_bool(cfg, root, "goggles_required", FALSE, &profile->goggles_required,
-	                      &has_goggles, error) ||
-	    !pbm_cfg_get_bool(cfg, root, "allow_visible_pulse", FALSE,
-	                      &profile->allow_visible_pulse, NULL, error) ||
-	    !pbm_cfg_get_string(cfg, root, "pulse_warning", FALSE, 1000, &profile->pulse_warning,
-	                        &has_warning, error))
+	profile->goggles_required = profile_uses_band(profile, PBM_BAND_INDEX_NIR);
+	if (!pbm_conf_file_get_bool(cfg, root, "goggles_required", FALSE,
+	                            &profile->goggles_required, &has_goggles, error) ||
+	    !pbm_conf_file_get_bool(cfg, root, "allow_visible_pulse", FALSE,
+	                            &profile->allow_visible_pulse, NULL, error) ||
+	    !pbm_conf_file_get_string(cfg, root, "pulse_warning", FALSE, 1000,
+	                              &profile->pulse_warning, &has_warning, error))
 		return FALSE;
 	if (pulsed != NULL && !profile->allow_visible_pulse) {
 		g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_INVALID,
@@ -430,38 +437,38 @@ read_safety(PbmCfg *cfg, PbmProfile *profile, GError **error)
 		return FALSE;
 	}
 	if (profile->allow_visible_pulse && !has_warning) {
-		pbm_cfg_error(cfg, config_setting_get_member(root, "allow_visible_pulse"),
-		              "pulse_warning", PBM_CONFIG_ERROR_MISSING, error,
-		              "allow_visible_pulse = true needs a pulse_warning text to show "
-		              "before the session");
+		pbm_conf_file_error(cfg, config_setting_get_member(root, "allow_visible_pulse"),
+		                    "pulse_warning", PBM_CONFIG_ERROR_MISSING, error,
+		                    "allow_visible_pulse = true needs a pulse_warning text to show "
+		                    "before the session");
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static PbmProfile *
-profile_from_cfg(PbmCfg *cfg, GError **error)
+profile_from_cfg(PbmConfFile *cfg, GError **error)
 {
 	const gchar *path = cfg->path;
 	g_autoptr(PbmProfile) profile = NULL;
 	config_setting_t *root;
 
-	root = pbm_cfg_root(cfg);
+	root = pbm_conf_file_root(cfg);
 	profile = g_new0(PbmProfile, 1);
 	profile->ref_count = 1;
 	profile->path = g_strdup(path);
 	profile->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
 	profile->distance_cm = 0;
-	if (!pbm_cfg_check_keys(cfg, root, profile_keys, error) ||
-	    !pbm_cfg_get_string(cfg, root, "name", TRUE, 256, &profile->name, NULL, error) ||
+	if (!pbm_conf_file_check_keys(cfg, root, profile_keys, error) ||
+	    !pbm_conf_file_get_string(cfg, root, "name", TRUE, 256, &profile->name, NULL, error) ||
 	    !check_name(cfg, profile, error) ||
-	    !pbm_cfg_get_string(cfg, root, "title", TRUE, 80, &profile->title, NULL, error) ||
+	    !pbm_conf_file_get_string(cfg, root, "title", TRUE, 80, &profile->title, NULL, error) ||
 	    !require_text(cfg, root, "title", profile->title, error) ||
-	    !pbm_cfg_get_string(cfg, root, "description", FALSE, 2000, &profile->description, NULL,
-	                        error) ||
-	    !pbm_cfg_get_double(cfg, root, "distance_cm", TRUE, PBM_PROFILE_DISTANCE_MIN_CM,
-	                        PBM_PROFILE_DISTANCE_MAX_CM, "cm", &profile->distance_cm, NULL,
-	                        error) ||
+	    !pbm_conf_file_get_string(cfg, root, "description", FALSE, 2000, &profile->description,
+	                              NULL, error) ||
+	    !pbm_conf_file_get_double(cfg, root, "distance_cm", TRUE, PBM_PROFILE_DISTANCE_MIN_CM,
+	                              PBM_PROFILE_DISTANCE_MAX_CM, "cm", &profile->distance_cm,
+	                              NULL, error) ||
 	    !read_steps(cfg, profile, error) || !read_safety(cfg, profile, error))
 		return NULL;
 	if (profile->description == NULL)
@@ -472,7 +479,7 @@ profile_from_cfg(PbmCfg *cfg, GError **error)
 PbmProfile *
 pbm_profile_load(const gchar *path, GError **error)
 {
-	g_autoptr(PbmCfg) cfg = pbm_cfg_load(path, error);
+	g_autoptr(PbmConfFile) cfg = pbm_conf_file_load(path, error);
 
 	return cfg != NULL ? profile_from_cfg(cfg, error) : NULL;
 }
@@ -480,332 +487,7 @@ pbm_profile_load(const gchar *path, GError **error)
 PbmProfile *
 pbm_profile_load_data(const gchar *path, const gchar *data, gsize len, GError **error)
 {
-	g_autoptr(PbmCfg) cfg = pbm_cfg_load_data(path, data, len, error);
+	g_autoptr(PbmConfFile) cfg = pbm_conf_file_load_data(path, data, len, error);
 
 	return cfg != NULL ? profile_from_cfg(cfg, error) : NULL;
-}
-
-/* ---- on a panel ---- */
-
-static gboolean
-level_fits(const PbmStep *step, const PbmChannel *ch, guint16 level, GError **error)
-{
-	if (level <= ch->max_level)
-		return TRUE;
-	g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_RANGE,
-	            "step \"%s\" asks %.1f %% of the %u nm channel, above its limit of %.1f %%",
-	            step->name, level / 10.0, ch->wavelength_nm, ch->max_level / 10.0);
-	return FALSE;
-}
-
-static gboolean
-band_levels(const PbmStep *step, const PbmChannel *channels, guint n,
-            guint16 levels[PBM_MAX_CHANNELS], GError **error)
-{
-	for (guint b = 0; b < PBM_N_BANDS; b++) {
-		gboolean present = FALSE;
-		for (guint i = 0; i < n; i++) {
-			if (pbm_band_index_of(channels[i].band) != b)
-				continue;
-			present = TRUE;
-			if (!level_fits(step, &channels[i], step->band_level[b], error))
-				return FALSE;
-			levels[i] = step->band_level[b];
-		}
-		if (!present && step->band_level[b] > 0) {
-			g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_INVALID,
-			            "step \"%s\" needs %s light but the panel has no %s channel",
-			            step->name, pbm_band_index_to_string(b),
-			            pbm_band_index_to_string(b));
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-static gboolean
-wavelength_levels(const PbmStep *step, const PbmChannel *channels, guint n,
-                  guint16 levels[PBM_MAX_CHANNELS], GError **error)
-{
-	for (guint w = 0; w < step->n_wavelengths; w++) {
-		const PbmWavelengthLevel *want = &step->wavelengths[w];
-		gboolean present = FALSE;
-		for (guint i = 0; i < n; i++) {
-			if (channels[i].wavelength_nm != want->wavelength_nm)
-				continue;
-			present = TRUE;
-			if (!level_fits(step, &channels[i], want->level, error))
-				return FALSE;
-			levels[i] = want->level;
-		}
-		if (!present && want->level > 0) {
-			g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_INVALID,
-			            "step \"%s\" needs %u nm but the panel has no such channel",
-			            step->name, want->wavelength_nm);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-gboolean
-pbm_step_levels_for_panel(const PbmStep *step, const PbmChannel *channels, guint n_channels,
-                          guint16 levels[PBM_MAX_CHANNELS], GError **error)
-{
-	memset(levels, 0, PBM_MAX_CHANNELS * sizeof(guint16));
-	if (step->by_wavelength)
-		return wavelength_levels(step, channels, n_channels, levels, error);
-	return band_levels(step, channels, n_channels, levels, error);
-}
-
-void
-pbm_step_irradiance(const PbmStep *step, const PbmChannel *channels, guint n_channels,
-                    const guint16 levels[PBM_MAX_CHANNELS], gdouble distance_cm,
-                    gdouble out[PBM_N_BANDS])
-{
-	guint distance_mm = (guint)lround(distance_cm * 10.0);
-	gdouble duty = step->duty / 1000.0;
-
-	out[0] = out[1] = 0.0;
-	for (guint i = 0; i < n_channels; i++) {
-		gdouble full = pbm_channel_irradiance_at(&channels[i], distance_mm);
-		out[pbm_band_index_of(channels[i].band)] += full * levels[i] / 1000.0 * duty;
-	}
-}
-
-/* Only the channels the profile lights need a calibration at its distance. */
-static gboolean
-distance_covered(const PbmProfile *profile, const PbmChannel *channels, guint n,
-                 const gboolean used[PBM_MAX_CHANNELS], GError **error)
-{
-	guint mm = (guint)lround(profile->distance_cm * 10.0);
-
-	for (guint i = 0; i < n; i++) {
-		const PbmChannel *ch = &channels[i];
-		if (!used[i])
-			continue;
-		guint lo = ch->points[0].distance_mm,
-		      hi = ch->points[ch->point_count - 1].distance_mm;
-		if (mm < lo || mm > hi) {
-			g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_RANGE,
-			            "profile %s is for %.1f cm but the panel is calibrated only "
-			            "from %.1f to %.1f cm (%u nm); its dose there is unknown",
-			            profile->name, profile->distance_cm, lo / 10.0, hi / 10.0,
-			            ch->wavelength_nm);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-/* How long a dose step lasts: until every targeted band has its dose. */
-static gdouble
-dose_step_seconds(const PbmStep *step, const gdouble irr[PBM_N_BANDS])
-{
-	gdouble seconds = 0;
-
-	for (guint b = 0; b < PBM_N_BANDS; b++) {
-		if (step->dose_target[b] > 0 && irr[b] > 0)
-			seconds = MAX(seconds, step->dose_target[b] * 1000.0 / irr[b]);
-	}
-	return seconds;
-}
-
-static gboolean
-channels_used(const PbmProfile *profile, const PbmChannel *channels, guint n,
-              gboolean used[PBM_MAX_CHANNELS], GError **error)
-{
-	memset(used, 0, PBM_MAX_CHANNELS * sizeof(gboolean));
-	for (guint s = 0; s < profile->steps->len; s++) {
-		guint16 levels[PBM_MAX_CHANNELS];
-		if (!pbm_step_levels_for_panel(g_ptr_array_index(profile->steps, s), channels, n,
-		                               levels, error))
-			return FALSE;
-		for (guint i = 0; i < n; i++)
-			used[i] |= levels[i] > 0;
-	}
-	return TRUE;
-}
-
-static gboolean
-targets_reachable(const PbmProfile *profile, const PbmStep *step, const gdouble irr[PBM_N_BANDS],
-                  GError **error)
-{
-	for (guint b = 0; b < PBM_N_BANDS; b++) {
-		if (step->dose_target[b] > 0 && irr[b] <= 0) {
-			g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_INVALID,
-			            "step \"%s\" of %s targets a %s dose but gives no %s light on "
-			            "this panel at %.1f cm",
-			            step->name, profile->name, pbm_band_index_to_string(b),
-			            pbm_band_index_to_string(b), profile->distance_cm);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-gboolean
-pbm_profile_estimate(const PbmProfile *profile, const PbmChannel *channels, guint n_channels,
-                     PbmEstimate *out, GError **error)
-{
-	PbmEstimate e = { 0 };
-	gboolean used[PBM_MAX_CHANNELS];
-
-	if (!channels_used(profile, channels, n_channels, used, error) ||
-	    !distance_covered(profile, channels, n_channels, used, error))
-		return FALSE;
-	for (guint s = 0; s < profile->steps->len; s++) {
-		const PbmStep *step = g_ptr_array_index(profile->steps, s);
-		guint16 levels[PBM_MAX_CHANNELS];
-		gdouble irr[PBM_N_BANDS], seconds;
-
-		if (!pbm_step_levels_for_panel(step, channels, n_channels, levels, error))
-			return FALSE;
-		pbm_step_irradiance(step, channels, n_channels, levels, profile->distance_cm, irr);
-		if (!targets_reachable(profile, step, irr, error))
-			return FALSE;
-		seconds = step->duration_us > 0 ? step->duration_us / (gdouble)G_USEC_PER_SEC
-		                                : dose_step_seconds(step, irr);
-		for (guint b = 0; b < PBM_N_BANDS; b++) {
-			/* a band with a target stops when it is reached */
-			gdouble lit = seconds;
-			if (step->dose_target[b] > 0 && irr[b] > 0)
-				lit = MIN(seconds, step->dose_target[b] * 1000.0 / irr[b]);
-			e.dose[b] += irr[b] * lit / 1000.0;
-		}
-		e.duration_us += (gint64)ceil(seconds * G_USEC_PER_SEC);
-	}
-	*out = e;
-	return TRUE;
-}
-
-/* ---- the store ---- */
-
-struct _PbmProfileStore {
-	GHashTable *profiles; /* name -> PbmProfile */
-	GHashTable *taken;    /* name -> path of the file that claimed it */
-	GPtrArray *problems;  /* GError * */
-	GPtrArray *notes;     /* gchar * */
-};
-
-static gint
-compare_strings(gconstpointer a, gconstpointer b)
-{
-	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
-}
-
-static void
-load_file(PbmProfileStore *store, const gchar *dir, const gchar *file)
-{
-	g_autofree gchar *path = g_build_filename(dir, file, NULL);
-	g_autofree gchar *name = g_strndup(file, strlen(file) - strlen(".conf"));
-	const gchar *owner = g_hash_table_lookup(store->taken, name);
-	GError *error = NULL;
-	PbmProfile *profile;
-
-	if (owner != NULL) {
-		g_ptr_array_add(store->notes,
-		                g_strdup_printf("%s is overridden by %s", path, owner));
-		return;
-	}
-	if (!pbm_profile_name_is_valid(name)) {
-		g_ptr_array_add(store->problems,
-		                g_error_new(PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_NAME,
-		                            "%s: file name \"%s\" is not a valid profile name; use "
-		                            "a-z, 0-9 and '-' followed by .conf",
-		                            path, file));
-		return;
-	}
-	g_hash_table_insert(store->taken, g_strdup(name), g_strdup(path));
-	profile = pbm_profile_load(path, &error);
-	if (profile == NULL) {
-		g_ptr_array_add(store->problems, error);
-		return;
-	}
-	g_hash_table_insert(store->profiles, g_strdup(name), profile);
-}
-
-static void
-load_dir(PbmProfileStore *store, const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
-	const gchar *file;
-
-	if (d == NULL)
-		return;
-	while ((file = g_dir_read_name(d)) != NULL) {
-		if (g_str_has_suffix(file, ".conf") && file[0] != '.')
-			g_ptr_array_add(files, g_strdup(file));
-	}
-	g_ptr_array_sort(files, compare_strings);
-	for (guint i = 0; i < files->len; i++)
-		load_file(store, dir, g_ptr_array_index(files, i));
-}
-
-PbmProfileStore *
-pbm_profile_store_load(const gchar *const *dirs)
-{
-	PbmProfileStore *store = g_new0(PbmProfileStore, 1);
-
-	store->profiles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	                                        (GDestroyNotify)pbm_profile_unref);
-	store->taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	store->problems = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
-	store->notes = g_ptr_array_new_with_free_func(g_free);
-	for (guint i = 0; dirs != NULL && dirs[i] != NULL; i++)
-		load_dir(store, dirs[i]);
-	return store;
-}
-
-void
-pbm_profile_store_free(PbmProfileStore *store)
-{
-	if (store == NULL)
-		return;
-	g_hash_table_unref(store->profiles);
-	g_hash_table_unref(store->taken);
-	g_ptr_array_unref(store->problems);
-	g_ptr_array_unref(store->notes);
-	g_free(store);
-}
-
-PbmProfile *
-pbm_profile_store_lookup(PbmProfileStore *store, const gchar *name)
-{
-	return g_hash_table_lookup(store->profiles, name);
-}
-
-static gint
-compare_profiles(gconstpointer a, gconstpointer b)
-{
-	const PbmProfile *x = *(PbmProfile *const *)a, *y = *(PbmProfile *const *)b;
-
-	return g_strcmp0(x->name, y->name);
-}
-
-GPtrArray *
-pbm_profile_store_list(PbmProfileStore *store)
-{
-	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)pbm_profile_unref);
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init(&iter, store->profiles);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		g_ptr_array_add(list, pbm_profile_ref(value));
-	g_ptr_array_sort(list, compare_profiles);
-	return list;
-}
-
-GPtrArray *
-pbm_profile_store_get_problems(PbmProfileStore *store)
-{
-	return store->problems;
-}
-
-GPtrArray *
-pbm_profile_store_get_notes(PbmProfileStore *store)
-{
-	return store->notes;
 }

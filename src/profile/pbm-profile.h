@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "pbm-cfg.h"
+#include "pbm-conf-file.h"
 #include "pbm-protocol.h"
 
 G_BEGIN_DECLS
@@ -69,55 +69,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmProfile, pbm_profile_unref)
 
 /* [a-z0-9-], 1..64 characters, not starting or ending with '-'. */
 gboolean pbm_profile_name_is_valid(const gchar *name);
-gboolean pbm_profile_uses_band(const PbmProfile *profile, PbmBandIndex band);
 /* Some step pulses visible light at 3-60 Hz. */
 gboolean pbm_profile_has_visible_pulse(const PbmProfile *profile);
 PbmBandIndex pbm_band_index_of(enum pbm_band band);
 const gchar *pbm_band_index_to_string(PbmBandIndex band);
-
-/* The output levels of a step on a panel's channels. Fails (naming the
- * step, the channel and its limit) when the panel lacks a band or
- * wavelength the step needs, or a level is above a channel's cap: levels
- * are refused, never clamped. */
-gboolean pbm_step_levels_for_panel(const PbmStep *step, const PbmChannel *channels,
-                                   guint n_channels, guint16 levels[PBM_MAX_CHANNELS],
-                                   GError **error);
-/* mW/cm2 per band the step delivers on this panel at distance_cm, duty
- * included. */
-void pbm_step_irradiance(const PbmStep *step, const PbmChannel *channels, guint n_channels,
-                         const guint16 levels[PBM_MAX_CHANNELS], gdouble distance_cm,
-                         gdouble out_mw_cm2[PBM_N_BANDS]);
-
-typedef struct {
-	gint64 duration_us;
-	gdouble dose[PBM_N_BANDS]; /* J/cm2 at the profile's distance */
-} PbmEstimate;
-
-/* Plans the profile on a panel: total duration and dose per band, from the
- * calibration table interpolated at the profile distance (not 1/d^2).
- * Fails when the distance lies outside the panel's calibration. */
-gboolean pbm_profile_estimate(const PbmProfile *profile, const PbmChannel *channels,
-                              guint n_channels, PbmEstimate *out, GError **error);
-
-/* ---- the search path ---- */
-
-typedef struct _PbmProfileStore PbmProfileStore;
-
-/* Loads NAME.conf from each directory in order; the first directory that
- * has a name wins (an admin's file overrides a shipped one, even when the
- * admin's file is broken: that profile is then unavailable, not silently
- * replaced). Missing directories are fine. Never fails: problems are kept
- * in pbm_profile_store_get_problems(). */
-PbmProfileStore *pbm_profile_store_load(const gchar *const *dirs);
-void pbm_profile_store_free(PbmProfileStore *store);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmProfileStore, pbm_profile_store_free)
-
-PbmProfile *pbm_profile_store_lookup(PbmProfileStore *store, const gchar *name);
-/* Sorted by name. */
-GPtrArray *pbm_profile_store_list(PbmProfileStore *store);
-/* GError * for every file that was skipped, in load order. */
-GPtrArray *pbm_profile_store_get_problems(PbmProfileStore *store);
-/* Human-readable notes: which files were overridden by which. */
-GPtrArray *pbm_profile_store_get_notes(PbmProfileStore *store);
 
 G_END_DECLS

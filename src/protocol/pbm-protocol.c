@@ -4,7 +4,11 @@
 #include <stddef.h>
 #include <string.h>
 
-G_DEFINE_QUARK(pbm - protocol - error - quark, pbm_protocol_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-protocol-error-quark, pbm_protocol_error)
+/* clang-format on */
 
 /* Byte-wise little-endian access: wire buffers have no alignment and the
  * host may be big-endian. */
@@ -175,8 +179,8 @@ pbm_info_decode(const guint8 *buf, gsize len, PbmInfo *out, GError **error)
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_VERSION,
 		            "panel speaks protocol %u.%u but pbmd speaks %u.%u; "
 		            "update %s",
-		            info.proto_major, info.proto_minor, PBM_PROTOCOL_MAJOR,
-		            PBM_PROTOCOL_MINOR,
+		            info.proto_major, info.proto_minor, (guint)PBM_PROTOCOL_MAJOR,
+		            (guint)PBM_PROTOCOL_MINOR,
 		            info.proto_major > PBM_PROTOCOL_MAJOR ? "pbmd" : "the panel firmware");
 		return FALSE;
 	}
@@ -208,7 +212,7 @@ pbm_info_encode(const PbmInfo *info, guint8 buf[sizeof(struct pbm_wire_info)], G
 	if (info->proto_major != PBM_PROTOCOL_MAJOR) {
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_VERSION,
 		            "protocol major %u cannot be encoded by a v%u codec", info->proto_major,
-		            PBM_PROTOCOL_MAJOR);
+		            (guint)PBM_PROTOCOL_MAJOR);
 		return FALSE;
 	}
 	if (!info_validate(info, error))
@@ -414,7 +418,7 @@ pulse_validate(guint32 pulse_mhz, guint16 duty, GError **error)
 			return TRUE;
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_RANGE,
 		            "duty is %u permille with continuous output, must be %u", duty,
-		            PBM_DUTY_MAX);
+		            (guint)PBM_DUTY_MAX);
 		return FALSE;
 	}
 	return check_range("pulse frequency (mHz)", pulse_mhz, PBM_PULSE_MIN_MHZ, PBM_PULSE_MAX_MHZ,
@@ -524,7 +528,7 @@ pbm_report_decode(const guint8 *buf, gsize len, PbmReport *out, GError **error)
 	if (r.type != PBM_REPORT_STATUS) {
 		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_FORMAT,
 		            "report type 0x%02x is unknown, expected 0x%02x", r.type,
-		            PBM_REPORT_STATUS);
+		            (guint)PBM_REPORT_STATUS);
 		return FALSE;
 	}
 	r.seq = get_u16(buf, offsetof(struct pbm_wire_report, seq));
@@ -695,8 +699,8 @@ pbm_fault_to_string(guint32 fault_bit)
 	}
 }
 
-const gchar *
-pbm_event_to_string(guint16 event_bit)
+static const gchar *
+event_to_string(guint16 event_bit)
 {
 	switch (event_bit) {
 	case PBM_EVENT_RESET:
@@ -760,7 +764,7 @@ bits_describe(guint32 bits, guint width, const gchar *(*name)(guint32))
 static const gchar *
 event_name32(guint32 bit)
 {
-	return pbm_event_to_string((guint16)bit);
+	return event_to_string((guint16)bit);
 }
 
 gchar *

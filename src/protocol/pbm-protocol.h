@@ -120,7 +120,6 @@ const gchar *pbm_request_to_string(guint8 request);
 const gchar *pbm_band_to_string(enum pbm_band band);
 /* Names of single bits; NULL for unknown bits. */
 const gchar *pbm_fault_to_string(guint32 fault_bit);
-const gchar *pbm_event_to_string(guint16 event_bit);
 const gchar *pbm_watchdog_state_to_string(enum pbm_watchdog_state state);
 /* "over-temp,fan-stall" or "none"; unknown bits as "bit-N". */
 gchar *pbm_faults_describe(guint32 faults);

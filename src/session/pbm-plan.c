@@ -6,7 +6,11 @@
 
 #include "pbm-format.h"
 
-G_DEFINE_QUARK(pbm - session - error - quark, pbm_session_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-session-error-quark, pbm_session_error)
+/* clang-format on */
 
 #define DAY_US (G_GINT64_CONSTANT(24) * 3600 * G_USEC_PER_SEC)
 /* pbmd stays this far below the panel's own cut-out temperature. */

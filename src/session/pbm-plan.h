@@ -8,7 +8,7 @@
 
 #include "pbm-config.h"
 #include "pbm-panel.h"
-#include "pbm-profile.h"
+#include "pbm-dose.h"
 
 G_BEGIN_DECLS
 

@@ -374,8 +374,6 @@ finish(PbmSession *self, PbmOutcome outcome, const gchar *format, ...)
 	self->reason = g_strdup_vprintf(format, args);
 	va_end(args);
 	all_off(self);
-	g_message("session %" G_GINT64_FORMAT " (%s) ended: %s: %s", self->id,
-	          self->plan->profile->name, pbm_outcome_to_string(outcome), self->reason);
 	g_object_ref(self);
 	g_signal_emit(self, signals[SIGNAL_STATE_CHANGED], 0);
 	g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
@@ -703,14 +701,16 @@ pbm_session_start_finish(PbmSession *self, GAsyncResult *result, GError **error)
 	return g_task_propagate_boolean(G_TASK(result), error);
 }
 
+/* FALSE, with the error that names the action refused, unless the session is
+ * in the state the action needs. */
 static gboolean
-not_in(PbmSession *self, PbmSessionState wanted, const gchar *what, GError **error)
+session_is_in(PbmSession *self, PbmSessionState wanted, const gchar *what, GError **error)
 {
 	if (self->state == wanted)
-		return FALSE;
+		return TRUE;
 	g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NOT_RUNNING,
 	            "cannot %s: the session is %s", what, pbm_session_state_to_string(self->state));
-	return TRUE;
+	return FALSE;
 }
 
 static gboolean
@@ -728,7 +728,7 @@ gboolean
 pbm_session_pause(PbmSession *self, GError **error)
 {
 	g_return_val_if_fail(PBM_IS_SESSION(self), FALSE);
-	if (not_in(self, PBM_SESSION_STATE_RUNNING, "pause", error))
+	if (!session_is_in(self, PBM_SESSION_STATE_RUNNING, "pause", error))
 		return FALSE;
 	integrate_all(self);
 	self->pause_started = pbm_clock_now(self->clock);
@@ -750,7 +750,7 @@ pbm_session_resume(PbmSession *self, GError **error)
 	gint64 now;
 
 	g_return_val_if_fail(PBM_IS_SESSION(self), FALSE);
-	if (not_in(self, PBM_SESSION_STATE_PAUSED, "resume", error))
+	if (!session_is_in(self, PBM_SESSION_STATE_PAUSED, "resume", error))
 		return FALSE;
 	now = pbm_clock_now(self->clock);
 	self->paused_total += now - self->pause_started;

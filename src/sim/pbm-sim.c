@@ -4,7 +4,11 @@
 #include <math.h>
 #include <string.h>
 
-G_DEFINE_QUARK(pbm - sim - error - quark, pbm_sim_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-sim-error-quark, pbm_sim_error)
+/* clang-format on */
 
 /* The thermal model is integrated in steps no longer than this. */
 #define SIM_TICK_US 10000

@@ -29,7 +29,7 @@
 
 #include "bench-cost-common.h"
 #include "pbm-history.h"
-#include "pbm-profile.h"
+#include "pbm-profile-store.h"
 
 #define HISTORY_ROWS BENCH_COST_HISTORY_ROWS
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "pbm-profile.h"
+#include "pbm-dose.h"
 #include "pbm-sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -17,7 +17,7 @@
 
 #include "pbm-manual-clock.h"
 #include "pbm-panel-monitor.h"
-#include "pbm-session-runner.h"
+#include "pbm-recorded-session.h"
 
 #define MS(x) ((gint64)(x)*1000)
 #define S(x) ((gint64)(x)*G_USEC_PER_SEC)
@@ -46,7 +46,7 @@ setup(void **state)
 	PbmSimConfig sim;
 	g_autoptr(GError) error = NULL;
 
-	f->dir = g_dir_make_tmp("pbm-runner-XXXXXX", NULL);
+	f->dir = g_dir_make_tmp("pbm-recorded-session-XXXXXX", NULL);
 	f->db = g_build_filename(f->dir, "history.db", NULL);
 	f->clock = pbm_manual_clock_new();
 	f->monitor = pbm_panel_monitor_new(f->clock);
@@ -106,9 +106,9 @@ static PbmSession *
 run(Fixture *f, const gchar *profile_name, GError **error)
 {
 	g_autoptr(PbmProfile) profile = shipped(profile_name);
-	PbmSession *s = pbm_session_run(f->clock, f->history, profile, 0,
-	                                pbm_panel_monitor_get_panels(f->monitor),
-	                                &f->config->limits, FALSE, 1000, error);
+	PbmSession *s = pbm_recorded_session_start(f->clock, f->history, profile, 0,
+	                                           pbm_panel_monitor_get_panels(f->monitor),
+	                                           &f->config->limits, FALSE, 1000, error);
 
 	advance(f, 0);
 	return s;
@@ -247,5 +247,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rolling_dose_from_history, setup, teardown),
 	};
 
-	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("recorded-session", tests, NULL, NULL);
 }

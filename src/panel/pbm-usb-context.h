@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The `usb` transport: libusb on the GLib main loop. PbmUsbContext owns the
+ * libusb on the GLib main loop. PbmUsbContext owns the
  * libusb context, turns its file descriptors into a GSource (libusb runs only
  * when one of them is ready: no polling timer, no busy loop), watches hotplug
  * for the configured VID:PID pairs, and hands out one PbmUsbTransport per
@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "pbm-transport.h"
+#include "pbm-usb-transport.h"
 
 G_BEGIN_DECLS
 
@@ -16,9 +16,6 @@ typedef struct {
 	guint16 vid;
 	guint16 pid;
 } PbmUsbId;
-
-#define PBM_TYPE_USB_TRANSPORT (pbm_usb_transport_get_type())
-G_DECLARE_FINAL_TYPE(PbmUsbTransport, pbm_usb_transport, PBM, USB_TRANSPORT, GObject)
 
 #define PBM_TYPE_USB_CONTEXT (pbm_usb_context_get_type())
 G_DECLARE_FINAL_TYPE(PbmUsbContext, pbm_usb_context, PBM, USB_CONTEXT, GObject)
@@ -38,11 +35,5 @@ void pbm_usb_context_start(PbmUsbContext *self);
 guint pbm_usb_context_get_pending_arrivals(PbmUsbContext *self);
 /* Finishes pending transfers before the context goes (bounded wait). */
 void pbm_usb_context_shutdown(PbmUsbContext *self);
-
-/* "001/004" */
-const gchar *pbm_usb_transport_get_bus_address(PbmUsbTransport *self);
-
-/* libusb error code -> GError, naming the device node where it matters. */
-GError *pbm_usb_error_new(gint libusb_error, const gchar *devnode, const gchar *what);
 
 G_END_DECLS

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "pbm-cfg.h"
+#include "pbm-conf-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,11 @@
 
 #include "pbm-format.h"
 
-G_DEFINE_QUARK(pbm - config - error - quark, pbm_config_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-config-error-quark, pbm_config_error)
+/* clang-format on */
 
 static const gchar *
 type_name(gint type)
@@ -37,33 +41,34 @@ type_name(gint type)
 }
 
 guint
-pbm_cfg_line(const config_setting_t *setting)
+pbm_conf_file_line(const config_setting_t *setting)
 {
 	return config_setting_source_line(setting);
 }
 
 config_setting_t *
-pbm_cfg_root(PbmCfg *cfg)
+pbm_conf_file_root(PbmConfFile *cfg)
 {
 	return config_root_setting(&cfg->config);
 }
 
-gchar *
-pbm_cfg_where(PbmCfg *cfg, const config_setting_t *setting)
+/* "path:line" of a setting (the file's own path, for messages). */
+static gchar *
+setting_where(PbmConfFile *cfg, const config_setting_t *setting)
 {
 	/* The root group has no line of its own: name just the file. */
-	if (pbm_cfg_line(setting) == 0)
+	if (pbm_conf_file_line(setting) == 0)
 		return g_strdup(cfg->path);
-	return g_strdup_printf("%s:%u", cfg->path, pbm_cfg_line(setting));
+	return g_strdup_printf("%s:%u", cfg->path, pbm_conf_file_line(setting));
 }
 
 void
-pbm_cfg_error(PbmCfg *cfg, const config_setting_t *setting, const gchar *key, PbmConfigError code,
-              GError **error, const gchar *format, ...)
+pbm_conf_file_error(PbmConfFile *cfg, const config_setting_t *setting, const gchar *key,
+                    PbmConfigError code, GError **error, const gchar *format, ...)
 {
 	va_list args;
 	g_autofree gchar *msg = NULL;
-	g_autofree gchar *where = pbm_cfg_where(cfg, setting);
+	g_autofree gchar *where = setting_where(cfg, setting);
 
 	va_start(args, format);
 	msg = g_strdup_vprintf(format, args);
@@ -149,20 +154,20 @@ find_wide_integer(const gchar *text, guint *line_out, gchar **literal_out)
 	return FALSE;
 }
 
-PbmCfg *
-pbm_cfg_load_data(const gchar *path, const gchar *data, gsize len, GError **error)
+PbmConfFile *
+pbm_conf_file_load_data(const gchar *path, const gchar *data, gsize len, GError **error)
 {
-	g_autoptr(PbmCfg) cfg = g_new0(PbmCfg, 1);
+	g_autoptr(PbmConfFile) cfg = g_new0(PbmConfFile, 1);
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *wide = NULL;
 	guint wide_line = 0;
 
 	config_init(&cfg->config);
 	cfg->path = g_strdup(path);
-	if (len > PBM_CFG_MAX_FILE_SIZE) {
+	if (len > PBM_CONF_FILE_MAX_SIZE) {
 		g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_UNREADABLE,
 		            "%s: %" G_GSIZE_FORMAT " bytes is too large (at most %u)", path, len,
-		            (guint)PBM_CFG_MAX_FILE_SIZE);
+		            (guint)PBM_CONF_FILE_MAX_SIZE);
 		return NULL;
 	}
 	if (memchr(data, '\0', len) != NULL || !g_utf8_validate(data, (gssize)len, NULL)) {
@@ -198,7 +203,7 @@ pbm_cfg_load_data(const gchar *path, const gchar *data, gsize len, GError **erro
 static gchar *
 read_bounded(const gchar *path, gsize *len, GError **error)
 {
-	g_autofree gchar *buf = g_malloc(PBM_CFG_MAX_FILE_SIZE + 2);
+	g_autofree gchar *buf = g_malloc(PBM_CONF_FILE_MAX_SIZE + 2);
 	struct stat st;
 	gsize got = 0;
 	gint fd = g_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0);
@@ -214,8 +219,8 @@ read_bounded(const gchar *path, gsize *len, GError **error)
 		close(fd);
 		return NULL;
 	}
-	while (got <= PBM_CFG_MAX_FILE_SIZE) {
-		gssize n = read(fd, buf + got, PBM_CFG_MAX_FILE_SIZE + 1 - got);
+	while (got <= PBM_CONF_FILE_MAX_SIZE) {
+		gssize n = read(fd, buf + got, PBM_CONF_FILE_MAX_SIZE + 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -234,19 +239,19 @@ read_bounded(const gchar *path, gsize *len, GError **error)
 	return g_steal_pointer(&buf);
 }
 
-PbmCfg *
-pbm_cfg_load(const gchar *path, GError **error)
+PbmConfFile *
+pbm_conf_file_load(const gchar *path, GError **error)
 {
 	gsize len = 0;
 	g_autofree gchar *text = read_bounded(path, &len, error);
 
 	if (text == NULL)
 		return NULL;
-	return pbm_cfg_load_data(path, text, len, error);
+	return pbm_conf_file_load_data(path, text, len, error);
 }
 
 void
-pbm_cfg_free(PbmCfg *cfg)
+pbm_conf_file_free(PbmConfFile *cfg)
 {
 	if (cfg == NULL)
 		return;
@@ -256,8 +261,8 @@ pbm_cfg_free(PbmCfg *cfg)
 }
 
 gboolean
-pbm_cfg_check_keys(PbmCfg *cfg, const config_setting_t *group, const gchar *const *allowed,
-                   GError **error)
+pbm_conf_file_check_keys(PbmConfFile *cfg, const config_setting_t *group,
+                         const gchar *const *allowed, GError **error)
 {
 	gint n = config_setting_length(group);
 
@@ -269,17 +274,17 @@ pbm_cfg_check_keys(PbmCfg *cfg, const config_setting_t *group, const gchar *cons
 		if (name == NULL || g_strv_contains(allowed, name))
 			continue;
 		list = g_strjoinv(", ", (gchar **)allowed);
-		pbm_cfg_error(cfg, member, name, PBM_CONFIG_ERROR_UNKNOWN_KEY, error,
-		              "unknown key (a typo must not silently change a setting); "
-		              "allowed here: %s",
-		              list);
+		pbm_conf_file_error(cfg, member, name, PBM_CONFIG_ERROR_UNKNOWN_KEY, error,
+		                    "unknown key (a typo must not silently change a setting); "
+		                    "allowed here: %s",
+		                    list);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static config_setting_t *
-member(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gboolean required,
+member(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, gboolean required,
        gboolean *found, GError **error)
 {
 	config_setting_t *s = config_setting_get_member(group, key);
@@ -287,23 +292,24 @@ member(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gboolean re
 	if (found != NULL)
 		*found = s != NULL;
 	if (s == NULL && required)
-		pbm_cfg_error(cfg, group, key, PBM_CONFIG_ERROR_MISSING, error,
-		              "required key is missing");
+		pbm_conf_file_error(cfg, group, key, PBM_CONFIG_ERROR_MISSING, error,
+		                    "required key is missing");
 	return s;
 }
 
 static gboolean
-wrong_type(PbmCfg *cfg, const config_setting_t *s, const gchar *key, const gchar *want,
+wrong_type(PbmConfFile *cfg, const config_setting_t *s, const gchar *key, const gchar *want,
            GError **error)
 {
-	pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_TYPE, error, "must be %s, not %s", want,
-	              type_name(config_setting_type(s)));
+	pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_TYPE, error, "must be %s, not %s", want,
+	                    type_name(config_setting_type(s)));
 	return FALSE;
 }
 
 gboolean
-pbm_cfg_get_int(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gboolean required,
-                gint64 min, gint64 max, gint64 *out, gboolean *found, GError **error)
+pbm_conf_file_get_int(PbmConfFile *cfg, const config_setting_t *group, const gchar *key,
+                      gboolean required, gint64 min, gint64 max, gint64 *out, gboolean *found,
+                      GError **error)
 {
 	config_setting_t *s = member(cfg, group, key, required, found, error);
 	gint64 v;
@@ -315,10 +321,11 @@ pbm_cfg_get_int(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gb
 		return wrong_type(cfg, s, key, "a whole number", error);
 	v = config_setting_get_int64(s);
 	if (v < min || v > max) {
-		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-		              "%" G_GINT64_FORMAT " is out of range; allowed %" G_GINT64_FORMAT
-		              " to %" G_GINT64_FORMAT,
-		              v, min, max);
+		pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+		                    "%" G_GINT64_FORMAT
+		                    " is out of range; allowed %" G_GINT64_FORMAT
+		                    " to %" G_GINT64_FORMAT,
+		                    v, min, max);
 		return FALSE;
 	}
 	*out = v;
@@ -326,9 +333,9 @@ pbm_cfg_get_int(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gb
 }
 
 gboolean
-pbm_cfg_get_double(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gboolean required,
-                   gdouble min, gdouble max, const gchar *unit, gdouble *out, gboolean *found,
-                   GError **error)
+pbm_conf_file_get_double(PbmConfFile *cfg, const config_setting_t *group, const gchar *key,
+                         gboolean required, gdouble min, gdouble max, const gchar *unit,
+                         gdouble *out, gboolean *found, GError **error)
 {
 	config_setting_t *s = member(cfg, group, key, required, found, error);
 	gdouble v;
@@ -347,9 +354,9 @@ pbm_cfg_get_double(PbmCfg *cfg, const config_setting_t *group, const gchar *key,
 		return wrong_type(cfg, s, key, "a number", error);
 	}
 	if (!(v >= min && v <= max)) { /* also refuses NaN */
-		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-		              "%g %s is out of range; allowed %g to %g %s", v, unit, min, max,
-		              unit);
+		pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+		                    "%g %s is out of range; allowed %g to %g %s", v, unit, min, max,
+		                    unit);
 		return FALSE;
 	}
 	*out = v;
@@ -357,8 +364,8 @@ pbm_cfg_get_double(PbmCfg *cfg, const config_setting_t *group, const gchar *key,
 }
 
 gboolean
-pbm_cfg_get_bool(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gboolean required,
-                 gboolean *out, gboolean *found, GError **error)
+pbm_conf_file_get_bool(PbmConfFile *cfg, const config_setting_t *group, const gchar *key,
+                       gboolean required, gboolean *out, gboolean *found, GError **error)
 {
 	config_setting_t *s = member(cfg, group, key, required, found, error);
 
@@ -371,8 +378,9 @@ pbm_cfg_get_bool(PbmCfg *cfg, const config_setting_t *group, const gchar *key, g
 }
 
 gboolean
-pbm_cfg_get_string(PbmCfg *cfg, const config_setting_t *group, const gchar *key, gboolean required,
-                   gsize max_len, gchar **out, gboolean *found, GError **error)
+pbm_conf_file_get_string(PbmConfFile *cfg, const config_setting_t *group, const gchar *key,
+                         gboolean required, gsize max_len, gchar **out, gboolean *found,
+                         GError **error)
 {
 	config_setting_t *s = member(cfg, group, key, required, found, error);
 	const gchar *v;
@@ -383,15 +391,15 @@ pbm_cfg_get_string(PbmCfg *cfg, const config_setting_t *group, const gchar *key,
 		return wrong_type(cfg, s, key, "a string", error);
 	v = config_setting_get_string(s);
 	if (strlen(v) > max_len) {
-		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-		              "is %" G_GSIZE_FORMAT " bytes long; at most %" G_GSIZE_FORMAT,
-		              strlen(v), max_len);
+		pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+		                    "is %" G_GSIZE_FORMAT " bytes long; at most %" G_GSIZE_FORMAT,
+		                    strlen(v), max_len);
 		return FALSE;
 	}
 	for (const gchar *p = v; *p != '\0'; p++) {
 		if ((guchar)*p < 0x20 && *p != '\n') {
-			pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-			              "contains a control character; use plain text");
+			pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+			                    "contains a control character; use plain text");
 			return FALSE;
 		}
 	}
@@ -401,9 +409,9 @@ pbm_cfg_get_string(PbmCfg *cfg, const config_setting_t *group, const gchar *key,
 }
 
 gboolean
-pbm_cfg_get_duration(PbmCfg *cfg, const config_setting_t *group, const gchar *key,
-                     gboolean required, gint64 min_us, gint64 max_us, gint64 *out_us,
-                     gboolean *found, GError **error)
+pbm_conf_file_get_duration(PbmConfFile *cfg, const config_setting_t *group, const gchar *key,
+                           gboolean required, gint64 min_us, gint64 max_us, gint64 *out_us,
+                           gboolean *found, GError **error)
 {
 	config_setting_t *s = member(cfg, group, key, required, found, error);
 	g_autoptr(GError) local = NULL;
@@ -417,16 +425,17 @@ pbm_cfg_get_duration(PbmCfg *cfg, const config_setting_t *group, const gchar *ke
 	    config_setting_type(s) == CONFIG_TYPE_INT64) {
 		gint64 seconds = config_setting_get_int64(s);
 		if (seconds < 0 || seconds > G_MAXINT32) {
-			pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-			              "%" G_GINT64_FORMAT " s is out of range; allowed %s to %s",
-			              seconds, min, max);
+			pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+			                    "%" G_GINT64_FORMAT
+			                    " s is out of range; allowed %s to %s",
+			                    seconds, min, max);
 			return FALSE;
 		}
 		v = seconds * G_USEC_PER_SEC;
 	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		if (!pbm_duration_parse(config_setting_get_string(s), G_MAXINT64 / 2, &v, &local)) {
-			pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error, "%s",
-			              local->message);
+			pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error, "%s",
+			                    local->message);
 			return FALSE;
 		}
 	} else {
@@ -434,8 +443,8 @@ pbm_cfg_get_duration(PbmCfg *cfg, const config_setting_t *group, const gchar *ke
 	}
 	if (v < min_us || v > max_us) {
 		g_autofree gchar *got = pbm_duration_format(v);
-		pbm_cfg_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
-		              "%s is out of range; allowed %s to %s", got, min, max);
+		pbm_conf_file_error(cfg, s, key, PBM_CONFIG_ERROR_RANGE, error,
+		                    "%s is out of range; allowed %s to %s", got, min, max);
 		return FALSE;
 	}
 	*out_us = v;

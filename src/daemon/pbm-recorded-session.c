@@ -1,32 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "pbm-session-runner.h"
+#include "pbm-recorded-session.h"
 
-#define DAY_US (G_GINT64_CONSTANT(24) * 3600 * G_USEC_PER_SEC)
-
-gboolean
-pbm_usage_from_history(PbmHistory *history, gint64 now, PbmUsage *usage, PbmRecentDose **recent,
-                       GError **error)
+/* The history's rolling-dose sessions as the planner takes them. recent
+ * holds what usage points to; free it with g_free(). */
+static gboolean
+usage_from_history(PbmHistory *history, gint64 now, PbmUsage *usage, PbmRecentDose **recent,
+                   GError **error)
 {
-	g_autoptr(GPtrArray) rows = NULL;
+	g_autoptr(GArray) doses = pbm_history_recent_doses(history, now, error);
 	gint64 last_end = 0;
-	guint n = 0;
 
-	/* A session may have started up to a day before it ended in the window. */
-	rows = pbm_history_list(history, now - 2 * DAY_US, 0, error);
-	if (rows == NULL || !pbm_history_last_end(history, &last_end, error))
+	if (doses == NULL || !pbm_history_last_end(history, &last_end, error))
 		return FALSE;
-	*recent = g_new0(PbmRecentDose, MAX(rows->len, 1));
-	for (guint i = 0; i < rows->len; i++) {
-		const PbmHistoryEntry *e = g_ptr_array_index(rows, i);
-		gint64 end = e->ended_at != 0 ? e->ended_at : now;
-		if (end < now - DAY_US)
-			continue;
-		(*recent)[n].ended_at = end;
-		(*recent)[n].dose[0] = e->dose[0];
-		(*recent)[n].dose[1] = e->dose[1];
-		n++;
+	*recent = g_new0(PbmRecentDose, MAX(doses->len, 1));
+	for (guint i = 0; i < doses->len; i++) {
+		const PbmHistoryDose *d = &g_array_index(doses, PbmHistoryDose, i);
+		(*recent)[i] = (PbmRecentDose){
+			.ended_at = d->ended_at,
+			.dose = { d->dose[0], d->dose[1] },
+		};
 	}
-	*usage = (PbmUsage){ .recent = *recent, .n_recent = n, .last_end = last_end };
+	*usage = (PbmUsage){ .recent = *recent, .n_recent = doses->len, .last_end = last_end };
 	return TRUE;
 }
 
@@ -90,9 +84,9 @@ started(GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 PbmSession *
-pbm_session_run(PbmClock *clock, PbmHistory *history, PbmProfile *profile, gdouble distance_cm,
-                GPtrArray *panels, const PbmLimits *limits, gboolean session_active,
-                guint32 owner_uid, GError **error)
+pbm_recorded_session_start(PbmClock *clock, PbmHistory *history, PbmProfile *profile,
+                           gdouble distance_cm, GPtrArray *panels, const PbmLimits *limits,
+                           gboolean session_active, guint32 owner_uid, GError **error)
 {
 	gint64 now = pbm_clock_now_wall(clock);
 	g_autofree PbmRecentDose *recent = NULL;
@@ -113,7 +107,7 @@ pbm_session_run(PbmClock *clock, PbmHistory *history, PbmProfile *profile, gdoub
 		            local->message);
 		return NULL;
 	}
-	if (!pbm_usage_from_history(history, now, &usage, &recent, &local)) {
+	if (!usage_from_history(history, now, &usage, &recent, &local)) {
 		g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_DEVICE,
 		            "the session was not started: the history cannot be read: %s",
 		            local->message);

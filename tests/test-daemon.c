@@ -150,6 +150,22 @@ start(Fixture *f, const gchar *profile, GVariant *options)
 	return path;
 }
 
+static void
+assert_active_session(Fixture *f, const gchar *want)
+{
+	g_autoptr(GVariant) active = property(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
+
+	assert_string_equal(g_variant_get_string(active, NULL), want);
+}
+
+static void
+assert_session_string(Fixture *f, const gchar *path, const gchar *name, const gchar *want)
+{
+	g_autoptr(GVariant) value = property(f, path, "org.pbmd1.Session", name);
+
+	assert_string_equal(g_variant_get_string(value, NULL), want);
+}
+
 /* ---- waiting for signals on the client connection ---- */
 
 typedef struct {
@@ -307,6 +323,7 @@ test_full_session_signals(void **state)
 	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &seen, NULL);
 	path = start(f, "demo", NULL);
 	assert_string_equal(path, "/org/pbmd/session/1");
+	assert_active_session(f, path);
 	assert_true(spin_until(NULL, &seen, 1, 45 * G_USEC_PER_SEC));
 	assert_int_equal(seen.started, 1);
 	assert_string_equal(seen.outcome, "completed");
@@ -323,6 +340,8 @@ test_full_session_signals(void **state)
 		assert_float_equal(g_variant_get_double(dose), 0.8 * 34 * 15 / 1000, 0.01);
 		assert_float_equal(g_variant_get_double(progress), 1.0, 1e-9);
 	}
+	/* none is active, though the finished one stays readable */
+	assert_active_session(f, "/");
 	{
 		g_autoptr(GVariant) reply =
 		        manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0u), &error);
@@ -350,7 +369,7 @@ test_errors(void **state)
 	                    g_variant_new("(s@a{sv})", "nope",
 	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
 	                    &error));
-	assert_dbus_error(error, "org.pbmd1.Error.NoSuchProfile", "pbmctl profiles");
+	assert_dbus_error(error, "org.pbmd1.Error.NoSuchProfile", "ListProfiles");
 	g_clear_error(&error);
 
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
@@ -377,7 +396,7 @@ test_errors(void **state)
 	g_clear_error(&error);
 
 	assert_null(manager(f, "StopSession", NULL, &error));
-	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "pbmctl start");
+	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "StartSession");
 	g_clear_error(&error);
 
 	assert_null(manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 20000u), &error));
@@ -394,7 +413,7 @@ test_errors(void **state)
 	                    g_variant_new("(s@a{sv})", "skin",
 	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
 	                    &error));
-	assert_dbus_error(error, "org.pbmd1.Error.Busy", "pbmctl stop");
+	assert_dbus_error(error, "org.pbmd1.Error.Busy", "StopSession");
 	g_clear_error(&error);
 	assert_reply(manager(f, "PauseSession", NULL, &error));
 	assert_reply(call(f, path, "org.pbmd1.Session", "Resume", NULL, &error));
@@ -405,6 +424,52 @@ test_errors(void **state)
 	/* and it still serves */
 	g_autoptr(GVariant) st = property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
 	assert_string_equal(g_variant_get_string(st, NULL), "idle");
+}
+
+/* A finished session is readable until the next starts, but it is not the
+ * active one, and its methods do not reach the next. */
+static void
+test_active_session_lifecycle(void **state)
+{
+	Fixture *f = *state;
+	Seen seen = { 0 };
+	GError *error = NULL;
+	g_autofree gchar *first = NULL, *second = NULL;
+	guint sub;
+
+	spawn(f, NULL);
+	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", NULL, NULL, NULL, NULL,
+	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &seen, NULL);
+	first = start(f, "demo", NULL);
+	assert_active_session(f, first);
+	assert_reply(manager(f, "StopSession", NULL, &error));
+	assert_true(spin_until(NULL, &seen, 1, WAIT_MS * 1000));
+	assert_string_equal(seen.outcome, "stopped");
+	assert_active_session(f, "/");
+	assert_session_string(f, first, "State", "finished");
+	assert_session_string(f, first, "Outcome", "stopped");
+	assert_null(call(f, first, "org.pbmd1.Session", "Pause", NULL, &error));
+	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "has ended");
+	g_clear_error(&error);
+
+	/* the path StartSession returns is the session it started */
+	second = start(f, "demo", NULL);
+	assert_string_not_equal(second, first);
+	assert_active_session(f, second);
+	assert_null(call(f, first, "org.pbmd1.Session", "Stop", NULL, &error));
+	assert_non_null(error);
+	g_clear_error(&error);
+	{
+		/* the call on the old path did not reach it */
+		g_autoptr(GVariant) st = property(f, second, "org.pbmd1.Session", "State");
+		assert_string_not_equal(g_variant_get_string(st, NULL), "finished");
+	}
+	assert_reply(call(f, second, "org.pbmd1.Session", "Stop", NULL, &error));
+	assert_true(spin_until(NULL, &seen, 2, WAIT_MS * 1000));
+	assert_active_session(f, "/");
+	assert_session_string(f, second, "Outcome", "stopped");
+	g_dbus_connection_signal_unsubscribe(f->client, sub);
+	g_free(seen.outcome);
 }
 
 static void
@@ -743,6 +808,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_startup_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_introspection_matches_xml, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_active_session_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_panel_methods_and_safety_limit, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_mid_session, setup, teardown),

@@ -438,10 +438,84 @@ test_not_authorized(void **state)
 	spawn(f);
 	r = pbmctl_as(f, TRUE, "start", "demo", NULL);
 	assert_int_equal(r.code, 7);
-	assert_contains(r.err, "join the pbmd group");
+	assert_contains(r.err, "membership of the group pbmd");
+	assert_contains(r.err, "pbmctl: hint: root is allowed");
 	result_clear(&r);
 	/* reading is open */
 	r = pbmctl_as(f, TRUE, "profiles", NULL);
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+}
+
+/* The refusal names the group pbmd.conf configures, not the default. */
+static void
+test_not_authorized_names_the_group(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *with = NULL;
+	Result r;
+
+	assert_true(g_file_get_contents(f->config, &text, NULL, NULL));
+	with = g_strconcat(text, "control_group = \"therapy\";\n", NULL);
+	assert_true(g_file_set_contents(f->config, with, -1, NULL));
+	spawn(f);
+	r = pbmctl_as(f, TRUE, "stop", NULL);
+	assert_int_equal(r.code, 7);
+	assert_contains(r.err, "membership of the group therapy,");
+	result_clear(&r);
+}
+
+/* pbmd's messages speak the D-Bus API; pbmctl adds what to type. */
+static void
+test_error_hints(void **state)
+{
+	Fixture *f = *state;
+	Result r;
+
+	spawn(f);
+	r = pbmctl(f, "profile", "show", "nope");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "pbmctl: there is no profile \"nope\"; ListProfiles lists");
+	assert_contains(r.err, "\npbmctl: hint: pbmctl profiles lists them\n");
+	result_clear(&r);
+	r = pbmctl(f, "start", "nope");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "pbmctl: hint: pbmctl profiles lists them\n");
+	result_clear(&r);
+
+	r = pbmctl(f, "stop");
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "pbmctl: no session is running");
+	assert_contains(r.err, "\npbmctl: hint: ");
+	assert_contains(r.err, "start one with pbmctl start PROFILE\n");
+	result_clear(&r);
+	/* JSON on standard output stays as it was: the hint is for people */
+	r = pbmctl(f, "--json", "pause");
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "pbmctl start PROFILE");
+	{
+		g_autoptr(JsonNode) root = parse_json(r.out);
+		JsonObject *o = json_node_get_object(root);
+		assert_int_equal(json_object_get_size(o), 2);
+		assert_int_equal(json_object_get_int_member(o, "exit_code"), 1);
+		assert_null(strstr(json_object_get_string_member(o, "error"), "pbmctl"));
+	}
+	result_clear(&r);
+
+	r = pbmctl(f, "start", "demo", "--panel", "NOPE");
+	assert_int_equal(r.code, 6);
+	assert_contains(r.err, "pbmctl: hint: pbmctl panels lists them");
+	result_clear(&r);
+	r = pbmctl(f, "start", "demo");
+	assert_int_equal(r.code, 0);
+	assert_null(strstr(r.err, "hint"));
+	result_clear(&r);
+	r = pbmctl(f, "start", "skin");
+	assert_int_equal(r.code, 6);
+	assert_contains(r.err, "pbmctl: hint: pbmctl status shows it and pbmctl stop stops it");
+	result_clear(&r);
+	r = pbmctl(f, "stop");
 	assert_int_equal(r.code, 0);
 	result_clear(&r);
 }
@@ -491,6 +565,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_monitor_and_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_not_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_authorized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_authorized_names_the_group, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_error_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profile_check, setup, teardown),
 	};
 

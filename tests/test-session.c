@@ -194,7 +194,7 @@ test_refusals(void **state)
 	{
 		PbmUsage busy = { .session_active = TRUE };
 		plan = plan_for(f, demo, &busy, &error);
-		assert_refused(plan, error, PBM_SESSION_ERROR_BUSY, "pbmctl stop");
+		assert_refused(plan, error, PBM_SESSION_ERROR_BUSY, "StopSession");
 		g_clear_error(&error);
 	}
 	/* too long: back-pain lasts 10 min */

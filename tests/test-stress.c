@@ -767,7 +767,7 @@ battery_values(Fixture *f)
 	                 "(s@a{sv})", "soak",
 	                 one_option("panels",
 	                            g_variant_new_strv((const gchar *[]){ "SIM0001/../x" }, 1))),
-	         "org.pbmd1.Error.NoPanel", "SIM0001/../x", "pbmctl panels");
+	         "org.pbmd1.Error.NoPanel", "SIM0001/../x", "Serial property");
 	for (guint i = 0; i < G_N_ELEMENTS(bad_distances); i++) {
 		g_autofree gchar *what = g_strdup_printf("distance_cm %g", bad_distances[i]);
 		BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
@@ -883,7 +883,7 @@ battery_session(Fixture *f, const gchar *path)
 		BAD_RAW(f, what_raw, path, "org.pbmd1.Session", methods[i],
 		        g_variant_new_parsed("(@ao [],)"), DBUS_INVALID_ARGS, "(ao)", "()");
 		BAD_CALL(f, what_ended, path, "org.pbmd1.Session", methods[i], NULL,
-		         "org.pbmd1.Error.NotRunning", "pbmctl start");
+		         "org.pbmd1.Error.NotRunning", "StartSession");
 	}
 	BAD_CALL(f, "Session.Set State", path, "org.freedesktop.DBus.Properties", "Set",
 	         g_variant_new("(ssv)", "org.pbmd1.Session", "State",

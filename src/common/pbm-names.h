@@ -17,7 +17,7 @@
 
 #define PBM_DBUS_PATH "/org/pbmd"
 /* A session is PBM_DBUS_PATH_SESSION "/<id>"; a panel is
- * PBM_DBUS_PATH_PANEL "/<serial>", escaped (pbm_exporter_panel_path()). */
+ * PBM_DBUS_PATH_PANEL "/<serial>", escaped (pbm_export_panel_path()). */
 #define PBM_DBUS_PATH_SESSION PBM_DBUS_PATH "/session"
 #define PBM_DBUS_PATH_PANEL PBM_DBUS_PATH "/panel"
 /* ActiveSession when no session is active. */

@@ -45,10 +45,9 @@ deny(GTask *task, const gchar *why)
 		                        why, PBM_POLKIT_ACTION_ADMIN);
 	else
 		g_task_return_new_error(task, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED,
-		                        "not authorized%s: join the %s group (sudo usermod -aG %s "
-		                        "$USER, then log in again) or get the polkit action %s",
-		                        why, PBM_AUTH_GROUP, PBM_AUTH_GROUP,
-		                        PBM_POLKIT_ACTION_CONTROL);
+		                        "not authorized%s: this needs root, membership of the "
+		                        "group %s, or the polkit action %s",
+		                        why, c->group, PBM_POLKIT_ACTION_CONTROL);
 }
 
 static gboolean

@@ -65,8 +65,8 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 				bad = excerpt(panels[i]);
 				g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
 				            "option panels takes serials of 1 to %u characters as "
-				            "pbmctl panels lists them, not object paths; \"%s\" is "
-				            "not one",
+				            "the Panels' Serial property gives them, not object "
+				            "paths; \"%s\" is not one",
 				            (guint)PBM_STRING_SERIAL_LEN, bad);
 				return FALSE;
 			}

@@ -24,7 +24,7 @@ struct _PbmManager {
 	PbmPanelMonitor *monitor;
 	GPtrArray *sims; /* PbmSimTransport */
 	PbmHistory *history;
-	PbmSession *session; /* active or last */
+	PbmSession *session; /* the active one; NULL once it has finished */
 	guint pending_off;
 	gchar *last_refusal; /* why the latest panel was refused, until one connects */
 	gboolean stopping;   /* panels let go at shutdown are not logged as disconnected */
@@ -236,7 +236,7 @@ pbm_manager_get_panels(PbmManager *self)
 PbmSession *
 pbm_manager_get_session(PbmManager *self)
 {
-	return self->session;
+	return pbm_manager_session_active(self) ? self->session : NULL;
 }
 
 PbmProfileStore *
@@ -319,10 +319,10 @@ select_panels(PbmManager *self, const gchar *const *serials, GError **error)
 	for (guint i = 0; serials[i] != NULL; i++) {
 		PbmPanel *panel = pbm_panel_monitor_find(self->monitor, serials[i]);
 		if (panel == NULL) {
-			g_set_error(
-			        error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_PANEL,
-			        "there is no panel with serial \"%s\"; pbmctl panels lists them",
-			        serials[i]);
+			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_PANEL,
+			            "there is no panel with serial \"%s\"; the Serial property of "
+			            "each panel in Panels gives them",
+			            serials[i]);
 			return NULL;
 		}
 		if (!g_ptr_array_find(chosen, panel, NULL))
@@ -331,11 +331,18 @@ select_panels(PbmManager *self, const gchar *const *serials, GError **error)
 	return g_steal_pointer(&chosen);
 }
 
+/* The session is let go only after session-finished, so that its
+ * listeners still see it as the active one; "changed" then tells them that
+ * none is. */
 static void
 on_session_finished(PbmSession *session, PbmManager *self)
 {
 	pbm_log_session_finished(session);
 	g_signal_emit(self, signals[SIGNAL_SESSION_FINISHED], 0, session);
+	if (self->session == session) {
+		g_signal_handlers_disconnect_by_data(session, self);
+		g_clear_object(&self->session);
+	}
 	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
@@ -345,19 +352,30 @@ on_session_state(PbmSession *session, PbmManager *self)
 	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
+PbmProfile *
+pbm_manager_lookup_profile(PbmManager *self, const gchar *name, GError **error)
+{
+	PbmProfile *profile = pbm_profile_store_lookup(self->profiles, name);
+
+	if (profile == NULL)
+		g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_SUCH_PROFILE,
+		            "there is no profile \"%s\"; ListProfiles lists the installed ones",
+		            name);
+	return profile;
+}
+
 PbmSession *
 pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *const *serials,
                           gdouble distance_cm, guint32 owner_uid, GError **error)
 {
-	PbmProfile *profile = pbm_profile_store_lookup(self->profiles, name);
 	g_autoptr(GPtrArray) panels = NULL;
 	GError *local = NULL;
 	PbmSession *session;
+	PbmProfile *profile = pbm_manager_lookup_profile(self, name, &local);
 
 	if (profile == NULL) {
-		g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_SUCH_PROFILE,
-		            "there is no profile \"%s\"; pbmctl profiles lists them", name);
-		pbm_log_session_refused(name, (*error)->message);
+		pbm_log_session_refused(name, local->message);
+		g_propagate_error(error, local);
 		return NULL;
 	}
 	panels = select_panels(self, serials, error);
@@ -395,7 +413,7 @@ with_session(PbmManager *self, GError **error)
 	if (pbm_manager_session_active(self))
 		return TRUE;
 	g_set_error_literal(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_RUNNING,
-	                    "no session is running; start one with pbmctl start PROFILE");
+	                    "no session is running; StartSession starts one");
 	return FALSE;
 }
 

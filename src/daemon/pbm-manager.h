@@ -29,7 +29,8 @@ G_DECLARE_FINAL_TYPE(PbmManager, pbm_manager, PBM, MANAGER, GObject)
 /* Signals:
  *   panel-added(PbmPanel *)
  *   session-started(PbmSession *)
- *   session-finished(PbmSession *)
+ *   session-finished(PbmSession *)  the session is still the active one
+ *                                   during it, and no longer afterwards
  *   changed()   the manager state or the set of panels changed
  */
 
@@ -41,7 +42,7 @@ PbmManager *pbm_manager_new(const PbmManagerOptions *options, GError **error);
 /* no-panel, idle, running, paused or fault */
 const gchar *pbm_manager_get_state(PbmManager *self);
 GPtrArray *pbm_manager_get_panels(PbmManager *self);
-/* The active session, or the last one; NULL before the first. */
+/* The running or paused session; NULL when none is. */
 PbmSession *pbm_manager_get_session(PbmManager *self);
 gboolean pbm_manager_session_active(PbmManager *self);
 PbmProfileStore *pbm_manager_get_profiles(PbmManager *self);
@@ -49,8 +50,9 @@ const PbmConfig *pbm_manager_get_config(PbmManager *self);
 /* Panels still being probed (start-up waits for them before READY). */
 guint pbm_manager_get_pending_probes(PbmManager *self);
 
-/* Errors are in PBM_DBUS_ERROR, ready for the bus. serials NULL: every
- * connected panel. distance_cm <= 0: the profile's. */
+/* Errors are in PBM_DBUS_ERROR, ready for the bus. */
+PbmProfile *pbm_manager_lookup_profile(PbmManager *self, const gchar *name, GError **error);
+/* serials NULL: every connected panel. distance_cm <= 0: the profile's. */
 PbmSession *pbm_manager_start_session(PbmManager *self, const gchar *profile,
                                       const gchar *const *serials, gdouble distance_cm,
                                       guint32 owner_uid, GError **error);

@@ -92,7 +92,7 @@ check_panels(GPtrArray *panels, GError **error)
 			g_autofree gchar *faults = pbm_faults_describe(status->faults);
 			g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_FAULT,
 			            "panel %s has a latched fault (%s); let it cool, check the "
-			            "fan, then clear it with pbmctl",
+			            "fan, then clear it with the panel's ClearFault",
 			            pbm_panel_get_serial(panel), faults);
 			return FALSE;
 		}
@@ -295,7 +295,7 @@ pbm_plan_new(PbmProfile *profile, gdouble distance_cm, GPtrArray *panels, const 
 	plan->panels = g_ptr_array_new_with_free_func((GDestroyNotify)panel_plan_free);
 	if (usage->session_active) {
 		g_set_error_literal(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_BUSY,
-		                    "a session is already running; stop it first (pbmctl stop)");
+		                    "a session is already running; StopSession stops it");
 		return NULL;
 	}
 	if (!check_panels(panels, error) || !check_pulse(profile, limits, error) ||

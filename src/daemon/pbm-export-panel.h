@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One panel on the bus: PBM_DBUS_PATH_PANEL/<serial>, org.pbmd1.Panel,
+ * with its identity, state and telemetry, and its Identify and ClearFault.
+ */
+#pragma once
+
+#include "pbm-manager.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PbmExportPanel PbmExportPanel;
+
+/* "/org/pbmd/panel/SIM_2d0001": characters outside A-Z a-z 0-9 as _xx. */
+gchar *pbm_export_panel_path(const gchar *serial);
+
+PbmExportPanel *pbm_export_panel_new(PbmManager *manager, PbmPanel *panel,
+                                     GDBusConnection *connection, GError **error);
+/* Unexports the object. */
+void pbm_export_panel_free(PbmExportPanel *self);
+/* Identity (once connected), state, faults and telemetry. */
+void pbm_export_panel_update(PbmExportPanel *self);
+/* Levels, pulse, temperature and fan: the caller paces them. */
+void pbm_export_panel_update_telemetry(PbmExportPanel *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmExportPanel, pbm_export_panel_free)
+
+G_END_DECLS

@@ -20,10 +20,6 @@ cable) and parsing from memory for the fuzzers. Also exempt: main;
 own file uses the type; *_error_quark, a room's error domain, which callers
 match on whether or not one does yet.
 
-TODO lists functions known to fail in files owned by other work; they are
-reported as TAP TODO (an expected failure) until fixed, and a fixed one
-fails until it is taken off the list.
-
 The check works per object file, not per call graph: a function called only
 by another unused function passes until that one is gone (the next run then
 names it). Prints TAP, one case per function.
@@ -60,11 +56,6 @@ TEST_API = {
     'pbm_sim_set_ambient': 'the physical world: the room temperature',
     'pbm_sim_set_fan_stalled': 'the physical world: a stalled fan',
     'pbm_sim_set_led_string_fault': 'the physical world: a broken LED string',
-}
-
-# Known failures in files other work owns. name: what to do.
-TODO = {
-    'pbm_exporter_panel_path': 'make it static in src/daemon/pbm-exporter.c (D-Bus work)',
 }
 
 EXEMPT_SUFFIXES = ('_get_type', '_error_quark')
@@ -145,16 +136,10 @@ def main():
                 continue
             cases.append((source, name) + verdict(name, source, callers[name] - {source}))
     defined = {name for _, name, _, _ in cases}
-    stale = sorted(set(TEST_API) - defined) + sorted(set(TODO) - defined)
+    stale = sorted(set(TEST_API) - defined)
     print('1..%d' % (len(cases) + len(stale)))
     failed = 0
     for i, (_, name, ok, text) in enumerate(sorted(cases), 1):
-        if name in TODO:
-            if ok:
-                text += '; fixed: take it off TODO in tests/check-unused.py'
-            print('%s %d - %s # TODO %s' % ('ok' if ok else 'not ok', i, text, TODO[name]))
-            failed += ok
-            continue
         print('%s %d - %s' % ('ok' if ok else 'not ok', i, text))
         failed += not ok
     for i, name in enumerate(stale, len(cases) + 1):

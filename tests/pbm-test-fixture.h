@@ -40,7 +40,7 @@ typedef struct {
 	GDBusConnection *client;
 	PbmTestDaemon *daemon;
 	PbmTestPolkit *polkit; /* for the test to start */
-	PbmMockBus *usb;       /* pbm_fixture_setup_usb() only */
+	PbmMockBus *usb;       /* PbmFixtureOptions.usb only */
 	PbmMockPanel *panel;   /* pbm_fixture_plug() */
 } PbmFixture;
 
@@ -53,7 +53,7 @@ typedef struct {
 	const gchar *limits;          /* in pbmd.conf's limits (pbm_fixture_write_config) */
 } PbmFixtureOptions;
 
-/* The temp dir (0755, so that nobody can read it), the files, the USB bus
+/* The temp dir (0755: pbmctl run as the user nobody reads it), the files, the USB bus
  * and panel as options asks, the private bus and the client. *state is the
  * options (or NULL) on entry, the PbmFixture on return. */
 int pbm_fixture_setup(void **state);

@@ -8,9 +8,9 @@ pbm_test_call(GDBusConnection *connection, const gchar *path, const gchar *iface
               const gchar *method, GVariant *args, const GVariantType *reply_type, guint timeout_ms,
               GError **error)
 {
-	return g_dbus_connection_call_sync(connection, PBM_TEST_DAEMON_BUS_NAME, path, iface,
-	                                   method, args, reply_type, G_DBUS_CALL_FLAGS_NONE,
-	                                   (gint)timeout_ms, NULL, error);
+	return g_dbus_connection_call_sync(connection, PBM_DBUS_NAME, path, iface, method, args,
+	                                   reply_type, G_DBUS_CALL_FLAGS_NONE, (gint)timeout_ms,
+	                                   NULL, error);
 }
 
 GVariant *
@@ -55,7 +55,7 @@ pbm_test_start_session(GDBusConnection *connection, const gchar *profile, GVaria
                        guint timeout_ms, GError **error)
 {
 	g_autoptr(GVariant) reply = pbm_test_call(
-	        connection, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	        connection, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	        g_variant_new("(s@a{sv})", profile,
 	                      options != NULL
 	                              ? options

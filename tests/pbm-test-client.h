@@ -12,11 +12,12 @@
 
 #include <gio/gio.h>
 
-#include "pbm-test-daemon.h"
+#include "pbm-names.h"
+#include "pbm-test-harness.h"
 
 G_BEGIN_DECLS
 
-/* A method call to PBM_TEST_DAEMON_BUS_NAME with timeout_ms (a floating args
+/* A method call to PBM_DBUS_NAME with timeout_ms (a floating args
  * is consumed). reply_type may be NULL (any reply). */
 GVariant *pbm_test_call(GDBusConnection *connection, const gchar *path, const gchar *iface,
                         const gchar *method, GVariant *args, const GVariantType *reply_type,

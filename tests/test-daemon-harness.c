@@ -21,7 +21,7 @@
 #include <glib/gstdio.h>
 #include <systemd/sd-daemon.h>
 
-#include "pbm-test-daemon.h"
+#include "pbm-test-harness.h"
 
 #define TIMEOUT_MS 10000
 
@@ -85,8 +85,8 @@ stand_in_main(int argc, char **argv)
 			reply = g_dbus_connection_call_sync(
 			        connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 			        "org.freedesktop.DBus", "RequestName",
-			        g_variant_new("(su)", PBM_TEST_DAEMON_BUS_NAME, 4u),
-			        G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+			        g_variant_new("(su)", PBM_DBUS_NAME, 4u), G_VARIANT_TYPE("(u)"),
+			        G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
 		if (reply == NULL) {
 			fprintf(stderr, "stand-in: %s\n", error->message);
 			return 1;
@@ -217,8 +217,8 @@ test_bus_system_policy(void **state)
 	/* the user running the tests may own org.pbmd (pbmd runs as that user) */
 	reply = g_dbus_connection_call_sync(
 	        f->client, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-	        "RequestName", g_variant_new("(su)", PBM_TEST_DAEMON_BUS_NAME, 4u),
-	        G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	        "RequestName", g_variant_new("(su)", PBM_DBUS_NAME, 4u), G_VARIANT_TYPE("(u)"),
+	        G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
 	if (reply == NULL)
 		fail_msg("owning org.pbmd: %s", error->message);
 }
@@ -301,36 +301,36 @@ test_polkit_answers_and_counts(void **state)
 
 	new_polkit(f, TRUE);
 	assert_null(pbm_test_polkit_get_last_parameters(f->polkit));
-	assert_true(authorized(f->client, "org.pbmd.control"));
+	assert_true(authorized(f->client, PBM_POLKIT_ACTION_CONTROL));
 	pbm_test_polkit_set_answer(f->polkit, FALSE);
-	assert_false(authorized(f->client, "org.pbmd.control"));
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.control"), 2);
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.admin"), 0);
+	assert_false(authorized(f->client, PBM_POLKIT_ACTION_CONTROL));
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_CONTROL), 2);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_ADMIN), 0);
 
 	/* an answer per action overrides the default */
-	pbm_test_polkit_set_action_answer(f->polkit, "org.pbmd.admin", TRUE);
-	assert_true(authorized(f->client, "org.pbmd.admin"));
-	assert_false(authorized(f->client, "org.pbmd.control"));
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.admin"), 1);
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.control"), 3);
+	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_ADMIN, TRUE);
+	assert_true(authorized(f->client, PBM_POLKIT_ACTION_ADMIN));
+	assert_false(authorized(f->client, PBM_POLKIT_ACTION_CONTROL));
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_ADMIN), 1);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_CONTROL), 3);
 
 	last = pbm_test_polkit_get_last_parameters(f->polkit);
 	assert_non_null(last);
 	g_variant_get(last, "((&sa{sv})&sa{ss}u&s)", &kind, NULL, &action_id, NULL, &flags, NULL);
 	assert_string_equal(kind, "unix-process");
-	assert_string_equal(action_id, "org.pbmd.control");
+	assert_string_equal(action_id, PBM_POLKIT_ACTION_CONTROL);
 	assert_int_equal(flags, 1);
 
 	/* a subject polkit refuses: an error, counted all the same */
-	reply = check_authorization(f->client, "unix-process", FALSE, "org.pbmd.control", "",
+	reply = check_authorization(f->client, "unix-process", FALSE, PBM_POLKIT_ACTION_CONTROL, "",
 	                            &error);
 	assert_null(reply);
 	assert_non_null(error);
 	g_autofree gchar *remote = g_dbus_error_get_remote_error(error);
 	assert_string_equal(remote, "org.freedesktop.PolicyKit1.Error.Failed");
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.control"), 4);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_CONTROL), 4);
 	g_clear_error(&error);
-	reply = check_authorization(f->client, "no-such-kind", TRUE, "org.pbmd.control", "",
+	reply = check_authorization(f->client, "no-such-kind", TRUE, PBM_POLKIT_ACTION_CONTROL, "",
 	                            &error);
 	assert_null(reply);
 	assert_non_null(error);
@@ -375,7 +375,7 @@ test_polkit_delay_and_cancel(void **state)
 	/* answers after the delay; the test thread may block meanwhile */
 	pbm_test_polkit_set_delay(f->polkit, 300);
 	start = g_get_monotonic_time();
-	assert_true(authorized(f->client, "org.pbmd.control"));
+	assert_true(authorized(f->client, PBM_POLKIT_ACTION_CONTROL));
 	assert_true(elapsed_ms(start) >= 290);
 
 	/* a pending check ends with Cancelled when its caller cancels it */
@@ -388,7 +388,7 @@ test_polkit_delay_and_cancel(void **state)
 	                       "/org/freedesktop/PolicyKit1/Authority",
 	                       "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
 	                       g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &subject,
-	                                     "org.pbmd.admin", NULL, 1u, "cancel-me"),
+	                                     PBM_POLKIT_ACTION_ADMIN, NULL, 1u, "cancel-me"),
 	                       G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TIMEOUT_MS,
 	                       NULL, on_check_done, &check_error);
 	start = g_get_monotonic_time();
@@ -405,7 +405,7 @@ test_polkit_delay_and_cancel(void **state)
 	assert_true(elapsed_ms(start) < 5000);
 	g_autofree gchar *remote = g_dbus_error_get_remote_error(check_error);
 	assert_string_equal(remote, "org.freedesktop.PolicyKit1.Error.Cancelled");
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.admin"), 1);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_ADMIN), 1);
 
 	/* nothing left to cancel */
 	g_clear_pointer(&reply, g_variant_unref);
@@ -431,7 +431,7 @@ test_polkit_delay_and_cancel(void **state)
 	                       "/org/freedesktop/PolicyKit1/Authority",
 	                       "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
 	                       g_variant_new("((sa{sv})sa{ss}us)", "unix-session", &subject,
-	                                     "org.pbmd.admin", NULL, 0u, ""),
+	                                     PBM_POLKIT_ACTION_ADMIN, NULL, 0u, ""),
 	                       G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TIMEOUT_MS,
 	                       NULL, NULL, NULL);
 	g_usleep(100 * 1000);
@@ -581,8 +581,8 @@ test_name_owned_by_another(void **state)
 	/* the test's own connection owns the name, not the daemon */
 	reply = g_dbus_connection_call_sync(
 	        f->client, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-	        "RequestName", g_variant_new("(su)", PBM_TEST_DAEMON_BUS_NAME, 4u),
-	        G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	        "RequestName", g_variant_new("(su)", PBM_DBUS_NAME, 4u), G_VARIANT_TYPE("(u)"),
+	        G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
 	if (reply == NULL)
 		fail_msg("%s", error->message);
 	f->daemon = pbm_test_daemon_spawn(f->bus, args, NULL, &error);

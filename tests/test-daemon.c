@@ -5,6 +5,9 @@
  * session with its PropertiesChanged, refusals and their error names,
  * authorization through a fake polkit for an unprivileged caller, signals
  * (TERM, KILL, HUP) and the systemd notifications.
+ *
+ * Error names stay literal here: they are the contract as a client sees it,
+ * not a name to take from pbm-names.h.
  */
 #include <grp.h>
 #include <pwd.h>
@@ -20,148 +23,21 @@
 #include <glib/gstdio.h>
 
 #include "config.h"
-#include "pbm-test-client.h"
-
-#define WAIT_MS 10000
-
-typedef struct {
-	gchar *dir;
-	gchar *config;
-	PbmTestBus *bus;
-	PbmTestDaemon *daemon;
-	PbmTestPolkit *polkit;
-	GDBusConnection *client;
-} Fixture;
+#include "pbm-test-fixture.h"
 
 static void
-write_config(Fixture *f, const gchar *extra)
+assert_active_session(PbmFixture *f, const gchar *want)
 {
-	g_autofree gchar *text = g_strdup_printf("profile_dirs = [ \"%s/data/profiles\" ];\n"
-	                                         "devices = [];\n"
-	                                         "limits = { min_gap = 0; %s };\n",
-	                                         PBM_SOURCE_DIR, extra != NULL ? extra : "");
-
-	assert_true(g_file_set_contents(f->config, text, -1, NULL));
-}
-
-static void
-spawn(Fixture *f, const gchar *const *extra_env)
-{
-	g_autoptr(GError) error = NULL;
-	const gchar *args[] = { "--simulate", "--config", f->config, NULL };
-
-	f->daemon = pbm_test_daemon_spawn(f->bus, args, extra_env, &error);
-	if (f->daemon == NULL)
-		fail_msg("%s", error->message);
-	if (!pbm_test_daemon_wait_ready(f->daemon, f->client, WAIT_MS, &error))
-		fail_msg("%s", error->message);
-}
-
-static int
-setup(void **state)
-{
-	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
-
-	f->dir = g_dir_make_tmp("pbm-daemon-XXXXXX", NULL);
-	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
-	write_config(f, NULL);
-	f->bus = pbm_test_bus_new(&error);
-	if (f->bus == NULL)
-		fail_msg("%s", error->message);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	assert_non_null(f->client);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	Fixture *f = *state;
-
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
-	g_unlink(f->config);
-	g_rmdir(f->dir);
-	g_free(f->config);
-	g_free(f->dir);
-	g_free(f);
-	return 0;
-}
-
-/* ---- calling pbmd ---- */
-
-static GVariant *
-call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
-     GError **error)
-{
-	return pbm_test_call(f->client, path, iface, method, args, NULL, WAIT_MS, error);
-}
-
-static GVariant *
-manager(Fixture *f, const gchar *method, GVariant *args, GError **error)
-{
-	return call(f, "/org/pbmd", "org.pbmd1.Manager", method, args, error);
-}
-
-/* A call that must succeed; its reply is not needed. */
-static void
-assert_reply(GVariant *reply)
-{
-	assert_non_null(reply);
-	g_variant_unref(reply);
-}
-
-static GVariant *
-property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GError) error = NULL;
-	GVariant *value = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
-
-	if (value == NULL)
-		fail_msg("%s.%s: %s", iface, name, error->message);
-	return value;
-}
-
-static void
-assert_dbus_error(GError *error, const gchar *name, const gchar *needle)
-{
-	g_autofree gchar *remote = NULL;
-
-	assert_non_null(error);
-	remote = g_dbus_error_get_remote_error(error);
-	if (g_strcmp0(remote, name) != 0)
-		fail_msg("expected %s, got %s: %s", name, remote, error->message);
-	if (needle != NULL && strstr(error->message, needle) == NULL)
-		fail_msg("'%s' does not mention '%s'", error->message, needle);
-}
-
-static gchar *
-start(Fixture *f, const gchar *profile, GVariant *options)
-{
-	g_autoptr(GError) error = NULL;
-	gchar *path = pbm_test_start_session(f->client, profile, options, WAIT_MS, &error);
-
-	if (path == NULL)
-		fail_msg("StartSession %s: %s", profile, error->message);
-	return path;
-}
-
-static void
-assert_active_session(Fixture *f, const gchar *want)
-{
-	g_autoptr(GVariant) active = property(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
+	g_autoptr(GVariant) active =
+	        pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "ActiveSession");
 
 	assert_string_equal(g_variant_get_string(active, NULL), want);
 }
 
 static void
-assert_session_string(Fixture *f, const gchar *path, const gchar *name, const gchar *want)
+assert_session_string(PbmFixture *f, const gchar *path, const gchar *name, const gchar *want)
 {
-	g_autoptr(GVariant) value = property(f, path, "org.pbmd1.Session", name);
+	g_autoptr(GVariant) value = pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, name);
 
 	assert_string_equal(g_variant_get_string(value, NULL), want);
 }
@@ -189,7 +65,7 @@ on_signal(GDBusConnection *c, const gchar *sender, const gchar *path, const gcha
 		g_free(seen->outcome);
 		g_variant_get_child(params, 1, "s", &seen->outcome);
 	} else if (g_str_equal(name, "PropertiesChanged") &&
-	           g_str_has_prefix(path, "/org/pbmd/session/")) {
+	           g_str_has_prefix(path, PBM_DBUS_PATH_SESSION "/")) {
 		g_autoptr(GVariant) changed = g_variant_get_child_value(params, 1);
 		g_autoptr(GVariant) elapsed = g_variant_lookup_value(changed, "Elapsed", NULL);
 		seen->changes++;
@@ -216,40 +92,45 @@ spin_until(gboolean *flag_or_null, Seen *seen, guint finished, gint64 timeout_us
 static void
 test_ready_and_contract(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autoptr(GVariant) version = NULL, st = NULL, panels = NULL, active = NULL;
 	g_autoptr(GVariant) serial = NULL, channels = NULL, connected = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *status = NULL;
 
-	spawn(f, NULL);
-	assert_true(pbm_test_daemon_wait_notify(f->daemon, "STATUS=", WAIT_MS, &status, &error));
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_test_daemon_wait_notify(f->daemon, "STATUS=", PBM_FIXTURE_WAIT_MS, &status,
+	                                        &error));
 	assert_non_null(strstr(status, "1 panel connected"));
 
-	version = property(f, "/org/pbmd", "org.pbmd1.Manager", "Version");
+	version = pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "Version");
 	assert_string_equal(g_variant_get_string(version, NULL), PACKAGE_VERSION);
-	st = property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	st = pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 	assert_string_equal(g_variant_get_string(st, NULL), "idle");
-	panels = property(f, "/org/pbmd", "org.pbmd1.Manager", "Panels");
+	panels = pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "Panels");
 	assert_int_equal(g_variant_n_children(panels), 1);
-	active = property(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
+	active =
+	        pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "ActiveSession");
 	assert_string_equal(g_variant_get_string(active, NULL), "/");
 
-	serial = property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Serial");
+	serial = pbm_fixture_property(f, PBM_DBUS_PATH_PANEL "/SIM0001", PBM_DBUS_INTERFACE_PANEL,
+	                              "Serial");
 	assert_string_equal(g_variant_get_string(serial, NULL), "SIM0001");
-	channels = property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Channels");
+	channels = pbm_fixture_property(f, PBM_DBUS_PATH_PANEL "/SIM0001", PBM_DBUS_INTERFACE_PANEL,
+	                                "Channels");
 	assert_int_equal(g_variant_n_children(channels), 2);
-	connected = property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Connected");
+	connected = pbm_fixture_property(f, PBM_DBUS_PATH_PANEL "/SIM0001",
+	                                 PBM_DBUS_INTERFACE_PANEL, "Connected");
 	assert_true(g_variant_get_boolean(connected));
 
 	{
-		g_autoptr(GVariant) list = manager(f, "ListProfiles", NULL, &error);
+		g_autoptr(GVariant) list = pbm_fixture_manager(f, "ListProfiles", NULL, &error);
 		g_autoptr(GVariant) profiles = g_variant_get_child_value(list, 0);
 		assert_int_equal(g_variant_n_children(profiles), 6);
 	}
 	{
-		g_autoptr(GVariant) reply =
-		        manager(f, "GetProfile", g_variant_new("(s)", "back-pain"), &error);
+		g_autoptr(GVariant) reply = pbm_fixture_manager(
+		        f, "GetProfile", g_variant_new("(s)", "back-pain"), &error);
 		g_autoptr(GVariant) p = g_variant_get_child_value(reply, 0);
 		guint64 duration = 0;
 		gboolean goggles = FALSE;
@@ -263,7 +144,7 @@ test_ready_and_contract(void **state)
 static void
 test_introspection_matches_xml(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *path = g_build_filename(PBM_SOURCE_DIR, "data", "org.pbmd1.xml", NULL);
 	g_autofree gchar *xml = NULL;
@@ -272,21 +153,21 @@ test_introspection_matches_xml(void **state)
 	g_autoptr(GDBusNodeInfo) served = NULL;
 	const gchar *served_xml;
 
-	spawn(f, NULL);
+	pbm_fixture_spawn(f, NULL);
 	assert_true(g_file_get_contents(path, &xml, NULL, NULL));
 	want = g_dbus_node_info_new_for_xml(xml, &error);
 	assert_non_null(want);
-	reply = call(f, "/org/pbmd", "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
-	             &error);
+	reply = pbm_fixture_call(f, PBM_DBUS_PATH, "org.freedesktop.DBus.Introspectable",
+	                         "Introspect", NULL, &error);
 	g_variant_get(reply, "(&s)", &served_xml);
 	served = g_dbus_node_info_new_for_xml(served_xml, &error);
 	assert_non_null(served);
 	/* every member of the Manager interface, with its signature */
 	{
 		GDBusInterfaceInfo *w =
-		        g_dbus_node_info_lookup_interface(want, "org.pbmd1.Manager");
+		        g_dbus_node_info_lookup_interface(want, PBM_DBUS_INTERFACE_MANAGER);
 		GDBusInterfaceInfo *s =
-		        g_dbus_node_info_lookup_interface(served, "org.pbmd1.Manager");
+		        g_dbus_node_info_lookup_interface(served, PBM_DBUS_INTERFACE_MANAGER);
 		assert_non_null(s);
 		for (guint i = 0; w->methods[i] != NULL; i++) {
 			GDBusMethodInfo *m =
@@ -312,17 +193,17 @@ test_introspection_matches_xml(void **state)
 static void
 test_full_session_signals(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Seen seen = { 0 };
 	g_autofree gchar *path = NULL;
 	g_autoptr(GError) error = NULL;
 	guint sub;
 
-	spawn(f, NULL);
-	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", NULL, NULL, NULL, NULL,
+	pbm_fixture_spawn(f, NULL);
+	sub = g_dbus_connection_signal_subscribe(f->client, PBM_DBUS_NAME, NULL, NULL, NULL, NULL,
 	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &seen, NULL);
-	path = start(f, "demo", NULL);
-	assert_string_equal(path, "/org/pbmd/session/1");
+	path = pbm_fixture_start(f, "demo", NULL);
+	assert_string_equal(path, PBM_DBUS_PATH_SESSION "/1");
 	assert_active_session(f, path);
 	assert_true(spin_until(NULL, &seen, 1, 45 * G_USEC_PER_SEC));
 	assert_int_equal(seen.started, 1);
@@ -333,9 +214,12 @@ test_full_session_signals(void **state)
 	assert_true(seen.elapsed_changes >= 20);
 	assert_true(seen.elapsed_changes <= 35);
 	{
-		g_autoptr(GVariant) outcome = property(f, path, "org.pbmd1.Session", "Outcome");
-		g_autoptr(GVariant) dose = property(f, path, "org.pbmd1.Session", "DoseNir");
-		g_autoptr(GVariant) progress = property(f, path, "org.pbmd1.Session", "Progress");
+		g_autoptr(GVariant) outcome =
+		        pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome");
+		g_autoptr(GVariant) dose =
+		        pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, "DoseNir");
+		g_autoptr(GVariant) progress =
+		        pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Progress");
 		assert_string_equal(g_variant_get_string(outcome, NULL), "completed");
 		assert_float_equal(g_variant_get_double(dose), 0.8 * 34 * 15 / 1000, 0.01);
 		assert_float_equal(g_variant_get_double(progress), 1.0, 1e-9);
@@ -343,8 +227,8 @@ test_full_session_signals(void **state)
 	/* none is active, though the finished one stays readable */
 	assert_active_session(f, "/");
 	{
-		g_autoptr(GVariant) reply =
-		        manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0u), &error);
+		g_autoptr(GVariant) reply = pbm_fixture_manager(
+		        f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0u), &error);
 		g_autoptr(GVariant) rows = g_variant_get_child_value(reply, 0);
 		g_autoptr(GVariant) row = g_variant_get_child_value(rows, 0);
 		const gchar *outcome = NULL;
@@ -359,70 +243,80 @@ test_full_session_signals(void **state)
 static void
 test_errors(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	GError *error = NULL;
 	g_autofree gchar *path = NULL;
 	GVariantBuilder b;
 
-	spawn(f, NULL);
-	assert_null(manager(f, "StartSession",
-	                    g_variant_new("(s@a{sv})", "nope",
-	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-	                    &error));
-	assert_dbus_error(error, "org.pbmd1.Error.NoSuchProfile", "ListProfiles");
+	pbm_fixture_spawn(f, NULL);
+	assert_null(pbm_fixture_manager(
+	        f, "StartSession",
+	        g_variant_new("(s@a{sv})", "nope",
+	                      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	        &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.NoSuchProfile", "ListProfiles");
 	g_clear_error(&error);
 
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&b, "{sv}", "colour", g_variant_new_string("blue"));
-	assert_null(manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b), &error));
-	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "unknown option \"colour\"");
+	assert_null(pbm_fixture_manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b),
+	                                &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "unknown option \"colour\"");
 	g_clear_error(&error);
 
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&b, "{sv}", "distance_cm", g_variant_new_double(500));
-	assert_null(manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b), &error));
-	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "distance_cm");
+	assert_null(pbm_fixture_manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b),
+	                                &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "distance_cm");
 	g_clear_error(&error);
 
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&b, "{sv}", "panels",
 	                      g_variant_new_strv((const gchar *[]){ "NOPE", NULL }, -1));
-	assert_null(manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b), &error));
-	assert_dbus_error(error, "org.pbmd1.Error.NoPanel", "NOPE");
+	assert_null(pbm_fixture_manager(f, "StartSession", g_variant_new("(sa{sv})", "demo", &b),
+	                                &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.NoPanel", "NOPE");
 	g_clear_error(&error);
 
-	assert_null(manager(f, "GetProfile", g_variant_new("(s)", "../../etc/passwd"), &error));
-	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "a-z");
+	assert_null(pbm_fixture_manager(f, "GetProfile", g_variant_new("(s)", "../../etc/passwd"),
+	                                &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "a-z");
 	g_clear_error(&error);
 
-	assert_null(manager(f, "StopSession", NULL, &error));
-	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "StartSession");
+	assert_null(pbm_fixture_manager(f, "StopSession", NULL, &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "StartSession");
 	g_clear_error(&error);
 
-	assert_null(manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 20000u), &error));
-	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "10000");
+	assert_null(pbm_fixture_manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 20000u),
+	                                &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "10000");
 	g_clear_error(&error);
 
 	/* wrong argument types never reach pbmd's code */
-	assert_null(manager(f, "StartSession", g_variant_new("(i)", 5), &error));
+	assert_null(pbm_fixture_manager(f, "StartSession", g_variant_new("(i)", 5), &error));
 	assert_non_null(error);
 	g_clear_error(&error);
 
-	path = start(f, "demo", NULL);
-	assert_null(manager(f, "StartSession",
-	                    g_variant_new("(s@a{sv})", "skin",
-	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-	                    &error));
-	assert_dbus_error(error, "org.pbmd1.Error.Busy", "StopSession");
+	path = pbm_fixture_start(f, "demo", NULL);
+	assert_null(pbm_fixture_manager(
+	        f, "StartSession",
+	        g_variant_new("(s@a{sv})", "skin",
+	                      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	        &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.Busy", "StopSession");
 	g_clear_error(&error);
-	assert_reply(manager(f, "PauseSession", NULL, &error));
-	assert_reply(call(f, path, "org.pbmd1.Session", "Resume", NULL, &error));
-	assert_reply(call(f, path, "org.pbmd1.Session", "Stop", NULL, &error));
-	assert_null(call(f, path, "org.pbmd1.Session", "Stop", NULL, &error));
-	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", NULL);
+	pbm_assert_reply(pbm_fixture_manager(f, "PauseSession", NULL, &error));
+	pbm_assert_reply(
+	        pbm_fixture_call(f, path, PBM_DBUS_INTERFACE_SESSION, "Resume", NULL, &error));
+	pbm_assert_reply(
+	        pbm_fixture_call(f, path, PBM_DBUS_INTERFACE_SESSION, "Stop", NULL, &error));
+	assert_null(pbm_fixture_call(f, path, PBM_DBUS_INTERFACE_SESSION, "Stop", NULL, &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.NotRunning", NULL);
 	g_clear_error(&error);
 	/* and it still serves */
-	g_autoptr(GVariant) st = property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	g_autoptr(GVariant) st =
+	        pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 	assert_string_equal(g_variant_get_string(st, NULL), "idle");
 }
 
@@ -431,42 +325,44 @@ test_errors(void **state)
 static void
 test_active_session_lifecycle(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Seen seen = { 0 };
 	GError *error = NULL;
 	g_autofree gchar *first = NULL, *second = NULL;
 	guint sub;
 
-	spawn(f, NULL);
-	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", NULL, NULL, NULL, NULL,
+	pbm_fixture_spawn(f, NULL);
+	sub = g_dbus_connection_signal_subscribe(f->client, PBM_DBUS_NAME, NULL, NULL, NULL, NULL,
 	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &seen, NULL);
-	first = start(f, "demo", NULL);
+	first = pbm_fixture_start(f, "demo", NULL);
 	assert_active_session(f, first);
-	assert_reply(manager(f, "StopSession", NULL, &error));
-	assert_true(spin_until(NULL, &seen, 1, WAIT_MS * 1000));
+	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, &error));
+	assert_true(spin_until(NULL, &seen, 1, PBM_FIXTURE_WAIT_MS * 1000));
 	assert_string_equal(seen.outcome, "stopped");
-	assert_active_session(f, "/");
+	assert_active_session(f, PBM_DBUS_PATH_NONE);
 	assert_session_string(f, first, "State", "finished");
 	assert_session_string(f, first, "Outcome", "stopped");
-	assert_null(call(f, first, "org.pbmd1.Session", "Pause", NULL, &error));
-	assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "has ended");
+	assert_null(pbm_fixture_call(f, first, PBM_DBUS_INTERFACE_SESSION, "Pause", NULL, &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.NotRunning", "has ended");
 	g_clear_error(&error);
 
 	/* the path StartSession returns is the session it started */
-	second = start(f, "demo", NULL);
+	second = pbm_fixture_start(f, "demo", NULL);
 	assert_string_not_equal(second, first);
 	assert_active_session(f, second);
-	assert_null(call(f, first, "org.pbmd1.Session", "Stop", NULL, &error));
+	assert_null(pbm_fixture_call(f, first, PBM_DBUS_INTERFACE_SESSION, "Stop", NULL, &error));
 	assert_non_null(error);
 	g_clear_error(&error);
 	{
 		/* the call on the old path did not reach it */
-		g_autoptr(GVariant) st = property(f, second, "org.pbmd1.Session", "State");
+		g_autoptr(GVariant) st =
+		        pbm_fixture_property(f, second, PBM_DBUS_INTERFACE_SESSION, "State");
 		assert_string_not_equal(g_variant_get_string(st, NULL), "finished");
 	}
-	assert_reply(call(f, second, "org.pbmd1.Session", "Stop", NULL, &error));
-	assert_true(spin_until(NULL, &seen, 2, WAIT_MS * 1000));
-	assert_active_session(f, "/");
+	pbm_assert_reply(
+	        pbm_fixture_call(f, second, PBM_DBUS_INTERFACE_SESSION, "Stop", NULL, &error));
+	assert_true(spin_until(NULL, &seen, 2, PBM_FIXTURE_WAIT_MS * 1000));
+	assert_active_session(f, PBM_DBUS_PATH_NONE);
 	assert_session_string(f, second, "Outcome", "stopped");
 	g_dbus_connection_signal_unsubscribe(f->client, sub);
 	g_free(seen.outcome);
@@ -475,33 +371,36 @@ test_active_session_lifecycle(void **state)
 static void
 test_panel_methods_and_safety_limit(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	GError *error = NULL;
 	GVariant *reply;
 
-	write_config(f, "max_session = \"20s\";");
-	spawn(f, NULL);
-	reply = call(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "Identify", NULL, &error);
+	pbm_fixture_write_config(f, "max_session = \"20s\";");
+	pbm_fixture_spawn(f, NULL);
+	reply = pbm_fixture_call(f, PBM_DBUS_PATH_PANEL "/SIM0001", PBM_DBUS_INTERFACE_PANEL,
+	                         "Identify", NULL, &error);
 	assert_non_null(reply);
 	g_variant_unref(reply);
-	reply = call(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "ClearFault", NULL, &error);
+	reply = pbm_fixture_call(f, PBM_DBUS_PATH_PANEL "/SIM0001", PBM_DBUS_INTERFACE_PANEL,
+	                         "ClearFault", NULL, &error);
 	assert_non_null(reply);
 	g_variant_unref(reply);
 	/* the 30 s demo is longer than this system allows */
-	assert_null(manager(f, "StartSession",
-	                    g_variant_new("(s@a{sv})", "demo",
-	                                  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-	                    &error));
-	assert_dbus_error(error, "org.pbmd1.Error.SafetyLimit", "limits.max_session");
+	assert_null(pbm_fixture_manager(
+	        f, "StartSession",
+	        g_variant_new("(s@a{sv})", "demo",
+	                      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+	        &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.SafetyLimit", "limits.max_session");
 	g_clear_error(&error);
 	/* a distance outside the panel's calibration */
 	{
 		GVariantBuilder b;
 		g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
 		g_variant_builder_add(&b, "{sv}", "distance_cm", g_variant_new_double(80));
-		assert_null(
-		        manager(f, "StartSession", g_variant_new("(sa{sv})", "skin", &b), &error));
-		assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "calibrated only");
+		assert_null(pbm_fixture_manager(f, "StartSession",
+		                                g_variant_new("(sa{sv})", "skin", &b), &error));
+		pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "calibrated only");
 		g_clear_error(&error);
 	}
 }
@@ -511,34 +410,36 @@ test_panel_methods_and_safety_limit(void **state)
 static void
 test_suspend_interrupts(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDBusConnection) logind = pbm_test_bus_connect(f->bus, &error);
 	g_autofree gchar *path = NULL;
 	g_autoptr(GVariant) owned = NULL;
 	gint64 until;
 
-	spawn(f, NULL);
+	pbm_fixture_spawn(f, NULL);
 	owned = g_dbus_connection_call_sync(
 	        logind, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
 	        "RequestName", g_variant_new("(su)", "org.freedesktop.login1", 4u),
-	        G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, &error);
+	        G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, PBM_FIXTURE_WAIT_MS, NULL, &error);
 	assert_non_null(owned);
-	path = start(f, "back-pain", NULL);
+	path = pbm_fixture_start(f, "back-pain", NULL);
 	assert_true(g_dbus_connection_emit_signal(
 	        logind, NULL, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
 	        "PrepareForSleep", g_variant_new("(b)", TRUE), &error));
-	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	until = g_get_monotonic_time() + PBM_FIXTURE_WAIT_MS * 1000;
 	while (g_get_monotonic_time() < until) {
-		g_autoptr(GVariant) outcome = property(f, path, "org.pbmd1.Session", "Outcome");
+		g_autoptr(GVariant) outcome =
+		        pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome");
 		if (g_str_equal(g_variant_get_string(outcome, NULL), "interrupted"))
 			break;
 		g_usleep(50000);
 	}
 	{
-		g_autoptr(GVariant) outcome = property(f, path, "org.pbmd1.Session", "Outcome");
-		g_autoptr(GVariant) st =
-		        property(f, "/org/pbmd/panel/SIM0001", "org.pbmd1.Panel", "State");
+		g_autoptr(GVariant) outcome =
+		        pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome");
+		g_autoptr(GVariant) st = pbm_fixture_property(f, PBM_DBUS_PATH_PANEL "/SIM0001",
+		                                              PBM_DBUS_INTERFACE_PANEL, "State");
 		assert_string_equal(g_variant_get_string(outcome, NULL), "interrupted");
 		assert_string_equal(g_variant_get_string(st, NULL), "idle");
 	}
@@ -548,7 +449,8 @@ test_suspend_interrupts(void **state)
 	        "PrepareForSleep", g_variant_new("(b)", FALSE), &error));
 	g_usleep(300000);
 	{
-		g_autoptr(GVariant) st = property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+		g_autoptr(GVariant) st =
+		        pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 		assert_string_equal(g_variant_get_string(st, NULL), "idle");
 	}
 }
@@ -556,7 +458,7 @@ test_suspend_interrupts(void **state)
 /* pbmd run by hand with bad input: it says what is wrong and exits with the
  * documented status, before touching any bus. */
 static gint
-run_pbmd(Fixture *f, const gchar *const *args, gchar **err)
+run_pbmd(PbmFixture *f, const gchar *const *args, gchar **err)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
@@ -577,7 +479,7 @@ run_pbmd(Fixture *f, const gchar *const *args, gchar **err)
 static void
 test_startup_errors(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *err = NULL;
 	g_autofree gchar *bad_config = g_build_filename(f->dir, "broken.conf", NULL);
 	const gchar *too_many[] = { "--simulate=9", NULL };
@@ -606,15 +508,15 @@ test_startup_errors(void **state)
 static void
 test_sigterm_mid_session(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = NULL;
 	g_autoptr(GError) error = NULL;
 	gint status;
 
-	spawn(f, NULL);
-	path = start(f, "back-pain", NULL);
+	pbm_fixture_spawn(f, NULL);
+	path = pbm_fixture_start(f, "back-pain", NULL);
 	g_usleep(1500 * 1000);
-	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, WAIT_MS);
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, PBM_FIXTURE_WAIT_MS);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_true(pbm_test_daemon_wait_notify(f->daemon, "STOPPING=1", 1000, NULL, &error));
@@ -626,71 +528,54 @@ test_sigterm_mid_session(void **state)
 static void
 test_sigkill_then_restart_interrupted(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = NULL;
-	g_autofree gchar *state_dir = NULL;
-	g_autofree gchar *env_state = NULL;
-	g_autofree gchar *db = NULL;
 	gint status;
 
-	state_dir = g_build_filename(f->dir, "state", NULL);
-	g_mkdir(state_dir, 0700);
-	env_state = g_strconcat("STATE_DIRECTORY=", state_dir, NULL);
-	db = g_build_filename(state_dir, "history.db", NULL);
-	{
-		const gchar *env[] = { env_state, NULL };
-		spawn(f, env);
-		path = start(f, "back-pain", NULL);
-		g_usleep(6 * G_USEC_PER_SEC); /* past the first checkpoint */
-		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, WAIT_MS);
-		assert_true(WIFSIGNALED(status));
-		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-		assert_int_equal(pbm_test_count_outcome(db, "interrupted"), 0);
-		/* the next start closes the row */
-		spawn(f, env);
-		assert_int_equal(pbm_test_count_outcome(db, "interrupted"), 1);
-		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	}
-	{
-		g_autofree gchar *wal = g_strconcat(db, "-wal", NULL);
-		g_autofree gchar *shm = g_strconcat(db, "-shm", NULL);
-		g_unlink(db);
-		g_unlink(wal);
-		g_unlink(shm);
-		g_rmdir(state_dir);
-	}
+	/* both pbmds keep their history in f->state */
+	pbm_fixture_spawn(f, NULL);
+	path = pbm_fixture_start(f, "back-pain", NULL);
+	g_usleep(6 * G_USEC_PER_SEC); /* past the first checkpoint */
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, PBM_FIXTURE_WAIT_MS);
+	assert_true(WIFSIGNALED(status));
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	assert_int_equal(pbm_test_count_outcome(f->history_db, "interrupted"), 0);
+	/* the next start closes the row */
+	pbm_fixture_spawn(f, NULL);
+	assert_int_equal(pbm_test_count_outcome(f->history_db, "interrupted"), 1);
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
 }
 
 static void
 test_sighup_broken_config_keeps_running(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	GError *error = NULL;
 	gint status = 0;
 
-	spawn(f, NULL);
+	pbm_fixture_spawn(f, NULL);
 	assert_true(g_file_set_contents(f->config, "limits = { max_session = \"forever\"; };\n", -1,
 	                                NULL));
 	kill(pbm_test_daemon_get_pid(f->daemon), SIGHUP);
 	g_usleep(300 * 1000);
 	assert_false(pbm_test_daemon_has_exited(f->daemon, &status));
 	/* the old configuration still runs sessions */
-	g_free(start(f, "demo", NULL));
-	assert_reply(manager(f, "StopSession", NULL, &error));
+	g_free(pbm_fixture_start(f, "demo", NULL));
+	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, &error));
 	/* ReloadConfig says what is wrong, with file and line */
-	assert_null(manager(f, "ReloadConfig", NULL, &error));
-	assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "pbmd.conf:1: max_session");
+	assert_null(pbm_fixture_manager(f, "ReloadConfig", NULL, &error));
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "pbmd.conf:1: max_session");
 	g_clear_error(&error);
 }
 
 static void
 test_watchdog_pings(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	const gchar *env[] = { "WATCHDOG_USEC=400000", NULL };
 	g_autoptr(GError) error = NULL;
 
-	spawn(f, env);
+	pbm_fixture_spawn(f, env);
 	assert_true(pbm_test_daemon_wait_notify(f->daemon, "WATCHDOG=1", 2000, NULL, &error));
 	assert_true(pbm_test_daemon_wait_notify(f->daemon, "WATCHDOG=1", 2000, NULL, &error));
 }
@@ -713,12 +598,12 @@ caller_main(const gchar *address, const gchar *method)
 	if (c == NULL)
 		return 5;
 	reply = g_dbus_connection_call_sync(
-	        c, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", method,
+	        c, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, method,
 	        g_str_equal(method, "StartSession")
 	                ? g_variant_new("(s@a{sv})", "demo",
 	                                g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0))
 	                : NULL,
-	        NULL, G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, &error);
+	        NULL, G_DBUS_CALL_FLAGS_NONE, PBM_FIXTURE_WAIT_MS, NULL, &error);
 	if (reply != NULL)
 		return 0;
 	remote = g_dbus_error_get_remote_error(error);
@@ -737,7 +622,7 @@ become_nobody(gpointer user_data)
 static gchar *self_exe;
 
 static gint
-call_as_nobody(Fixture *f, const gchar *method)
+call_as_nobody(PbmFixture *f, const gchar *method)
 {
 	struct passwd *pw = getpwnam("nobody");
 	const gchar *argv[] = { self_exe, "--call", pbm_test_bus_get_address(f->bus), method,
@@ -756,7 +641,7 @@ call_as_nobody(Fixture *f, const gchar *method)
 static void
 test_authorization_by_group(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *with = NULL;
 
@@ -766,7 +651,7 @@ test_authorization_by_group(void **state)
 	with = g_strconcat(text, "control_group = \"nogroup\";\n", NULL);
 	assert_true(g_file_set_contents(f->config, with, -1, NULL));
 	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
-	spawn(f, NULL);
+	pbm_fixture_spawn(f, NULL);
 	assert_int_equal(call_as_nobody(f, "StartSession"), 0);
 	assert_int_equal(call_as_nobody(f, "StopSession"), 0);
 	/* the group does not grant administration */
@@ -776,13 +661,13 @@ test_authorization_by_group(void **state)
 static void
 test_authorization(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autoptr(GError) error = NULL;
 
 	/* the bus socket lives in root's private temp dir: let nobody reach it */
 	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
 	/* without polkit on the bus, only root and the pbmd group pass */
-	spawn(f, NULL);
+	pbm_fixture_spawn(f, NULL);
 	assert_int_equal(call_as_nobody(f, "StartSession"), 3);
 	/* reading is open to everyone */
 	assert_int_equal(call_as_nobody(f, "ListProfiles"), 0);
@@ -790,13 +675,13 @@ test_authorization(void **state)
 	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
 	assert_non_null(f->polkit);
 	assert_int_equal(call_as_nobody(f, "StartSession"), 3);
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.control"), 1);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_CONTROL), 1);
 	pbm_test_polkit_set_answer(f->polkit, TRUE);
 	assert_int_equal(call_as_nobody(f, "StartSession"), 0);
 	/* admin needs its own action */
-	pbm_test_polkit_set_action_answer(f->polkit, "org.pbmd.admin", FALSE);
+	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_ADMIN, FALSE);
 	assert_int_equal(call_as_nobody(f, "ReloadConfig"), 3);
-	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.admin"), 1);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_ADMIN), 1);
 	assert_int_equal(call_as_nobody(f, "StopSession"), 0);
 }
 
@@ -804,23 +689,20 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ready_and_contract, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_startup_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_introspection_matches_xml, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_active_session_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_panel_methods_and_safety_limit, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_sigterm_mid_session, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_suspend_interrupts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sigkill_then_restart_interrupted, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_sighup_broken_config_keeps_running, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_watchdog_pings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_authorization_by_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_session_signals, setup, teardown),
+		pbm_fixture_test(test_ready_and_contract, NULL),
+		pbm_fixture_test(test_startup_errors, NULL),
+		pbm_fixture_test(test_introspection_matches_xml, NULL),
+		pbm_fixture_test(test_errors, NULL),
+		pbm_fixture_test(test_active_session_lifecycle, NULL),
+		pbm_fixture_test(test_panel_methods_and_safety_limit, NULL),
+		pbm_fixture_test(test_sigterm_mid_session, NULL),
+		pbm_fixture_test(test_suspend_interrupts, NULL),
+		pbm_fixture_test(test_sigkill_then_restart_interrupted, NULL),
+		pbm_fixture_test(test_sighup_broken_config_keeps_running, NULL),
+		pbm_fixture_test(test_watchdog_pings, NULL),
+		pbm_fixture_test(test_authorization, NULL),
+		pbm_fixture_test(test_authorization_by_group, NULL),
+		pbm_fixture_test(test_full_session_signals, NULL),
 	};
 
 	if (argc == 4 && g_str_equal(argv[1], "--call"))

@@ -22,6 +22,9 @@
  * argv[1]: how many SIGKILL points (default 50); argv[2]: a pattern, run
  * only the tests it matches. PBM_TEST_SEED replays the random kill points
  * of an earlier run.
+ *
+ * Error names stay literal here: they are the contract as a client sees it,
+ * not a name to take from pbm-names.h.
  */
 #define _GNU_SOURCE /* unshare() */
 #include <errno.h>
@@ -42,15 +45,14 @@
 #include <sqlite3.h>
 
 #include "pbm-mock-panel.h"
-#include "pbm-test-client.h"
+#include "pbm-test-fixture.h"
 
-#define WAIT_MS 10000
 #define HEARTBEAT_MS 250
 #define WATCHDOG_MS 1000
 /* The firmware model runs on a timer thread of the emulator, and pbmd's
  * last heartbeat may still be in flight when it dies. */
 #define DARK_MARGIN_MS 300
-#define PANEL "/org/pbmd/panel/FAULTS01"
+#define PANEL PBM_DBUS_PATH_PANEL "/FAULTS01"
 
 static guint n_kill_points = 50;
 
@@ -80,138 +82,66 @@ static const gchar long_profile[] =
         ");\n";
 #define LONG_PROFILE_US (7 * G_USEC_PER_SEC)
 
-typedef struct {
-	gchar *dir;
-	gchar *config;
-	gchar *profiles;
-	gchar *state;
-	gchar *db;
-	gboolean mounted;
-	PbmMockBus *usb;
-	PbmMockPanel *panel;
-	PbmTestBus *bus;
-	PbmTestDaemon *daemon;
-	PbmTestPolkit *polkit;
-	GDBusConnection *client;
-} Fixture;
+/* The tiny tmpfs mounted on f->state, to be unmounted in the teardown. */
+static gboolean state_mounted;
 
 /* ---- files ---- */
 
-static void
-write_file(const gchar *path, const gchar *text)
-{
-	g_autoptr(GError) error = NULL;
-
-	if (!g_file_set_contents(path, text, -1, &error))
-		fail_msg("%s", error->message);
-}
-
-/* Line 1 names the profile dirs, line 2 the panel, line 3 the limits, so
- * errors in limits are on line 3. */
+/* pbmd.conf with a fast heartbeat and watchdog, so that kill points are
+ * many; limits stay on line 3. */
 static gchar *
-config_text_with(const Fixture *f, gint heartbeat_ms, gint watchdog_ms, const gchar *limits)
+config_text_with(const PbmFixture *f, gint heartbeat_ms, gint watchdog_ms, const gchar *limits)
 {
-	return g_strdup_printf("profile_dirs = [ \"%s\", \"%s/data/profiles\" ];\n"
-	                       "devices = [ \"1209:7062\" ];\n"
-	                       "limits = { heartbeat_interval_ms = %d; watchdog_timeout_ms = %d; "
-	                       "min_gap = 0; %s };\n",
-	                       f->profiles, PBM_SOURCE_DIR, heartbeat_ms, watchdog_ms,
-	                       limits != NULL ? limits : "");
+	g_autofree gchar *all =
+	        g_strdup_printf("heartbeat_interval_ms = %d; watchdog_timeout_ms = "
+	                        "%d; %s",
+	                        heartbeat_ms, watchdog_ms, limits != NULL ? limits : "");
+
+	return pbm_fixture_config_text(f, all);
 }
 
 static gchar *
-config_text(const Fixture *f, const gchar *limits)
+config_text(const PbmFixture *f, const gchar *limits)
 {
 	return config_text_with(f, HEARTBEAT_MS, WATCHDOG_MS, limits);
 }
 
 static void
-write_config(const Fixture *f, const gchar *limits)
+write_config(const PbmFixture *f, const gchar *limits)
 {
 	g_autofree gchar *text = config_text(f, limits);
 
-	write_file(f->config, text);
+	assert_true(g_file_set_contents(f->config, text, -1, NULL));
 }
 
 /* ---- fixture ---- */
 
-static int
-setup(void **state)
-{
-	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *p1 = NULL, *p2 = NULL;
-	PbmSimConfig sim;
-
-	f->dir = g_dir_make_tmp("pbm-fd-XXXXXX", NULL);
-	assert_non_null(f->dir);
-	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
-	f->profiles = g_build_filename(f->dir, "profiles", NULL);
-	f->state = g_build_filename(f->dir, "state", NULL);
-	f->db = g_build_filename(f->state, "history.db", NULL);
-	assert_int_equal(g_mkdir(f->profiles, 0755), 0);
-	assert_int_equal(g_mkdir(f->state, 0700), 0);
-	p1 = g_build_filename(f->profiles, "kill-points.conf", NULL);
-	p2 = g_build_filename(f->profiles, "long-run.conf", NULL);
-	write_file(p1, kill_profile);
-	write_file(p2, long_profile);
-	write_config(f, NULL);
-	f->usb = pbm_mock_bus_new(&error);
-	if (f->usb == NULL)
-		fail_msg("%s", error->message);
-	pbm_sim_config_init(&sim, "FAULTS01");
-	f->panel = pbm_mock_panel_plug(f->usb, &sim, PBM_USB_VID, PBM_USB_PID, &error);
-	if (f->panel == NULL)
-		fail_msg("%s", error->message);
-	f->bus = pbm_test_bus_new(&error);
-	if (f->bus == NULL)
-		fail_msg("%s", error->message);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	if (f->client == NULL)
-		fail_msg("%s", error->message);
-	*state = f;
-	return 0;
-}
+static const PbmFixtureOptions options = {
+	.usb = TRUE,
+	.serial = "FAULTS01",
+	.profiles = (const gchar *const[]){ "kill-points", kill_profile, "long-run", long_profile,
+	                                    NULL },
+	.limits = "heartbeat_interval_ms = " G_STRINGIFY(
+	        HEARTBEAT_MS) "; watchdog_timeout_ms = " G_STRINGIFY(WATCHDOG_MS) ";",
+};
 
 static int
 teardown(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 
-	/* pbmd goes before the emulated device (it would hang in an ioctl) */
+	/* pbmd goes before its state directory */
 	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
-	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
-	g_clear_pointer(&f->usb, pbm_mock_bus_free);
-	if (f->mounted)
+	if (state_mounted)
 		umount2(f->state, MNT_DETACH);
-	pbm_test_rm_rf(f->dir);
-	g_free(f->dir);
-	g_free(f->config);
-	g_free(f->profiles);
-	g_free(f->state);
-	g_free(f->db);
-	g_free(f);
-	return 0;
+	state_mounted = FALSE;
+	return pbm_fixture_teardown(state);
 }
 
 /* ---- pbmd ---- */
 
 static void
-spawn(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	const gchar *args[] = { "--config", f->config, NULL };
-
-	f->daemon = pbm_test_spawn_pbmd_ready(f->bus, f->client, args, f->state, WAIT_MS, &error);
-	if (f->daemon == NULL)
-		fail_msg("%s", error->message);
-}
-
-static void
-assert_alive(Fixture *f)
+assert_alive(PbmFixture *f)
 {
 	gint status = 0;
 
@@ -219,98 +149,21 @@ assert_alive(Fixture *f)
 		fail_msg("pbmd exited (wait status 0x%x)", status);
 }
 
-static GVariant *
-call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
-     GError **error)
-{
-	return pbm_test_call(f->client, path, iface, method, args, NULL, WAIT_MS, error);
-}
-
-static GVariant *
-manager(Fixture *f, const gchar *method, GVariant *args, GError **error)
-{
-	return call(f, "/org/pbmd", "org.pbmd1.Manager", method, args, error);
-}
-
-/* A call that must succeed; its reply is not needed. */
-static void
-assert_reply(GVariant *reply)
-{
-	assert_non_null(reply);
-	g_variant_unref(reply);
-}
-
-static GVariant *
-get(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GError) error = NULL;
-	GVariant *v = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
-
-	if (v == NULL)
-		fail_msg("%s.%s: %s", iface, name, error->message);
-	return v;
-}
-
-static gchar *
-get_string(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GVariant) v = get(f, path, iface, name);
-
-	return g_variant_dup_string(v, NULL);
-}
-
 static guint64
-get_u64(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
+get_u64(PbmFixture *f, const gchar *path, const gchar *iface, const gchar *name)
 {
-	g_autoptr(GVariant) v = get(f, path, iface, name);
+	g_autoptr(GVariant) v = pbm_fixture_property(f, path, iface, name);
 
 	return g_variant_get_uint64(v);
 }
 
-/* Polls a string or boolean property until it has the wanted value; a
- * panel object appears once pbmd has probed the device. */
-static gboolean
-wait_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
-              const gchar *want, guint timeout_ms)
-{
-	return pbm_test_wait_property(f->client, path, iface, name, want, 20, timeout_ms);
-}
-
 static void
-wait_panel_idle(Fixture *f)
+wait_panel_idle(PbmFixture *f)
 {
-	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
-	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
-}
-
-static gchar *
-try_start(Fixture *f, const gchar *profile, GError **error)
-{
-	return pbm_test_start_session(f->client, profile, NULL, WAIT_MS, error);
-}
-
-static gchar *
-start(Fixture *f, const gchar *profile)
-{
-	g_autoptr(GError) error = NULL;
-	gchar *path = try_start(f, profile, &error);
-
-	if (path == NULL)
-		fail_msg("StartSession %s: %s", profile, error->message);
-	return path;
-}
-
-static void
-assert_dbus_error(const GError *error, const gchar *name, const gchar *needle)
-{
-	g_autofree gchar *remote = NULL;
-
-	assert_non_null(error);
-	remote = g_dbus_error_get_remote_error(error);
-	if (g_strcmp0(remote, name) != 0)
-		fail_msg("expected %s, got %s: %s", name, remote, error->message);
-	if (needle != NULL && strstr(error->message, needle) == NULL)
-		fail_msg("'%s' does not mention '%s'", error->message, needle);
+	assert_true(pbm_fixture_wait_property(f, PANEL, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "true", PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL, PBM_DBUS_INTERFACE_PANEL, "State", "idle",
+	                                      PBM_FIXTURE_WAIT_MS));
 }
 
 /* ---- the history, read behind pbmd's back ---- */
@@ -334,11 +187,11 @@ db_value(const gchar *db, const gchar *sql)
 
 /* GetHistory as a client sees it: "id:outcome" per row, newest first. */
 static gchar *
-history_summary(Fixture *f)
+history_summary(PbmFixture *f)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply =
-	        manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0), &error);
+	        pbm_fixture_manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0), &error);
 	g_autoptr(GVariant) rows = NULL;
 	g_autoptr(GString) out = g_string_new("");
 	GVariantIter iter;
@@ -373,7 +226,7 @@ compare_i64(gconstpointer a, gconstpointer b)
 static void
 test_sigkill_matrix(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	const gchar *seed_env = g_getenv("PBM_TEST_SEED");
 	guint32 seed = seed_env != NULL ? (guint32)g_ascii_strtoull(seed_env, NULL, 10)
 	                                : (guint32)g_get_real_time();
@@ -388,25 +241,26 @@ test_sigkill_matrix(void **state)
 		gint64 delay_us, killed, dark = 0, ms;
 		gint status;
 
-		spawn(f);
+		pbm_fixture_spawn(f, NULL);
 		/* the previous pbmd's session is closed, as interrupted */
-		assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions"), i);
-		assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome IS "
-		                                 "NULL OR ended_at IS NULL"),
+		assert_int_equal(db_value(f->history_db, "SELECT count(*) FROM sessions"), i);
+		assert_int_equal(db_value(f->history_db,
+		                          "SELECT count(*) FROM sessions WHERE outcome IS "
+		                          "NULL OR ended_at IS NULL"),
 		                 0);
-		assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE "
-		                                 "outcome = 'interrupted'"),
+		assert_int_equal(db_value(f->history_db, "SELECT count(*) FROM sessions WHERE "
+		                                         "outcome = 'interrupted'"),
 		                 i);
 		wait_panel_idle(f);
 		assert_false(pbm_mock_panel_is_lit(f->panel));
-		path = start(f, "kill-points");
+		path = pbm_fixture_start(f, "kill-points", NULL);
 		/* from the reply on, across ramp, step change and second step;
 		 * never after the session's own end */
 		delay_us = g_rand_int_range(rand, 0, KILL_PROFILE_US - 150 * 1000);
 		g_usleep(delay_us);
 		n_lit += pbm_mock_panel_is_lit(f->panel);
 		killed = g_get_monotonic_time();
-		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, WAIT_MS);
+		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, PBM_FIXTURE_WAIT_MS);
 		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		/* nobody switches it off but the panel itself */
 		while (g_get_monotonic_time() - killed < 5 * G_USEC_PER_SEC) {
@@ -429,9 +283,9 @@ test_sigkill_matrix(void **state)
 		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
 	}
 	/* the last one too, and the history is whole on D-Bus */
-	spawn(f);
-	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome = "
-	                                 "'interrupted' AND ended_at IS NOT NULL"),
+	pbm_fixture_spawn(f, NULL);
+	assert_int_equal(db_value(f->history_db, "SELECT count(*) FROM sessions WHERE outcome = "
+	                                         "'interrupted' AND ended_at IS NOT NULL"),
 	                 n_kill_points);
 	summary = history_summary(f);
 	{
@@ -456,7 +310,7 @@ test_sigkill_matrix(void **state)
 /* The state directory on a tmpfs of its own, in a mount namespace of this
  * thread (the one that spawns pbmd, which inherits it). */
 static gboolean
-mount_tiny_state(Fixture *f)
+mount_tiny_state(PbmFixture *f)
 {
 	static gboolean private_ns;
 
@@ -471,7 +325,7 @@ mount_tiny_state(Fixture *f)
 	}
 	if (mount("pbm-faults", f->state, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0700") != 0)
 		fail_msg("mounting a tmpfs on %s: %s", f->state, g_strerror(errno));
-	f->mounted = TRUE;
+	state_mounted = TRUE;
 	return TRUE;
 }
 
@@ -501,15 +355,17 @@ fill_disk(const gchar *path)
 
 /* Runs a session to its end and returns its outcome on D-Bus. */
 static gchar *
-run_to_end(Fixture *f, const gchar *profile, guint timeout_ms)
+run_to_end(PbmFixture *f, const gchar *profile, guint timeout_ms)
 {
-	g_autofree gchar *path = start(f, profile);
+	g_autofree gchar *path = pbm_fixture_start(f, profile, NULL);
 	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
 
 	while (g_get_monotonic_time() < until) {
-		g_autofree gchar *st = get_string(f, path, "org.pbmd1.Session", "State");
+		g_autofree gchar *st =
+		        pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State");
 		if (g_str_equal(st, "finished"))
-			return get_string(f, path, "org.pbmd1.Session", "Outcome");
+			return pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION,
+			                                   "Outcome");
 		g_usleep(50000);
 	}
 	fail_msg("session %s did not end in %u ms", path, timeout_ms);
@@ -519,7 +375,7 @@ run_to_end(Fixture *f, const gchar *profile, guint timeout_ms)
 static void
 test_history_disk_full(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *filler = g_build_filename(f->state, "filler", NULL);
 	g_autofree gchar *before = NULL, *after = NULL, *outcome = NULL, *path = NULL;
 	g_autofree gchar *manager_state = NULL, *active = NULL;
@@ -530,25 +386,26 @@ test_history_disk_full(void **state)
 		print_message("# needs root to mount a tmpfs\n");
 		skip();
 	}
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	wait_panel_idle(f);
 	/* rows written while there is room */
-	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	outcome = run_to_end(f, "kill-points", PBM_FIXTURE_WAIT_MS);
 	assert_string_equal(outcome, "completed");
 	g_free(path);
-	path = start(f, "long-run");
-	assert_reply(manager(f, "StopSession", NULL, &error));
-	assert_true(wait_property(f, path, "org.pbmd1.Session", "Outcome", "stopped", WAIT_MS));
+	path = pbm_fixture_start(f, "long-run", NULL);
+	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, &error));
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      "stopped", PBM_FIXTURE_WAIT_MS));
 	before = history_summary(f);
 	assert_string_equal(before, "2:stopped 1:completed");
 
 	fill_disk(filler);
 	for (guint i = 0; i < 3; i++) {
-		g_autofree gchar *refused = try_start(f, "kill-points", &error);
+		g_autofree gchar *refused = pbm_fixture_try_start(f, "kill-points", NULL, &error);
 		assert_null(refused);
 		/* a device problem, with what to do about it */
-		assert_dbus_error(error, "org.pbmd1.Error.Device", "free space");
-		assert_non_null(strstr(error->message, f->db));
+		pbm_assert_dbus_error(error, "org.pbmd1.Error.Device", "free space");
+		assert_non_null(strstr(error->message, f->history_db));
 		if (i == 0)
 			print_message("# refused: %s\n", error->message);
 		g_clear_error(&error);
@@ -560,27 +417,31 @@ test_history_disk_full(void **state)
 		g_usleep(20000);
 	}
 	assert_alive(f);
-	manager_state = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	manager_state =
+	        pbm_fixture_string_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 	assert_string_equal(manager_state, "idle");
 	/* no refused one became the active session, and the last that ran
 	 * stays readable */
-	active = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
-	assert_string_equal(active, "/");
-	assert_true(wait_property(f, path, "org.pbmd1.Session", "Outcome", "stopped", WAIT_MS));
+	active = pbm_fixture_string_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	                                     "ActiveSession");
+	assert_string_equal(active, PBM_DBUS_PATH_NONE);
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      "stopped", PBM_FIXTURE_WAIT_MS));
 	{
-		g_autoptr(GVariant) profiles = manager(f, "ListProfiles", NULL, &error);
+		g_autoptr(GVariant) profiles = pbm_fixture_manager(f, "ListProfiles", NULL, &error);
 		assert_non_null(profiles);
 	}
 	/* every row written before is there, on D-Bus and in the file */
 	after = history_summary(f);
 	assert_string_equal(after, before);
-	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions"), 2);
-	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome IS NULL"), 0);
+	assert_int_equal(db_value(f->history_db, "SELECT count(*) FROM sessions"), 2);
+	assert_int_equal(
+	        db_value(f->history_db, "SELECT count(*) FROM sessions WHERE outcome IS NULL"), 0);
 
 	/* space again: sessions run and are recorded */
 	assert_int_equal(g_unlink(filler), 0);
 	g_free(outcome);
-	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	outcome = run_to_end(f, "kill-points", PBM_FIXTURE_WAIT_MS);
 	assert_string_equal(outcome, "completed");
 	g_free(after);
 	after = history_summary(f);
@@ -591,29 +452,32 @@ test_history_disk_full(void **state)
 	 * ends on time with the light off, and its outcome reaches the
 	 * history once there is room again */
 	g_free(path);
-	path = start(f, "long-run");
-	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "State", "lit", WAIT_MS));
+	path = pbm_fixture_start(f, "long-run", NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL, PBM_DBUS_INTERFACE_PANEL, "State", "lit",
+	                                      PBM_FIXTURE_WAIT_MS));
 	fill_disk(filler);
-	assert_true(wait_property(f, path, "org.pbmd1.Session", "Outcome", "completed",
-	                          LONG_PROFILE_US / 1000 + WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      "completed",
+	                                      LONG_PROFILE_US / 1000 + PBM_FIXTURE_WAIT_MS));
 	assert_alive(f);
-	assert_true(wait_property(f, PANEL, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL, PBM_DBUS_INTERFACE_PANEL, "State", "idle",
+	                                      PBM_FIXTURE_WAIT_MS));
 	assert_false(pbm_mock_panel_is_lit(f->panel));
 	{
-		g_autofree gchar *refused = try_start(f, "kill-points", &error);
+		g_autofree gchar *refused = pbm_fixture_try_start(f, "kill-points", NULL, &error);
 		assert_null(refused);
-		assert_dbus_error(error, "org.pbmd1.Error.Device", "free space");
+		pbm_assert_dbus_error(error, "org.pbmd1.Error.Device", "free space");
 		g_clear_error(&error);
 	}
 	assert_int_equal(g_unlink(filler), 0);
 	g_free(outcome);
-	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	outcome = run_to_end(f, "kill-points", PBM_FIXTURE_WAIT_MS);
 	assert_string_equal(outcome, "completed");
 	g_free(after);
 	after = history_summary(f);
 	assert_string_equal(after, "5:completed 4:completed 3:completed 2:stopped 1:completed");
 	/* with the dose the session delivered, not a stale checkpoint */
-	assert_true(db_value(f->db, "SELECT lit_us FROM sessions WHERE id = 4") >=
+	assert_true(db_value(f->history_db, "SELECT lit_us FROM sessions WHERE id = 4") >=
 	            LONG_PROFILE_US - G_USEC_PER_SEC);
 }
 
@@ -622,7 +486,7 @@ test_history_disk_full(void **state)
 /* The one PATH.corrupt-N file next to db that is not in known (its -wal and
  * -shm companions aside). */
 static gchar *
-find_aside(const Fixture *f, const gchar *known)
+find_aside(const PbmFixture *f, const gchar *known)
 {
 	g_autoptr(GDir) dir = g_dir_open(f->state, 0, NULL);
 	const gchar *name;
@@ -656,26 +520,26 @@ assert_file_equals(const gchar *path, const gchar *want, gsize want_len)
 /* pbmd starts on a damaged history, keeps it aside byte for byte, serves,
  * and records new sessions in a fresh database. Returns the aside name. */
 static gchar *
-expect_fresh_history(Fixture *f, const gchar *known, const gchar *bytes, gsize len)
+expect_fresh_history(PbmFixture *f, const gchar *known, const gchar *bytes, gsize len)
 {
 	g_autofree gchar *aside = NULL, *aside_path = NULL, *summary = NULL, *outcome = NULL;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	aside = find_aside(f, known);
 	if (aside == NULL)
-		fail_msg("no history.db.corrupt-N next to %s", f->db);
+		fail_msg("no history.db.corrupt-N next to %s", f->history_db);
 	aside_path = g_build_filename(f->state, aside, NULL);
 	assert_file_equals(aside_path, bytes, len);
 	summary = history_summary(f);
 	assert_string_equal(summary, "");
 	wait_panel_idle(f);
-	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	outcome = run_to_end(f, "kill-points", PBM_FIXTURE_WAIT_MS);
 	assert_string_equal(outcome, "completed");
 	g_free(summary);
 	summary = history_summary(f);
 	assert_string_equal(summary, "1:completed");
-	assert_int_equal(db_value(f->db, "SELECT count(*) FROM sessions WHERE outcome = "
-	                                 "'completed'"),
+	assert_int_equal(db_value(f->history_db, "SELECT count(*) FROM sessions WHERE outcome = "
+	                                         "'completed'"),
 	                 1);
 	/* and the damaged copy is still untouched */
 	assert_file_equals(aside_path, bytes, len);
@@ -685,7 +549,7 @@ expect_fresh_history(Fixture *f, const gchar *known, const gchar *bytes, gsize l
 static void
 test_corrupt_history(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autoptr(GRand) rand = g_rand_new_with_seed(7062);
 	g_autofree gchar *garbage = g_malloc(8192);
 	g_autofree gchar *first = NULL, *second = NULL, *valid = NULL;
@@ -695,18 +559,18 @@ test_corrupt_history(void **state)
 	/* garbage where the database should be */
 	for (gsize i = 0; i < 8192; i++)
 		garbage[i] = (gchar)g_rand_int_range(rand, 0, 256);
-	assert_true(g_file_set_contents(f->db, garbage, 8192, NULL));
+	assert_true(g_file_set_contents(f->history_db, garbage, 8192, NULL));
 	first = expect_fresh_history(f, NULL, garbage, 8192);
 	print_message("# garbage history.db kept as %s\n", first);
 
 	/* a database cut short: stop pbmd cleanly (its WAL goes into the
 	 * file), then keep only the first two pages */
-	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, WAIT_MS);
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, PBM_FIXTURE_WAIT_MS);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	assert_true(g_file_get_contents(f->db, &valid, &valid_len, NULL));
+	assert_true(g_file_get_contents(f->history_db, &valid, &valid_len, NULL));
 	assert_true(valid_len > 8192);
-	assert_int_equal(truncate(f->db, 8192), 0);
+	assert_int_equal(truncate(f->history_db, 8192), 0);
 	second = expect_fresh_history(f, first, valid, 8192);
 	print_message("# history.db cut from %" G_GSIZE_FORMAT " to 8192 bytes kept as %s\n",
 	              valid_len, second);
@@ -723,7 +587,7 @@ typedef struct {
 static void
 test_reload_races_session(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	const Variant variants[] = {
 		{ "max_session = \"1m\";", NULL, NULL },
 		{ "max_sesion = \"1m\";", NULL, "pbmd.conf:3: max_sesion" },
@@ -740,11 +604,11 @@ test_reload_races_session(void **state)
 	f->polkit = pbm_test_polkit_new(f->bus, TRUE, &error);
 	if (f->polkit == NULL)
 		fail_msg("%s", error->message);
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	wait_panel_idle(f);
-	path = start(f, "long-run");
+	path = pbm_fixture_start(f, "long-run", NULL);
 	started = g_get_monotonic_time();
-	assert_int_equal(get_u64(f, path, "org.pbmd1.Session", "Duration"), LONG_PROFILE_US);
+	assert_int_equal(get_u64(f, path, PBM_DBUS_INTERFACE_SESSION, "Duration"), LONG_PROFILE_US);
 	while ((elapsed = g_get_monotonic_time() - started) < LONG_PROFILE_US - 300 * 1000) {
 		const Variant *v = &variants[i % G_N_ELEMENTS(variants)];
 		g_autofree gchar *base = NULL, *text = NULL;
@@ -754,20 +618,22 @@ test_reload_races_session(void **state)
 		else
 			base = config_text(f, v->limits);
 		text = g_strconcat(base, v->limits != NULL ? v->extra : NULL, NULL);
-		write_file(f->config, text);
+		assert_true(g_file_set_contents(f->config, text, -1, NULL));
 		/* every file both ways, SIGHUP and ReloadConfig */
 		if ((i + i / G_N_ELEMENTS(variants)) % 2 == 1) {
 			assert_int_equal(kill(pbm_test_daemon_get_pid(f->daemon), SIGHUP), 0);
 			n_hup++;
 		} else {
-			g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+			g_autoptr(GVariant) reply =
+			        pbm_fixture_manager(f, "ReloadConfig", NULL, &error);
 			if (v->error == NULL) {
 				if (reply == NULL)
 					fail_msg("reload %u: %s", i, error->message);
 				n_ok++;
 			} else {
 				assert_null(reply);
-				assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", v->error);
+				pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs",
+				                      v->error);
 				g_clear_error(&error);
 				n_refused++;
 			}
@@ -785,52 +651,57 @@ test_reload_races_session(void **state)
 	assert_true(n_refused > 0 && n_ok > 0);
 	/* root needs no polkit; anyone else got org.pbmd.admin from it */
 	if (geteuid() != 0)
-		assert_int_equal(pbm_test_polkit_get_calls(f->polkit, "org.pbmd.admin"),
+		assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_ADMIN),
 		                 n_ok + n_refused);
-	assert_true(wait_property(f, path, "org.pbmd1.Session", "State", "finished", WAIT_MS));
-	outcome = get_string(f, path, "org.pbmd1.Session", "Outcome");
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State",
+	                                      "finished", PBM_FIXTURE_WAIT_MS));
+	outcome = pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome");
 	assert_string_equal(outcome, "completed");
-	assert_int_equal(get_u64(f, path, "org.pbmd1.Session", "Duration"), LONG_PROFILE_US);
-	assert_int_equal(db_value(f->db, "SELECT planned_duration_us FROM sessions WHERE id = 1"),
-	                 LONG_PROFILE_US);
-	row_len = db_value(f->db, "SELECT ended_at - started_at FROM sessions WHERE id = 1");
+	assert_int_equal(get_u64(f, path, PBM_DBUS_INTERFACE_SESSION, "Duration"), LONG_PROFILE_US);
+	assert_int_equal(
+	        db_value(f->history_db, "SELECT planned_duration_us FROM sessions WHERE id = 1"),
+	        LONG_PROFILE_US);
+	row_len =
+	        db_value(f->history_db, "SELECT ended_at - started_at FROM sessions WHERE id = 1");
 	assert_true(row_len >= LONG_PROFILE_US && row_len < LONG_PROFILE_US + G_USEC_PER_SEC);
-	assert_true(db_value(f->db, "SELECT lit_us FROM sessions WHERE id = 1") >=
+	assert_true(db_value(f->history_db, "SELECT lit_us FROM sessions WHERE id = 1") >=
 	            LONG_PROFILE_US - 300 * 1000);
 	assert_alive(f);
 
 	/* the new limits apply to the next session; a bad file leaves them */
 	write_config(f, "max_session = \"3s\";");
 	{
-		g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+		g_autoptr(GVariant) reply = pbm_fixture_manager(f, "ReloadConfig", NULL, &error);
 		if (reply == NULL)
 			fail_msg("%s", error->message);
 	}
 	write_config(f, "max_sesion = \"1h\";");
 	assert_int_equal(kill(pbm_test_daemon_get_pid(f->daemon), SIGHUP), 0);
 	{
-		g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+		g_autoptr(GVariant) reply = pbm_fixture_manager(f, "ReloadConfig", NULL, &error);
 		assert_null(reply);
-		assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "pbmd.conf:3: max_sesion");
+		pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs",
+		                      "pbmd.conf:3: max_sesion");
 		g_clear_error(&error);
 	}
-	refused = try_start(f, "long-run", &error);
+	refused = pbm_fixture_try_start(f, "long-run", NULL, &error);
 	assert_null(refused);
-	assert_dbus_error(error, "org.pbmd1.Error.SafetyLimit", "limits.max_session");
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.SafetyLimit", "limits.max_session");
 	g_clear_error(&error);
 	g_free(outcome);
-	outcome = run_to_end(f, "kill-points", WAIT_MS);
+	outcome = run_to_end(f, "kill-points", PBM_FIXTURE_WAIT_MS);
 	assert_string_equal(outcome, "completed");
 	write_config(f, NULL);
 	{
-		g_autoptr(GVariant) reply = manager(f, "ReloadConfig", NULL, &error);
+		g_autoptr(GVariant) reply = pbm_fixture_manager(f, "ReloadConfig", NULL, &error);
 		if (reply == NULL)
 			fail_msg("%s", error->message);
 	}
 	g_free(path);
-	path = start(f, "long-run");
-	assert_reply(manager(f, "StopSession", NULL, &error));
-	assert_true(wait_property(f, path, "org.pbmd1.Session", "Outcome", "stopped", WAIT_MS));
+	path = pbm_fixture_start(f, "long-run", NULL);
+	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, &error));
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      "stopped", PBM_FIXTURE_WAIT_MS));
 	assert_alive(f);
 }
 
@@ -838,10 +709,14 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_history_disk_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reload_races_session, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sigkill_matrix, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_history_disk_full, pbm_fixture_setup,
+		                                         teardown, (void *)&options),
+		cmocka_unit_test_prestate_setup_teardown(test_corrupt_history, pbm_fixture_setup,
+		                                         teardown, (void *)&options),
+		cmocka_unit_test_prestate_setup_teardown(
+		        test_reload_races_session, pbm_fixture_setup, teardown, (void *)&options),
+		cmocka_unit_test_prestate_setup_teardown(test_sigkill_matrix, pbm_fixture_setup,
+		                                         teardown, (void *)&options),
 	};
 
 	if (argc > 1)

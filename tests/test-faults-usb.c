@@ -11,6 +11,9 @@
  * outcome in the history and on the Session object, and that pbmd still
  * serves afterwards and, where the fault can be cleared, runs a new
  * session.
+ *
+ * Error names stay literal here: they are the contract as a client sees it,
+ * not a name to take from pbm-names.h.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -23,30 +26,15 @@
 #include <glib/gstdio.h>
 
 #include "pbm-mock-panel.h"
-#include "pbm-test-client.h"
+#include "pbm-test-fixture.h"
 
-/* How long a test waits for what must happen; generous, since other
- * builds share the machine. The safety limits asserted are separate. */
-#define WAIT_MS 10000
 #define SERIAL "FAULTPANEL"
-#define PANEL_PATH "/org/pbmd/panel/" SERIAL
+#define PANEL_PATH PBM_DBUS_PATH_PANEL "/" SERIAL
 /* pbmd.conf defaults this test relies on (man/pbmd.conf.5) */
 #define WATCHDOG_MS 3000
 /* An event the panel reports (button, fault, a malformed report) reaches
  * pbmd at once; from there to dark is one control transfer. */
 #define REACT_LIMIT_MS 500
-
-typedef struct {
-	gchar *dir;
-	gchar *config;
-	gchar *state;
-	gchar *log;
-	PbmMockBus *usb;
-	PbmMockPanel *panel;
-	PbmTestBus *bus;
-	PbmTestDaemon *daemon;
-	GDBusConnection *client;
-} Fixture;
 
 static const gchar profile_steps[] =
         "name = \"steps\";\n"
@@ -67,115 +55,27 @@ static const gchar profile_long[] =
         "  { name = \"only\"; duration = \"5m\"; red = 50; nir = 50; }\n"
         ");\n";
 
-static void
-write_config(Fixture *f, const gchar *limits)
-{
-	g_autofree gchar *text = g_strdup_printf("profile_dirs = [ \"%s/profiles\" ];\n"
-	                                         "devices = [ \"1209:7062\" ];\n"
-	                                         "limits = { min_gap = 0; %s };\n",
-	                                         f->dir, limits != NULL ? limits : "");
-
-	assert_true(g_file_set_contents(f->config, text, -1, NULL));
-}
-
-static void
-plug(Fixture *f, const PbmSimConfig *config)
-{
-	g_autoptr(GError) error = NULL;
-	PbmSimConfig sim;
-
-	if (config == NULL) {
-		pbm_sim_config_init(&sim, SERIAL);
-		config = &sim;
-	}
-	f->panel = pbm_mock_panel_plug(f->usb, config, PBM_USB_VID, PBM_USB_PID, &error);
-	if (f->panel == NULL)
-		fail_msg("%s", error->message);
-}
-
 /* Everything but the panel: each test plugs its own (some need a special
  * model, or a fault armed before pbmd sees the panel). */
-static int
-setup(void **state)
-{
-	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *profiles = NULL;
-	g_autofree gchar *p1 = NULL;
-	g_autofree gchar *p2 = NULL;
+static const PbmFixtureOptions options = {
+	.usb = TRUE,
+	.profiles = (const gchar *const[]){ "steps", profile_steps, "long", profile_long, NULL },
+};
 
-	f->dir = g_dir_make_tmp("pbm-fusb-XXXXXX", NULL);
-	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
-	f->state = g_build_filename(f->dir, "state", NULL);
-	f->log = g_build_filename(f->dir, "pbmd.log", NULL);
-	profiles = g_build_filename(f->dir, "profiles", NULL);
-	p1 = g_build_filename(profiles, "steps.conf", NULL);
-	p2 = g_build_filename(profiles, "long.conf", NULL);
-	g_mkdir(f->state, 0700);
-	g_mkdir(profiles, 0700);
-	assert_true(g_file_set_contents(p1, profile_steps, -1, NULL));
-	assert_true(g_file_set_contents(p2, profile_long, -1, NULL));
-	write_config(f, NULL);
-	f->usb = pbm_mock_bus_new(&error);
-	if (f->usb == NULL)
-		fail_msg("%s", error->message);
-	f->bus = pbm_test_bus_new(&error);
-	if (f->bus == NULL)
-		fail_msg("%s", error->message);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	if (f->client == NULL)
-		fail_msg("%s", error->message);
-	*state = f;
-	return 0;
+static gchar *
+log_path(PbmFixture *f)
+{
+	return g_build_filename(f->dir, "pbmd.log", NULL);
 }
 
-static int
-teardown(void **state)
-{
-	Fixture *f = *state;
-
-	/* pbmd goes before the emulated device (it would hang in an ioctl) */
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
-	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
-	g_clear_pointer(&f->usb, pbm_mock_bus_free);
-	pbm_test_rm_rf(f->dir);
-	g_free(f->dir);
-	g_free(f->config);
-	g_free(f->state);
-	g_free(f->log);
-	g_free(f);
-	return 0;
-}
-
+/* pbmd with its standard error in log_path(), to check what it logs. */
 static void
-wait_ready(Fixture *f)
+spawn_logged(PbmFixture *f)
 {
 	g_autoptr(GError) error = NULL;
-
-	if (!pbm_test_daemon_wait_ready(f->daemon, f->client, WAIT_MS, &error))
-		fail_msg("%s", error->message);
-}
-
-static void
-spawn(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	const gchar *args[] = { "--config", f->config, NULL };
-
-	f->daemon = pbm_test_spawn_pbmd_ready(f->bus, f->client, args, f->state, WAIT_MS, &error);
-	if (f->daemon == NULL)
-		fail_msg("%s", error->message);
-}
-
-/* pbmd with its standard error in f->log, to check what it logs. */
-static void
-spawn_logged(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
+	g_autofree gchar *log = log_path(f);
 	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
-	g_autofree gchar *env_log = g_strconcat("PBM_FAULTS_LOG=", f->log, NULL);
+	g_autofree gchar *env_log = g_strconcat("PBM_FAULTS_LOG=", log, NULL);
 	const gchar *env[] = { env_state, env_log, NULL };
 	const gchar *binary = pbm_test_daemon_get_binary(&error);
 	const gchar *argv[] = { "/bin/sh",  "-c",        "exec \"$0\" \"$@\" 2>\"$PBM_FAULTS_LOG\"",
@@ -187,55 +87,21 @@ spawn_logged(Fixture *f)
 	f->daemon = pbm_test_daemon_spawn_command(f->bus, argv, env, &error);
 	if (f->daemon == NULL)
 		fail_msg("%s", error->message);
-	wait_ready(f);
-}
-
-static GVariant *
-call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *params,
-     GError **error)
-{
-	return pbm_test_call(f->client, path, iface, method, params, NULL, WAIT_MS, error);
-}
-
-static GVariant *
-get(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GError) error = NULL;
-	GVariant *v = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
-
-	if (v == NULL)
-		fail_msg("%s: %s", name, error->message);
-	return v;
-}
-
-static gchar *
-get_string(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GVariant) v = get(f, path, iface, name);
-
-	return g_variant_dup_string(v, NULL);
-}
-
-/* Polls a string or boolean property until it has the wanted value, also
- * while the object does not exist yet (a panel not yet probed). */
-static gboolean
-wait_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
-              const gchar *want, guint timeout_ms)
-{
-	return pbm_test_wait_property(f->client, path, iface, name, want, 20, timeout_ms);
+	pbm_fixture_wait_ready(f);
 }
 
 static gboolean
-has_fault(Fixture *f, const gchar *name)
+has_fault(PbmFixture *f, const gchar *name)
 {
-	g_autoptr(GVariant) v = get(f, PANEL_PATH, "org.pbmd1.Panel", "Faults");
+	g_autoptr(GVariant) v =
+	        pbm_fixture_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Faults");
 	g_autofree const gchar **faults = g_variant_get_strv(v, NULL);
 
 	return g_strv_contains(faults, name);
 }
 
 static gboolean
-wait_fault(Fixture *f, const gchar *name, guint timeout_ms)
+wait_fault(PbmFixture *f, const gchar *name, guint timeout_ms)
 {
 	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
 
@@ -247,32 +113,15 @@ wait_fault(Fixture *f, const gchar *name, guint timeout_ms)
 	return FALSE;
 }
 
-static gchar *
-try_start(Fixture *f, const gchar *profile, GError **error)
-{
-	return pbm_test_start_session(f->client, profile, NULL, WAIT_MS, error);
-}
-
-static gchar *
-start(Fixture *f, const gchar *profile)
-{
-	g_autoptr(GError) error = NULL;
-	gchar *path = try_start(f, profile, &error);
-
-	if (path == NULL)
-		fail_msg("StartSession %s: %s", profile, error->message);
-	return path;
-}
-
 static void
-sim_status(Fixture *f, PbmStatus *status)
+sim_status(PbmFixture *f, PbmStatus *status)
 {
 	pbm_sim_get_status(pbm_mock_panel_lock_sim(f->panel), status);
 	pbm_mock_panel_unlock_sim(f->panel);
 }
 
 static gdouble
-sim_temperature(Fixture *f)
+sim_temperature(PbmFixture *f)
 {
 	gdouble t = pbm_sim_get_temperature(pbm_mock_panel_lock_sim(f->panel));
 
@@ -281,14 +130,14 @@ sim_temperature(Fixture *f)
 }
 
 static void
-sim_set_ambient(Fixture *f, gdouble celsius)
+sim_set_ambient(PbmFixture *f, gdouble celsius)
 {
 	pbm_sim_set_ambient(pbm_mock_panel_lock_sim(f->panel), celsius);
 	pbm_mock_panel_unlock_sim(f->panel);
 }
 
 static gboolean
-wait_lit(Fixture *f, guint timeout_ms)
+wait_lit(PbmFixture *f, guint timeout_ms)
 {
 	gint64 until = g_get_monotonic_time() + timeout_ms * 1000;
 
@@ -304,9 +153,9 @@ wait_lit(Fixture *f, guint timeout_ms)
  * the first dark sample. The assertion is on the last sample that was
  * still lit, so the polling interval never excuses a late switch-off. */
 static gdouble
-expect_dark(Fixture *f, const gchar *name, gint64 t0, guint limit_ms)
+expect_dark(PbmFixture *f, const gchar *name, gint64 t0, guint limit_ms)
 {
-	gint64 until = t0 + (gint64)(limit_ms + WAIT_MS) * 1000;
+	gint64 until = t0 + (gint64)(limit_ms + PBM_FIXTURE_WAIT_MS) * 1000;
 	gint64 last_lit = t0, dark = 0;
 
 	while (g_get_monotonic_time() < until) {
@@ -320,7 +169,7 @@ expect_dark(Fixture *f, const gchar *name, gint64 t0, guint limit_ms)
 	}
 	if (dark == 0)
 		fail_msg("%s: still lit %u ms after the fault (limit %u ms)", name,
-		         limit_ms + WAIT_MS, limit_ms);
+		         limit_ms + PBM_FIXTURE_WAIT_MS, limit_ms);
 	print_message("# %s: dark after %.0f ms (limit %u ms; last seen lit at %.0f ms)\n", name,
 	              (dark - t0) / 1000.0, limit_ms, MAX(last_lit - t0, 0) / 1000.0);
 	assert_true(last_lit - t0 <= (gint64)limit_ms * 1000);
@@ -329,7 +178,7 @@ expect_dark(Fixture *f, const gchar *name, gint64 t0, guint limit_ms)
 
 /* Nothing lights the panel again by itself. */
 static void
-expect_stays_dark(Fixture *f, guint ms)
+expect_stays_dark(PbmFixture *f, guint ms)
 {
 	gint64 until = g_get_monotonic_time() + ms * 1000;
 
@@ -340,30 +189,30 @@ expect_stays_dark(Fixture *f, guint ms)
 }
 
 static gint
-count_outcome(Fixture *f, const gchar *outcome)
+count_outcome(PbmFixture *f, const gchar *outcome)
 {
-	g_autofree gchar *db = g_build_filename(f->state, "history.db", NULL);
-
-	return pbm_test_count_outcome(db, outcome);
+	return pbm_test_count_outcome(f->history_db, outcome);
 }
 
 /* The session ended with outcome, on the bus and in the history. */
 static void
-expect_outcome(Fixture *f, const gchar *session, const gchar *outcome, gint rows)
+expect_outcome(PbmFixture *f, const gchar *session, const gchar *outcome, gint rows)
 {
 	g_autofree gchar *state = NULL;
 
-	assert_true(wait_property(f, session, "org.pbmd1.Session", "Outcome", outcome, WAIT_MS));
-	state = get_string(f, session, "org.pbmd1.Session", "State");
+	assert_true(pbm_fixture_wait_property(f, session, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      outcome, PBM_FIXTURE_WAIT_MS));
+	state = pbm_fixture_string_property(f, session, PBM_DBUS_INTERFACE_SESSION, "State");
 	assert_string_equal(state, "finished");
 	assert_int_equal(count_outcome(f, outcome), rows);
 }
 
 /* pbmd answers on the bus. */
 static void
-expect_serving(Fixture *f)
+expect_serving(PbmFixture *f)
 {
-	g_autoptr(GVariant) v = get(f, "/org/pbmd", "org.pbmd1.Manager", "Version");
+	g_autoptr(GVariant) v =
+	        pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "Version");
 
 	assert_true(g_variant_get_string(v, NULL)[0] != '\0');
 	assert_false(pbm_test_daemon_has_exited(f->daemon, NULL));
@@ -371,15 +220,16 @@ expect_serving(Fixture *f)
 
 /* A new session starts and lights the panel; then it is stopped. */
 static void
-expect_new_session(Fixture *f)
+expect_new_session(PbmFixture *f)
 {
 	gint stopped = count_outcome(f, "stopped");
-	g_autofree gchar *path = start(f, "long");
+	g_autofree gchar *path = pbm_fixture_start(f, "long", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = NULL;
 
-	assert_true(wait_lit(f, WAIT_MS));
-	reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, &error);
+	assert_true(wait_lit(f, PBM_FIXTURE_WAIT_MS));
+	reply = pbm_fixture_call(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StopSession", NULL,
+	                         &error);
 	if (reply == NULL)
 		fail_msg("StopSession: %s", error->message);
 	expect_outcome(f, path, "stopped", stopped + 1);
@@ -388,25 +238,26 @@ expect_new_session(Fixture *f)
 
 /* Plug, start pbmd, wait for the panel, and start profile until lit. */
 static gchar *
-run_lit(Fixture *f, const gchar *profile)
+run_lit(PbmFixture *f, const gchar *profile)
 {
 	gchar *path;
 
 	if (f->panel == NULL)
-		plug(f, NULL);
+		pbm_fixture_plug(f, SERIAL, NULL);
 	if (f->daemon == NULL)
-		spawn(f);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
-	path = start(f, profile);
-	assert_true(wait_lit(f, WAIT_MS));
+		pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "true", PBM_FIXTURE_WAIT_MS));
+	path = pbm_fixture_start(f, profile, NULL);
+	assert_true(wait_lit(f, PBM_FIXTURE_WAIT_MS));
 	return path;
 }
 
 static void
-clear_fault(Fixture *f, GError **error)
+clear_fault(PbmFixture *f, GError **error)
 {
-	g_autoptr(GVariant) reply =
-	        call(f, PANEL_PATH, "org.pbmd1.Panel", "ClearFault", NULL, error);
+	g_autoptr(GVariant) reply = pbm_fixture_call(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL,
+	                                             "ClearFault", NULL, error);
 }
 
 /* ---- 1. STALL on set output ---- */
@@ -414,15 +265,16 @@ clear_fault(Fixture *f, GError **error)
 static void
 test_stall_at_start(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = NULL;
 	gint64 until;
 
-	plug(f, NULL);
-	spawn(f);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
+	pbm_fixture_plug(f, SERIAL, NULL);
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "true", PBM_FIXTURE_WAIT_MS));
 	pbm_mock_panel_set_stall(f->panel, PBM_REQ_SET_OUTPUT, TRUE);
-	path = start(f, "long");
+	path = pbm_fixture_start(f, "long", NULL);
 	/* the panel refuses the output: never lit, the session ends as a fault */
 	until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
 	while (g_get_monotonic_time() < until) {
@@ -440,18 +292,19 @@ test_stall_at_start(void **state)
 static void
 test_stall_at_step_change(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *step = NULL;
 	gint64 before;
 
-	plug(f, NULL);
-	spawn(f);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
+	pbm_fixture_plug(f, SERIAL, NULL);
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "true", PBM_FIXTURE_WAIT_MS));
 	before = g_get_monotonic_time();
-	path = start(f, "steps");
-	assert_true(wait_lit(f, WAIT_MS));
-	step = get_string(f, path, "org.pbmd1.Session", "StepName");
+	path = pbm_fixture_start(f, "steps", NULL);
+	assert_true(wait_lit(f, PBM_FIXTURE_WAIT_MS));
+	step = pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "StepName");
 	assert_string_equal(step, "first");
 	pbm_mock_panel_set_stall(f->panel, PBM_REQ_SET_OUTPUT, TRUE);
 	/* the first step ends 2 s after the session started, at the latest
@@ -469,7 +322,7 @@ test_stall_at_step_change(void **state)
 static void
 test_heartbeat_timeout_once(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = run_lit(f, "long");
 	g_autofree gchar *session_state = NULL;
 	g_autoptr(GVariant) reply = NULL;
@@ -481,7 +334,7 @@ test_heartbeat_timeout_once(void **state)
 	/* one heartbeat never answered: the model's watchdog is not fed, so
 	 * its time left drops below what a heartbeat a second leaves */
 	pbm_mock_panel_set_hang(f->panel, PBM_REQ_HEARTBEAT, TRUE);
-	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	until = g_get_monotonic_time() + PBM_FIXTURE_WAIT_MS * 1000;
 	do {
 		g_usleep(5000);
 		sim_status(f, &st);
@@ -498,13 +351,14 @@ test_heartbeat_timeout_once(void **state)
 		low = MIN(low, st.watchdog_left_ms);
 		g_usleep(5000);
 	}
-	session_state = get_string(f, path, "org.pbmd1.Session", "State");
+	session_state = pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State");
 	assert_string_equal(session_state, "running");
 	print_message("# heartbeat timeout once: session went on, lit, watchdog never below "
 	              "%u ms left\n",
 	              low);
 	/* and it still stops at once on request */
-	reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, &error);
+	reply = pbm_fixture_call(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StopSession", NULL,
+	                         &error);
 	if (reply == NULL)
 		fail_msg("StopSession: %s", error->message);
 	expect_dark(f, "heartbeat timeout once, then Stop", g_get_monotonic_time(), REACT_LIMIT_MS);
@@ -515,7 +369,7 @@ test_heartbeat_timeout_once(void **state)
 static void
 test_heartbeat_timeouts_in_a_row(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = run_lit(f, "long");
 	g_autofree gchar *reason = NULL;
 	PbmStatus st;
@@ -531,7 +385,7 @@ test_heartbeat_timeouts_in_a_row(void **state)
 	last_heartbeat = now - (gint64)(WATCHDOG_MS - st.watchdog_left_ms - 1) * 1000;
 	expect_dark(f, "heartbeat timeouts in a row", last_heartbeat, WATCHDOG_MS);
 	expect_outcome(f, path, "fault", 1);
-	reason = get_string(f, path, "org.pbmd1.Session", "Reason");
+	reason = pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Reason");
 	print_message("# reason: %s\n", reason);
 	expect_stays_dark(f, 1000);
 	expect_serving(f);
@@ -544,7 +398,7 @@ test_heartbeat_timeouts_in_a_row(void **state)
 static void
 test_unplug_and_replug(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = run_lit(f, "steps");
 	g_autofree gchar *active = NULL;
 	gint64 t0;
@@ -555,28 +409,34 @@ test_unplug_and_replug(void **state)
 	expect_outcome(f, path, "disconnected", 1);
 	print_message("# unplug: session ended as disconnected after %.0f ms\n",
 	              (g_get_monotonic_time() - t0) / 1000.0);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "false", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "false", PBM_FIXTURE_WAIT_MS));
 	expect_serving(f);
 	/* the same serial again: the same object, idle, dark, and the session
 	 * does not resume by itself */
-	plug(f, NULL);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "true", WAIT_MS));
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	pbm_fixture_plug(f, SERIAL, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "true", PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
 	t0 = g_get_monotonic_time();
 	expect_stays_dark(f, 3000);
 	print_message("# replug: dark for %.0f ms after replug (limit: never relit)\n",
 	              (g_get_monotonic_time() - t0) / 1000.0);
-	assert_true(wait_property(f, path, "org.pbmd1.Session", "State", "finished", WAIT_MS));
-	assert_true(wait_property(f, "/org/pbmd", "org.pbmd1.Manager", "State", "idle", WAIT_MS));
-	active = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "ActiveSession");
-	assert_string_equal(active, "/");
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State",
+	                                      "finished", PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
+	active = pbm_fixture_string_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	                                     "ActiveSession");
+	assert_string_equal(active, PBM_DBUS_PATH_NONE);
 	expect_new_session(f);
 }
 
 /* ---- 4. bad reports, another protocol version, a flood ---- */
 
 static void
-malformed_case(Fixture *f, const gchar *name, const guint8 *bytes, gsize len, guint copies)
+malformed_case(PbmFixture *f, const gchar *name, const guint8 *bytes, gsize len, guint copies)
 {
 	g_autofree gchar *path = run_lit(f, "long");
 	g_autoptr(GError) error = NULL;
@@ -588,12 +448,14 @@ malformed_case(Fixture *f, const gchar *name, const guint8 *bytes, gsize len, gu
 	/* a panel that talks nonsense is not trusted with light */
 	expect_dark(f, name, t0, REACT_LIMIT_MS + copies * 200);
 	expect_outcome(f, path, "fault", 1);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "faulty", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "faulty", PBM_FIXTURE_WAIT_MS));
 	assert_true(has_fault(f, "untrusted"));
-	assert_true(wait_property(f, "/org/pbmd", "org.pbmd1.Manager", "State", "fault", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State",
+	                                      "fault", PBM_FIXTURE_WAIT_MS));
 	expect_serving(f);
 	/* and it stays untrusted until it is replugged */
-	again = try_start(f, "long", &error);
+	again = pbm_fixture_try_start(f, "long", NULL, &error);
 	assert_null(again);
 	assert_true(g_dbus_error_is_remote_error(error));
 	g_autofree gchar *remote = g_dbus_error_get_remote_error(error);
@@ -601,9 +463,11 @@ malformed_case(Fixture *f, const gchar *name, const guint8 *bytes, gsize len, gu
 	print_message("# %s: refused afterwards: %s\n", name, error->message);
 	expect_stays_dark(f, 500);
 	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "false", WAIT_MS));
-	plug(f, NULL);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "false", PBM_FIXTURE_WAIT_MS));
+	pbm_fixture_plug(f, SERIAL, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
 	expect_new_session(f);
 }
 
@@ -631,7 +495,7 @@ test_truncated_report(void **state)
 static void
 test_overlong_reports(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	guint8 big[PBM_USB_EP_REPORT_MAX_PACKET + 36];
 
 	memset(big, 0x5a, sizeof(big));
@@ -648,12 +512,13 @@ test_overlong_reports(void **state)
 		sim_status(f, &st);
 		assert_true(st.flags & PBM_STATUS_LIT);
 		assert_int_equal(st.watchdog, PBM_WATCHDOG_ARMED);
-		session_state = get_string(f, path, "org.pbmd1.Session", "State");
+		session_state =
+		        pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State");
 		assert_string_equal(session_state, "running");
 		print_message("# over-long report once: session went on, watchdog %u ms left\n",
 		              st.watchdog_left_ms);
-		g_autoptr(GVariant) reply =
-		        call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, NULL);
+		g_autoptr(GVariant) reply = pbm_fixture_call(
+		        f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StopSession", NULL, NULL);
 		assert_non_null(reply);
 		expect_outcome(f, path, "stopped", 1);
 		expect_dark(f, "over-long report once, then Stop", g_get_monotonic_time(),
@@ -661,33 +526,36 @@ test_overlong_reports(void **state)
 	}
 	/* a stream of nothing else is a broken device: untrusted, dark */
 	{
-		g_autofree gchar *path = start(f, "long");
+		g_autofree gchar *path = pbm_fixture_start(f, "long", NULL);
 		gint64 t0;
 
-		assert_true(wait_lit(f, WAIT_MS));
+		assert_true(wait_lit(f, PBM_FIXTURE_WAIT_MS));
 		t0 = g_get_monotonic_time();
 		for (guint i = 0; i < 40; i++)
 			pbm_mock_panel_inject_report(f->panel, big, sizeof(big));
 		/* ten failed transfers 100 ms apart end the stream */
 		expect_dark(f, "over-long reports in a row", t0, 10 * 100 + REACT_LIMIT_MS);
-		assert_true(
-		        wait_property(f, path, "org.pbmd1.Session", "Outcome", "fault", WAIT_MS));
+		assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION,
+		                                      "Outcome", "fault", PBM_FIXTURE_WAIT_MS));
 		assert_int_equal(count_outcome(f, "fault"), 1);
-		assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "faulty",
-		                          WAIT_MS));
+		assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL,
+		                                      "State", "faulty", PBM_FIXTURE_WAIT_MS));
 		assert_true(has_fault(f, "untrusted"));
 		expect_serving(f);
 	}
 	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "Connected", "false", WAIT_MS));
-	plug(f, NULL);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "false", PBM_FIXTURE_WAIT_MS));
+	pbm_fixture_plug(f, SERIAL, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
 	{
-		g_autofree gchar *path = start(f, "long");
+		g_autofree gchar *path = pbm_fixture_start(f, "long", NULL);
 		g_autoptr(GVariant) reply = NULL;
 
-		assert_true(wait_lit(f, WAIT_MS));
-		reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, NULL);
+		assert_true(wait_lit(f, PBM_FIXTURE_WAIT_MS));
+		reply = pbm_fixture_call(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+		                         "StopSession", NULL, NULL);
 		assert_non_null(reply);
 		expect_dark(f, "after replug, stopped", g_get_monotonic_time(), REACT_LIMIT_MS);
 	}
@@ -696,18 +564,19 @@ test_overlong_reports(void **state)
 static void
 test_wrong_protocol_version(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	guint8 info[sizeof(struct pbm_wire_info)];
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) panels = NULL;
 	g_autofree gchar *manager_state = NULL;
+	g_autofree gchar *log_file = log_path(f);
 	g_autofree gchar *log = NULL;
 	g_autofree gchar *path = NULL;
 	g_auto(GStrv) lines = NULL;
 	g_autofree gchar *remote = NULL;
 	gint64 until;
 
-	plug(f, NULL);
+	pbm_fixture_plug(f, SERIAL, NULL);
 	/* the model's own info, as a panel of protocol 2.0 would send it */
 	assert_true(
 	        pbm_info_encode(pbm_sim_get_info(pbm_mock_panel_lock_sim(f->panel)), info, NULL));
@@ -722,11 +591,12 @@ test_wrong_protocol_version(void **state)
 		assert_false(pbm_mock_panel_is_lit(f->panel));
 		g_usleep(10000);
 	}
-	panels = get(f, "/org/pbmd", "org.pbmd1.Manager", "Panels");
+	panels = pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "Panels");
 	assert_int_equal(g_variant_n_children(panels), 0);
-	manager_state = get_string(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	manager_state =
+	        pbm_fixture_string_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 	assert_string_equal(manager_state, "no-panel");
-	path = try_start(f, "long", &error);
+	path = pbm_fixture_try_start(f, "long", NULL, &error);
 	assert_null(path);
 	remote = g_dbus_error_get_remote_error(error);
 	assert_string_equal(remote, "org.pbmd1.Error.NoPanel");
@@ -737,7 +607,7 @@ test_wrong_protocol_version(void **state)
 	print_message("# wrong protocol version: dark after 0 ms (limit 0 ms): never lit\n");
 	expect_serving(f);
 	/* the log says what is wrong and what to do */
-	assert_true(g_file_get_contents(f->log, &log, NULL, NULL));
+	assert_true(g_file_get_contents(log_file, &log, NULL, NULL));
 	lines = g_strsplit(log, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++) {
 		if (lines[i][0] != '\0')
@@ -746,8 +616,9 @@ test_wrong_protocol_version(void **state)
 	assert_non_null(strstr(log, "panel speaks protocol 2.0 but pbmd speaks 1.0; update pbmd"));
 	/* a panel that speaks v1 is taken at once */
 	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
-	plug(f, NULL);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	pbm_fixture_plug(f, SERIAL, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
 	expect_new_session(f);
 }
 
@@ -756,7 +627,7 @@ test_wrong_protocol_version(void **state)
 static void
 test_report_flood(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = run_lit(f, "long");
 	g_autofree gchar *session_state = NULL;
 	g_autoptr(GVariant) reply = NULL;
@@ -782,7 +653,8 @@ test_report_flood(void **state)
 	while (pbm_mock_panel_get_reports_sent(f->panel) - sent0 < FLOOD_REPORTS &&
 	       g_get_monotonic_time() - t0 < 60 * G_USEC_PER_SEC) {
 		gint64 before = g_get_monotonic_time();
-		g_autoptr(GVariant) v = get(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+		g_autoptr(GVariant) v =
+		        pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 		slowest = MAX(slowest, g_get_monotonic_time() - before);
 		assert_string_equal(g_variant_get_string(v, NULL), "running");
 		sim_status(f, &st);
@@ -796,9 +668,10 @@ test_report_flood(void **state)
 	              FLOOD_REPORTS, (flood_end - t0) / 1000.0,
 	              (g_get_monotonic_time() - t0) / 1000.0, slowest / 1000.0);
 	assert_true(slowest < 1000 * 1000);
-	session_state = get_string(f, path, "org.pbmd1.Session", "State");
+	session_state = pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State");
 	assert_string_equal(session_state, "running");
-	reply = call(f, "/org/pbmd", "org.pbmd1.Manager", "StopSession", NULL, NULL);
+	reply = pbm_fixture_call(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StopSession", NULL,
+	                         NULL);
 	assert_non_null(reply);
 	expect_dark(f, "flood, then Stop", g_get_monotonic_time(), REACT_LIMIT_MS);
 	expect_outcome(f, path, "stopped", 1);
@@ -811,7 +684,7 @@ test_report_flood(void **state)
 static void
 test_over_temperature(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *remote = NULL;
@@ -825,11 +698,11 @@ test_over_temperature(void **state)
 	sim.heat_capacity_j_k = 50.0;
 	sim.t_derate_dc = 600;
 	sim.t_max_dc = 800;
-	plug(f, &sim);
-	write_config(f, "max_temperature_c = 45.0; thermal_action = \"stop\";");
+	pbm_fixture_plug(f, SERIAL, &sim);
+	pbm_fixture_write_config(f, "max_temperature_c = 45.0; thermal_action = \"stop\";");
 	path = run_lit(f, "long");
 	sim_set_ambient(f, 200.0);
-	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	until = g_get_monotonic_time() + PBM_FIXTURE_WAIT_MS * 1000;
 	while (crossed == 0 && g_get_monotonic_time() < until) {
 		if (sim_temperature(f) >= limit_c)
 			crossed = g_get_monotonic_time();
@@ -840,9 +713,10 @@ test_over_temperature(void **state)
 	expect_dark(f, "over-temperature (pbmd's limit)", crossed, REACT_LIMIT_MS);
 	expect_outcome(f, path, "fault", 1);
 	/* still heating: the panel latches its own fault at t_max */
-	assert_true(wait_fault(f, "over-temperature", WAIT_MS));
+	assert_true(wait_fault(f, "over-temperature", PBM_FIXTURE_WAIT_MS));
 	print_message("# over-temperature latched at %.1f °C\n", sim_temperature(f));
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "fault", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "fault", PBM_FIXTURE_WAIT_MS));
 	expect_serving(f);
 	/* not while the cause is there */
 	sim_set_ambient(f, 22.0);
@@ -854,14 +728,15 @@ test_over_temperature(void **state)
 	g_clear_error(&error);
 	/* a fast cool-down, then ClearFault works */
 	sim_set_ambient(f, -100.0);
-	until = g_get_monotonic_time() + WAIT_MS * 1000;
+	until = g_get_monotonic_time() + PBM_FIXTURE_WAIT_MS * 1000;
 	while (sim_temperature(f) > 30.0 && g_get_monotonic_time() < until)
 		g_usleep(10000);
 	sim_set_ambient(f, 22.0);
 	clear_fault(f, &error);
 	if (error != NULL)
 		fail_msg("ClearFault: %s", error->message);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
 	assert_false(has_fault(f, "over-temperature"));
 	expect_new_session(f);
 }
@@ -869,7 +744,7 @@ test_over_temperature(void **state)
 static void
 test_fan_stall(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = run_lit(f, "long");
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *remote = NULL;
@@ -881,12 +756,14 @@ test_fan_stall(void **state)
 	/* the firmware needs PBM_SIM_FAN_STALL_DETECT_US to tell a stall */
 	expect_dark(f, "fan stall", t0, PBM_SIM_FAN_STALL_DETECT_US / 1000 + REACT_LIMIT_MS);
 	expect_outcome(f, path, "fault", 1);
-	assert_true(wait_fault(f, "fan-stall", WAIT_MS));
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "fault", WAIT_MS));
-	assert_true(wait_property(f, "/org/pbmd", "org.pbmd1.Manager", "State", "fault", WAIT_MS));
+	assert_true(wait_fault(f, "fan-stall", PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "fault", PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State",
+	                                      "fault", PBM_FIXTURE_WAIT_MS));
 	expect_serving(f);
 	/* a latched fault refuses sessions ... */
-	g_autofree gchar *again = try_start(f, "long", &error);
+	g_autofree gchar *again = pbm_fixture_try_start(f, "long", NULL, &error);
 	assert_null(again);
 	remote = g_dbus_error_get_remote_error(error);
 	assert_string_equal(remote, "org.pbmd1.Error.Fault");
@@ -903,7 +780,8 @@ test_fan_stall(void **state)
 	clear_fault(f, &error);
 	if (error != NULL)
 		fail_msg("ClearFault: %s", error->message);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
 	assert_false(has_fault(f, "fan-stall"));
 	expect_new_session(f);
 }
@@ -913,7 +791,7 @@ test_fan_stall(void **state)
 static void
 test_stop_button(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = run_lit(f, "steps");
 	gint64 t0;
 
@@ -932,7 +810,7 @@ test_stop_button(void **state)
 static void
 test_sigterm(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *path = run_lit(f, "long");
 	gint64 t0;
 	gint status;
@@ -942,7 +820,7 @@ test_sigterm(void **state)
 	assert_int_equal(kill(pbm_test_daemon_get_pid(f->daemon), SIGTERM), 0);
 	/* pbmd switches off itself, long before the watchdog would */
 	expect_dark(f, "SIGTERM", t0, REACT_LIMIT_MS);
-	status = pbm_test_daemon_signal_and_wait(f->daemon, 0, WAIT_MS);
+	status = pbm_test_daemon_signal_and_wait(f->daemon, 0, PBM_FIXTURE_WAIT_MS);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	print_message("# SIGTERM: pbmd exited with status 0 after %.0f ms\n",
@@ -952,11 +830,12 @@ test_sigterm(void **state)
 	expect_stays_dark(f, 500);
 	/* the next pbmd serves, keeps the outcome, and runs sessions */
 	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	expect_serving(f);
 	assert_int_equal(count_outcome(f, "daemon-stopped"), 1);
 	assert_int_equal(count_outcome(f, "interrupted"), 0);
-	assert_true(wait_property(f, PANEL_PATH, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
 	expect_new_session(f);
 }
 
@@ -964,20 +843,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stall_at_start, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stall_at_step_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_timeout_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_timeouts_in_a_row, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unplug_and_replug, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_report, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_report, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overlong_reports, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_protocol_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_report_flood, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_over_temperature, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fan_stall, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_button, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),
+		pbm_fixture_test(test_stall_at_start, &options),
+		pbm_fixture_test(test_stall_at_step_change, &options),
+		pbm_fixture_test(test_heartbeat_timeout_once, &options),
+		pbm_fixture_test(test_heartbeat_timeouts_in_a_row, &options),
+		pbm_fixture_test(test_unplug_and_replug, &options),
+		pbm_fixture_test(test_garbage_report, &options),
+		pbm_fixture_test(test_truncated_report, &options),
+		pbm_fixture_test(test_overlong_reports, &options),
+		pbm_fixture_test(test_wrong_protocol_version, &options),
+		pbm_fixture_test(test_report_flood, &options),
+		pbm_fixture_test(test_over_temperature, &options),
+		pbm_fixture_test(test_fan_stall, &options),
+		pbm_fixture_test(test_stop_button, &options),
+		pbm_fixture_test(test_sigterm, &options),
 	};
 
 	return cmocka_run_group_tests_name("faults-usb", tests, NULL, NULL);

@@ -19,17 +19,7 @@
 #include <grp.h>
 #include <json-glib/json-glib.h>
 
-#include "pbm-test-client.h"
-
-#define WAIT_MS 10000
-
-typedef struct {
-	gchar *dir;
-	gchar *config;
-	PbmTestBus *bus;
-	PbmTestDaemon *daemon;
-	GDBusConnection *client;
-} Fixture;
+#include "pbm-test-fixture.h"
 
 typedef struct {
 	gint code;
@@ -45,61 +35,6 @@ result_clear(Result *r)
 }
 
 static void
-write_config(Fixture *f, const gchar *limits)
-{
-	g_autofree gchar *text = g_strdup_printf("profile_dirs = [ \"%s/data/profiles\" ];\n"
-	                                         "devices = [];\n"
-	                                         "limits = { min_gap = 0; %s };\n",
-	                                         PBM_SOURCE_DIR, limits != NULL ? limits : "");
-
-	assert_true(g_file_set_contents(f->config, text, -1, NULL));
-}
-
-static int
-setup(void **state)
-{
-	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
-
-	f->dir = g_dir_make_tmp("pbmctl-XXXXXX", NULL);
-	g_chmod(f->dir, 0755);
-	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
-	write_config(f, NULL);
-	f->bus = pbm_test_bus_new(&error);
-	assert_non_null(f->bus);
-	g_chmod(pbm_test_bus_get_dir(f->bus), 0755);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	Fixture *f = *state;
-
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
-	pbm_test_rm_rf(f->dir);
-	g_free(f->dir);
-	g_free(f->config);
-	g_free(f);
-	return 0;
-}
-
-static void
-spawn(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	const gchar *args[] = { "--simulate", "--config", f->config, NULL };
-
-	f->daemon = pbm_test_daemon_spawn(f->bus, args, NULL, &error);
-	if (f->daemon == NULL || !pbm_test_daemon_wait_ready(f->daemon, f->client, WAIT_MS, &error))
-		fail_msg("%s", error->message);
-}
-
-static void
 become_nobody(gpointer user_data)
 {
 	struct passwd *pw = user_data;
@@ -110,7 +45,7 @@ become_nobody(gpointer user_data)
 
 /* Runs pbmctl --address BUS ARGS...; as nobody when asked. */
 static Result
-pbmctl_as(Fixture *f, gboolean nobody, const gchar *first, ...)
+pbmctl_as(PbmFixture *f, gboolean nobody, const gchar *first, ...)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
@@ -163,10 +98,10 @@ assert_contains(const gchar *haystack, const gchar *needle)
 static void
 test_reading_commands(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Result r;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	r = pbmctl(f, "status");
 	assert_int_equal(r.code, 0);
 	assert_contains(r.out, "idle");
@@ -237,10 +172,10 @@ test_reading_commands(void **state)
 static void
 test_start_wait_completed_and_history(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Result r;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	r = pbmctl(f, "start", "demo", "--wait");
 	assert_int_equal(r.code, 0);
 	/* not a terminal: one line per step */
@@ -272,10 +207,10 @@ test_start_wait_completed_and_history(void **state)
 static void
 test_stop_pause_and_exit_codes(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Result r;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	r = pbmctl(f, "stop");
 	assert_int_equal(r.code, 1); /* nothing to stop */
 	assert_contains(r.err, "no session is running");
@@ -311,11 +246,11 @@ test_stop_pause_and_exit_codes(void **state)
 static void
 test_refused_by_limit(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Result r;
 
-	write_config(f, "max_session = \"20s\";");
-	spawn(f);
+	pbm_fixture_write_config(f, "max_session = \"20s\";");
+	pbm_fixture_spawn(f, NULL);
 	r = pbmctl(f, "start", "demo", "--wait");
 	assert_int_equal(r.code, 6);
 	assert_contains(r.err, "limits.max_session");
@@ -333,7 +268,7 @@ test_refused_by_limit(void **state)
 static void
 test_ctrl_c_stops(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	const gchar *argv[] = {
 		g_getenv("PBMCTL_BINARY"), "--address", NULL, "start", "back-pain", "--wait", NULL
 	};
@@ -343,7 +278,7 @@ test_ctrl_c_stops(void **state)
 	gchar buf[4096] = { 0 };
 	ssize_t n;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	argv[2] = pbm_test_bus_get_address(f->bus);
 	/* its progress lines would break the TAP stream */
 	assert_true(g_spawn_async_with_pipes("/", (gchar **)argv, NULL,
@@ -369,7 +304,7 @@ test_ctrl_c_stops(void **state)
 static void
 test_monitor_and_reload(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	const gchar *argv[] = {
 		g_getenv("PBMCTL_BINARY"), "--address", NULL, "--json", "monitor", NULL
 	};
@@ -379,7 +314,7 @@ test_monitor_and_reload(void **state)
 	g_autoptr(GString) seen = g_string_new(NULL);
 	Result r;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	argv[2] = pbm_test_bus_get_address(f->bus);
 	assert_true(g_spawn_async_with_pipes("/", (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
 	                                     NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
@@ -420,7 +355,7 @@ test_monitor_and_reload(void **state)
 static void
 test_daemon_not_running(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Result r = pbmctl(f, "status");
 
 	assert_int_equal(r.code, 8);
@@ -432,10 +367,10 @@ test_daemon_not_running(void **state)
 static void
 test_not_authorized(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Result r;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	r = pbmctl_as(f, TRUE, "start", "demo", NULL);
 	assert_int_equal(r.code, 7);
 	assert_contains(r.err, "membership of the group pbmd");
@@ -451,7 +386,7 @@ test_not_authorized(void **state)
 static void
 test_not_authorized_names_the_group(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *with = NULL;
 	Result r;
@@ -459,7 +394,7 @@ test_not_authorized_names_the_group(void **state)
 	assert_true(g_file_get_contents(f->config, &text, NULL, NULL));
 	with = g_strconcat(text, "control_group = \"therapy\";\n", NULL);
 	assert_true(g_file_set_contents(f->config, with, -1, NULL));
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	r = pbmctl_as(f, TRUE, "stop", NULL);
 	assert_int_equal(r.code, 7);
 	assert_contains(r.err, "membership of the group therapy,");
@@ -470,10 +405,10 @@ test_not_authorized_names_the_group(void **state)
 static void
 test_error_hints(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Result r;
 
-	spawn(f);
+	pbm_fixture_spawn(f, NULL);
 	r = pbmctl(f, "profile", "show", "nope");
 	assert_int_equal(r.code, 2);
 	assert_contains(r.err, "pbmctl: there is no profile \"nope\"; ListProfiles lists");
@@ -523,7 +458,7 @@ test_error_hints(void **state)
 static void
 test_profile_check(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autofree gchar *good = g_build_filename(f->dir, "mine.conf", NULL);
 	g_autofree gchar *bad = g_build_filename(f->dir, "broken.conf", NULL);
 	Result r;
@@ -556,19 +491,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reading_commands, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_start_wait_completed_and_history, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_stop_pause_and_exit_codes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_by_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrl_c_stops, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_monitor_and_reload, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_daemon_not_running, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_authorized, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_authorized_names_the_group, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_error_hints, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_profile_check, setup, teardown),
+		pbm_fixture_test(test_reading_commands, NULL),
+		pbm_fixture_test(test_start_wait_completed_and_history, NULL),
+		pbm_fixture_test(test_stop_pause_and_exit_codes, NULL),
+		pbm_fixture_test(test_refused_by_limit, NULL),
+		pbm_fixture_test(test_ctrl_c_stops, NULL),
+		pbm_fixture_test(test_monitor_and_reload, NULL),
+		pbm_fixture_test(test_daemon_not_running, NULL),
+		pbm_fixture_test(test_not_authorized, NULL),
+		pbm_fixture_test(test_not_authorized_names_the_group, NULL),
+		pbm_fixture_test(test_error_hints, NULL),
+		pbm_fixture_test(test_profile_check, NULL),
 	};
 
 	return cmocka_run_group_tests_name("pbmctl", tests, NULL, NULL);

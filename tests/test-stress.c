@@ -35,12 +35,11 @@
 
 #include "pbm-mock-panel.h"
 #include "pbm-profile.h"
-#include "pbm-test-client.h"
+#include "pbm-test-fixture.h"
 
-#define WAIT_MS 10000
 #define MIB (1024 * 1024)
-#define SIM_PANEL "/org/pbmd/panel/SIM0001"
-#define USB_PANEL "/org/pbmd/panel/LOADPANEL"
+#define SIM_PANEL PBM_DBUS_PATH_PANEL "/SIM0001"
+#define USB_PANEL PBM_DBUS_PATH_PANEL "/LOADPANEL"
 
 /* pipelined calls in flight on one connection: a system bus limits the
  * replies a connection may have pending (max_replies_per_connection) */
@@ -64,107 +63,36 @@
 
 static guint soak_sessions = 60;
 
-typedef struct {
-	gchar *dir;
-	gchar *config;
-	gchar *profiles;
-	gchar *state;
-	PbmMockBus *usb;
-	PbmMockPanel *panel;
-	PbmTestBus *bus;
-	PbmTestDaemon *daemon;
-	GDBusConnection *client;
-} Fixture;
-
 /* ---- set-up ---- */
 
-static void
-write_profile(Fixture *f, const gchar *name, guint seconds)
-{
-	g_autofree gchar *path = g_strdup_printf("%s/%s.conf", f->profiles, name);
-	g_autofree gchar *text =
-	        g_strdup_printf("name = \"%s\";\n"
-	                        "title = \"Stress (%u s)\";\n"
-	                        "description = \"Dim red light for the stress tests.\";\n"
-	                        "distance_cm = 15.0;\n"
-	                        "steps = ( { name = \"on\"; duration = \"%us\"; red = 10; } );\n",
-	                        name, seconds, seconds);
+#define STRESS_PROFILE(name, seconds)                                               \
+	"name = \"" name "\";\n"                                                    \
+	"title = \"Stress (" G_STRINGIFY(                                           \
+	        seconds) " s)\";\n"                                                 \
+	                 "description = \"Dim red light for the stress tests.\";\n" \
+	                 "distance_cm = 15.0;\n"                                    \
+	                 "steps = ( { name = \"on\"; duration = \"" G_STRINGIFY(    \
+	                         seconds) "s\"; red = 10; } );\n"
 
-	assert_true(g_file_set_contents(path, text, -1, NULL));
-}
+static const gchar *const profiles[] = {
+	"soak", STRESS_PROFILE("soak", 1), "load", STRESS_PROFILE("load", LOAD_PROFILE_S), NULL,
+};
 
-static int
-setup(void **state)
-{
-	Fixture *f = g_new0(Fixture, 1);
-	g_autoptr(GError) error = NULL;
+/* Sessions back to back: no gap (the fixture's), daily caps far above
+ * what the tests deliver. */
+#define STRESS_LIMITS "daily_dose_red = 500.0; daily_dose_nir = 500.0;"
 
-	f->dir = g_dir_make_tmp("pbm-stress-XXXXXX", NULL);
-	assert_non_null(f->dir);
-	f->config = g_build_filename(f->dir, "pbmd.conf", NULL);
-	f->profiles = g_build_filename(f->dir, "profiles", NULL);
-	f->state = g_build_filename(f->dir, "state", NULL);
-	assert_int_equal(g_mkdir(f->profiles, 0700), 0);
-	assert_int_equal(g_mkdir(f->state, 0700), 0);
-	write_profile(f, "soak", 1);
-	write_profile(f, "load", LOAD_PROFILE_S);
-	f->bus = pbm_test_bus_new(&error);
-	if (f->bus == NULL)
-		fail_msg("%s", error->message);
-	f->client = pbm_test_bus_connect(f->bus, &error);
-	if (f->client == NULL)
-		fail_msg("%s", error->message);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	Fixture *f = *state;
-
-	/* pbmd goes before the emulated device (it would hang in an ioctl) */
-	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
-	g_clear_object(&f->client);
-	g_clear_pointer(&f->bus, pbm_test_bus_free);
-	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
-	g_clear_pointer(&f->usb, pbm_mock_bus_free);
-	pbm_test_rm_rf(f->dir);
-	g_free(f->dir);
-	g_free(f->config);
-	g_free(f->profiles);
-	g_free(f->state);
-	g_free(f);
-	return 0;
-}
-
-/* Runs pbmd with a configuration that lets sessions run back to back: no
- * gap, daily caps far above what the tests deliver. usb: the emulated
- * panel instead of a simulated one. */
-static void
-spawn(Fixture *f, gboolean usb)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *text = g_strdup_printf(
-	        "profile_dirs = [ \"%s\", \"%s/data/profiles\" ];\n"
-	        "devices = [ %s ];\n"
-	        "simulate = %s;\n"
-	        "limits = { min_gap = 0; daily_dose_red = 500.0; daily_dose_nir = 500.0; };\n",
-	        f->profiles, PBM_SOURCE_DIR, usb ? "\"1209:7062\"" : "", usb ? "false" : "true");
-	const gchar *args[] = { "--config", f->config, NULL };
-
-	assert_true(g_file_set_contents(f->config, text, -1, NULL));
-	f->daemon = pbm_test_spawn_pbmd_ready(f->bus, f->client, args, f->state, WAIT_MS, &error);
-	if (f->daemon == NULL)
-		fail_msg("%s", error->message);
-}
+/* pbmd with a simulated panel */
+static const PbmFixtureOptions simulated = { .profiles = profiles, .limits = STRESS_LIMITS };
+/* pbmd with the emulated USB panel, which the test plugs */
+static const PbmFixtureOptions usb = { .usb = TRUE, .profiles = profiles, .limits = STRESS_LIMITS };
 
 /* SIGTERM, as systemd stops it: pbmd exits 0 (under ASan, LeakSanitizer
  * checks it for leaks on the way out and fails the exit otherwise). */
 static void
-stop_daemon(Fixture *f)
+stop_daemon(PbmFixture *f)
 {
-	gint status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, 6 * WAIT_MS);
+	gint status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, 6 * PBM_FIXTURE_WAIT_MS);
 
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail_msg("pbmd did not exit cleanly on SIGTERM (wait status 0x%x)", status);
@@ -173,7 +101,7 @@ stop_daemon(Fixture *f)
 /* ---- what /proc says about pbmd ---- */
 
 static guint64
-rss_kib(Fixture *f)
+rss_kib(PbmFixture *f)
 {
 	g_autofree gchar *path =
 	        g_strdup_printf("/proc/%d/status", (int)pbm_test_daemon_get_pid(f->daemon));
@@ -188,7 +116,7 @@ rss_kib(Fixture *f)
 
 /* "0:/dev/null 1:pipe:[123] ..." */
 static gchar *
-fd_list(Fixture *f)
+fd_list(PbmFixture *f)
 {
 	g_autofree gchar *path =
 	        g_strdup_printf("/proc/%d/fd", (int)pbm_test_daemon_get_pid(f->daemon));
@@ -207,7 +135,7 @@ fd_list(Fixture *f)
 }
 
 static guint
-fd_count_now(Fixture *f)
+fd_count_now(PbmFixture *f)
 {
 	g_autofree gchar *path =
 	        g_strdup_printf("/proc/%d/fd", (int)pbm_test_daemon_get_pid(f->daemon));
@@ -223,7 +151,7 @@ fd_count_now(Fixture *f)
 /* pbmd opens a socket for a moment for each sd_notify(): the fewest fds it
  * has over 200 ms is what it keeps open. */
 static guint
-fd_count(Fixture *f)
+fd_count(PbmFixture *f)
 {
 	guint n = fd_count_now(f);
 
@@ -236,9 +164,9 @@ fd_count(Fixture *f)
 
 /* The size of pbmd's history, WAL included, read as a second reader. */
 static gint64
-history_bytes(Fixture *f)
+history_bytes(PbmFixture *f)
 {
-	g_autofree gchar *path = g_build_filename(f->state, "history.db", NULL);
+	const gchar *path = f->history_db;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
 	gint64 pages = -1, page_size = -1;
@@ -333,36 +261,17 @@ static GVariant *
 call(GDBusConnection *c, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
      GError **error)
 {
-	return pbm_test_call(c, path, iface, method, args, NULL, WAIT_MS, error);
-}
-
-static GVariant *
-property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GError) error = NULL;
-	GVariant *value = pbm_test_get_property(f->client, path, iface, name, WAIT_MS, &error);
-
-	if (value == NULL)
-		fail_msg("%s.%s: %s", iface, name, error->message);
-	return value;
-}
-
-static gchar *
-string_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GVariant) v = property(f, path, iface, name);
-
-	return g_variant_dup_string(v, NULL);
+	return pbm_test_call(c, path, iface, method, args, NULL, PBM_FIXTURE_WAIT_MS, error);
 }
 
 static gboolean
-wait_string_property(Fixture *f, const gchar *path, const gchar *iface, const gchar *name,
+wait_string_property(PbmFixture *f, const gchar *path, const gchar *iface, const gchar *name,
                      const gchar *want, guint timeout_ms)
 {
 	gint64 until = g_get_monotonic_time() + timeout_ms * (gint64)1000;
 
 	while (g_get_monotonic_time() < until) {
-		g_autofree gchar *v = string_property(f, path, iface, name);
+		g_autofree gchar *v = pbm_fixture_string_property(f, path, iface, name);
 		if (g_str_equal(v, want))
 			return TRUE;
 		g_usleep(20000);
@@ -386,23 +295,13 @@ one_option(const gchar *key, GVariant *value)
 	return g_variant_builder_end(&b);
 }
 
-static gchar *
-start(Fixture *f, const gchar *profile)
-{
-	g_autoptr(GError) error = NULL;
-	gchar *path = pbm_test_start_session(f->client, profile, empty_options(), WAIT_MS, &error);
-
-	if (path == NULL)
-		fail_msg("StartSession %s: %s", profile, error->message);
-	return path;
-}
-
 static GVariant *
-history(Fixture *f, guint limit)
+history(PbmFixture *f, guint limit)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(f->client, "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
-	                                 g_variant_new("(xu)", (gint64)0, limit), &error);
+	g_autoptr(GVariant) reply =
+	        call(f->client, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
+	             g_variant_new("(xu)", (gint64)0, limit), &error);
 
 	if (reply == NULL)
 		fail_msg("GetHistory: %s", error->message);
@@ -414,6 +313,7 @@ history(Fixture *f, guint limit)
 #define DBUS_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
 #define DBUS_UNKNOWN_METHOD "org.freedesktop.DBus.Error.UnknownMethod"
 #define DBUS_UNKNOWN_OBJECT "org.freedesktop.DBus.Error.UnknownObject"
+/* error names as a client sees them: the contract, literal */
 #define PBM_INVALID_ARGS "org.pbmd1.Error.InvalidArgs"
 
 static guint n_bad, n_wrong;
@@ -463,7 +363,7 @@ check_error(const gchar *what, GError *error, const gchar *name, ...)
 		return;
 	}
 	/* pbmd's own messages stay short; GDBus's echo what they were given */
-	if (g_str_has_prefix(name, "org.pbmd1.") && strlen(error->message) > 512) {
+	if (g_str_has_prefix(name, PBM_DBUS_INTERFACE_PREFIX) && strlen(error->message) > 512) {
 		wrong("%s: a %zu-byte error message: %.100s...", what, strlen(error->message),
 		      error->message);
 		return;
@@ -496,17 +396,18 @@ check_error(const gchar *what, GError *error, const gchar *name, ...)
 
 /* The same sent as a raw message, so that the body can be anything. */
 static GError *
-raw_call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *body)
+raw_call(PbmFixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *body)
 {
 	g_autoptr(GDBusMessage) msg =
-	        g_dbus_message_new_method_call("org.pbmd", path, iface, method);
+	        g_dbus_message_new_method_call(PBM_DBUS_NAME, path, iface, method);
 	g_autoptr(GDBusMessage) reply = NULL;
 	GError *error = NULL;
 
 	if (body != NULL)
 		g_dbus_message_set_body(msg, body);
 	reply = g_dbus_connection_send_message_with_reply_sync(
-	        f->client, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE, WAIT_MS, NULL, NULL, &error);
+	        f->client, msg, G_DBUS_SEND_MESSAGE_FLAGS_NONE, PBM_FIXTURE_WAIT_MS, NULL, NULL,
+	        &error);
 	if (reply == NULL)
 		return error;
 	if (!g_dbus_message_to_gerror(reply, &error))
@@ -535,7 +436,7 @@ on_signal(GDBusConnection *c, const gchar *sender, const gchar *path, const gcha
 	if (g_str_equal(name, "SessionStarted")) {
 		w->started++;
 	} else if (g_str_equal(name, "PropertiesChanged") &&
-	           g_str_has_prefix(path, "/org/pbmd/panel/")) {
+	           g_str_has_prefix(path, PBM_DBUS_PATH_PANEL "/")) {
 		g_autoptr(GVariant) changed = g_variant_get_child_value(params, 1);
 		const gchar *st = NULL;
 		if (g_variant_lookup(changed, "State", "&s", &st) && g_str_equal(st, "lit"))
@@ -552,10 +453,12 @@ drain_signals(void)
 
 /* Nothing lit, no session: what a bad call must leave. */
 static void
-assert_dark(Fixture *f, Watch *w, guint sessions_expected)
+assert_dark(PbmFixture *f, Watch *w, guint sessions_expected)
 {
-	g_autofree gchar *panel_state = string_property(f, SIM_PANEL, "org.pbmd1.Panel", "State");
-	g_autofree gchar *state = string_property(f, "/org/pbmd", "org.pbmd1.Manager", "State");
+	g_autofree gchar *panel_state =
+	        pbm_fixture_string_property(f, SIM_PANEL, PBM_DBUS_INTERFACE_PANEL, "State");
+	g_autofree gchar *state =
+	        pbm_fixture_string_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 	g_autoptr(GVariant) rows = history(f, 0);
 
 	/* the replies above came after any signal pbmd sent before them */
@@ -586,17 +489,17 @@ nested_variant(GVariant *inner, guint depth)
 }
 
 static const gchar *const no_arg_methods[][3] = {
-	{ "/org/pbmd", "org.pbmd1.Manager", "ListProfiles" },
-	{ "/org/pbmd", "org.pbmd1.Manager", "StopSession" },
-	{ "/org/pbmd", "org.pbmd1.Manager", "PauseSession" },
-	{ "/org/pbmd", "org.pbmd1.Manager", "ResumeSession" },
-	{ "/org/pbmd", "org.pbmd1.Manager", "ReloadConfig" },
-	{ SIM_PANEL, "org.pbmd1.Panel", "Identify" },
-	{ SIM_PANEL, "org.pbmd1.Panel", "ClearFault" },
+	{ PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "ListProfiles" },
+	{ PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StopSession" },
+	{ PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "PauseSession" },
+	{ PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "ResumeSession" },
+	{ PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "ReloadConfig" },
+	{ SIM_PANEL, PBM_DBUS_INTERFACE_PANEL, "Identify" },
+	{ SIM_PANEL, PBM_DBUS_INTERFACE_PANEL, "ClearFault" },
 };
 
 static void
-battery_signatures(Fixture *f)
+battery_signatures(PbmFixture *f)
 {
 	/* methods without arguments, called with some */
 	for (guint i = 0; i < G_N_ELEMENTS(no_arg_methods); i++) {
@@ -610,52 +513,52 @@ battery_signatures(Fixture *f)
 		        DBUS_INVALID_ARGS, "(is)", "()");
 	}
 	/* methods with arguments: missing, extra, wrong types */
-	BAD_CALL(f, "GetProfile()", "/org/pbmd", "org.pbmd1.Manager", "GetProfile", NULL,
+	BAD_CALL(f, "GetProfile()", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile", NULL,
 	         DBUS_INVALID_ARGS, "(s)");
-	BAD_CALL(f, "GetProfile(i)", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	BAD_CALL(f, "GetProfile(i)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
 	         g_variant_new("(i)", 7), DBUS_INVALID_ARGS, "(i)", "(s)");
-	BAD_RAW(f, "GetProfile(ss) raw", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	BAD_RAW(f, "GetProfile(ss) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
 	        g_variant_new("(ss)", "demo", "demo"), DBUS_INVALID_ARGS, "(ss)", "(s)");
-	BAD_RAW(f, "GetProfile(o) raw", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	BAD_RAW(f, "GetProfile(o) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
 	        g_variant_new("(o)", "/demo"), DBUS_INVALID_ARGS, "(o)", "(s)");
-	BAD_CALL(f, "StartSession()", "/org/pbmd", "org.pbmd1.Manager", "StartSession", NULL,
-	         DBUS_INVALID_ARGS, "(sa{sv})");
-	BAD_CALL(f, "StartSession(s)", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "StartSession()", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
+	         NULL, DBUS_INVALID_ARGS, "(sa{sv})");
+	BAD_CALL(f, "StartSession(s)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new("(s)", "demo"), DBUS_INVALID_ARGS, "(s)", "(sa{sv})");
-	BAD_CALL(f, "StartSession(sa{ss})", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	         g_variant_new_parsed("('demo', {'distance_cm': '15'})"), DBUS_INVALID_ARGS,
-	         "(sa{ss})", "(sa{sv})");
-	BAD_CALL(f, "StartSession(sv)", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "StartSession(sa{ss})", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession", g_variant_new_parsed("('demo', {'distance_cm': '15'})"),
+	         DBUS_INVALID_ARGS, "(sa{ss})", "(sa{sv})");
+	BAD_CALL(f, "StartSession(sv)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new_parsed("('demo', <@a{sv} {}>)"), DBUS_INVALID_ARGS, "(sv)",
 	         "(sa{sv})");
-	BAD_RAW(f, "StartSession(a{sv}s) raw", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	        g_variant_new("(@a{sv}s)", empty_options(), "demo"), DBUS_INVALID_ARGS, "(a{sv}s)",
-	        "(sa{sv})");
-	BAD_RAW(f, "StartSession(sa{sv}s) raw", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	        g_variant_new("(s@a{sv}s)", "demo", empty_options(), "x"), DBUS_INVALID_ARGS,
-	        "(sa{sv}s)", "(sa{sv})");
-	BAD_RAW(f, "StartSession(o, a{sv}) raw", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	        g_variant_new("(o@a{sv})", "/demo", empty_options()), DBUS_INVALID_ARGS, "(oa{sv})",
-	        "(sa{sv})");
-	BAD_CALL(f, "GetHistory(ux)", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	BAD_RAW(f, "StartSession(a{sv}s) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	        "StartSession", g_variant_new("(@a{sv}s)", empty_options(), "demo"),
+	        DBUS_INVALID_ARGS, "(a{sv}s)", "(sa{sv})");
+	BAD_RAW(f, "StartSession(sa{sv}s) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	        "StartSession", g_variant_new("(s@a{sv}s)", "demo", empty_options(), "x"),
+	        DBUS_INVALID_ARGS, "(sa{sv}s)", "(sa{sv})");
+	BAD_RAW(f, "StartSession(o, a{sv}) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	        "StartSession", g_variant_new("(o@a{sv})", "/demo", empty_options()),
+	        DBUS_INVALID_ARGS, "(oa{sv})", "(sa{sv})");
+	BAD_CALL(f, "GetHistory(ux)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
 	         g_variant_new("(ux)", 0u, (gint64)0), DBUS_INVALID_ARGS, "(ux)", "(xu)");
-	BAD_CALL(f, "GetHistory(x)", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	BAD_CALL(f, "GetHistory(x)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
 	         g_variant_new("(x)", (gint64)0), DBUS_INVALID_ARGS, "(x)", "(xu)");
-	BAD_RAW(f, "GetHistory(xi) raw", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	BAD_RAW(f, "GetHistory(xi) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
 	        g_variant_new("(xi)", (gint64)0, -1), DBUS_INVALID_ARGS, "(xi)", "(xu)");
-	BAD_RAW(f, "GetHistory(dd) raw", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
+	BAD_RAW(f, "GetHistory(dd) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
 	        g_variant_new("(dd)", NAN, INFINITY), DBUS_INVALID_ARGS, "(dd)", "(xu)");
 	/* the standard interfaces: GDBus answers a wrong signature there as if
 	 * the interface were missing */
-	BAD_CALL(f, "Properties.Get(s)", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
-	         g_variant_new("(s)", "org.pbmd1.Manager"), DBUS_UNKNOWN_METHOD,
+	BAD_CALL(f, "Properties.Get(s)", PBM_DBUS_PATH, "org.freedesktop.DBus.Properties", "Get",
+	         g_variant_new("(s)", PBM_DBUS_INTERFACE_MANAGER), DBUS_UNKNOWN_METHOD,
 	         "org.freedesktop.DBus.Properties");
 	BAD_CALL(f, "Properties.GetAll(i)", SIM_PANEL, "org.freedesktop.DBus.Properties", "GetAll",
 	         g_variant_new("(i)", 1), DBUS_UNKNOWN_METHOD, "org.freedesktop.DBus.Properties");
 }
 
 static void
-battery_values(Fixture *f)
+battery_values(PbmFixture *f)
 {
 	g_autofree gchar *huge = huge_string('a');
 	g_autofree gchar *huge_key = huge_string('k');
@@ -673,68 +576,74 @@ battery_values(Fixture *f)
 		                          -1e-300 };
 	g_autofree gchar *range = g_strdup_printf("%g to %g cm", PBM_PROFILE_DISTANCE_MIN_CM,
 	                                          PBM_PROFILE_DISTANCE_MAX_CM);
+	/* the last one is a profile name that looks like an object path */
 	const gchar *bad_names[] = { "",       "../../etc/passwd", "Demo",          "demo ",
 		                     "demo\n", "d\xc3\xa9mo",      "/org/pbmd/demo" };
 
 	/* profile names */
 	for (guint i = 0; i < G_N_ELEMENTS(bad_names); i++) {
 		g_autofree gchar *what = g_strdup_printf("GetProfile(\"%s\")", bad_names[i]);
-		BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+		BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
 		         g_variant_new("(s)", bad_names[i]), PBM_INVALID_ARGS, "profile name",
 		         "a-z");
-		BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 		         g_variant_new("(s@a{sv})", bad_names[i], empty_options()),
 		         PBM_INVALID_ARGS, "profile name", "a-z");
 	}
-	BAD_CALL(f, "GetProfile(1 MiB)", "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+	BAD_CALL(f, "GetProfile(1 MiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
 	         g_variant_new("(s)", huge), PBM_INVALID_ARGS, "profile name", "64");
-	BAD_CALL(f, "StartSession(1 MiB)", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
-	         g_variant_new("(s@a{sv})", huge, empty_options()), PBM_INVALID_ARGS,
-	         "profile name", "64");
+	BAD_CALL(f, "StartSession(1 MiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession", g_variant_new("(s@a{sv})", huge, empty_options()),
+	         PBM_INVALID_ARGS, "profile name", "64");
 
 	/* option keys and their values */
-	BAD_CALL(f, "option with a 1 MiB key", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "option with a 1 MiB key", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession",
 	         g_variant_new("(s@a{sv})", "soak", one_option(huge_key, g_variant_new_int32(1))),
 	         PBM_INVALID_ARGS, "panels", "distance_cm");
-	BAD_CALL(f, "option colour", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "option colour", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("colour", g_variant_new_string("blue"))),
 	         PBM_INVALID_ARGS, "colour", "panels", "distance_cm");
-	BAD_CALL(f, "option \"\"", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "option \"\"", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new("(s@a{sv})", "soak", one_option("", g_variant_new_double(15))),
 	         PBM_INVALID_ARGS, "panels", "distance_cm");
-	BAD_CALL(f, "option Distance_cm", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "option Distance_cm", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("Distance_cm", g_variant_new_double(15))),
 	         PBM_INVALID_ARGS, "Distance_cm", "distance_cm");
-	BAD_CALL(f, "distance_cm as a string", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "distance_cm as a string", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("distance_cm", g_variant_new_string("15"))),
 	         PBM_INVALID_ARGS, "distance_cm", "(d)");
-	BAD_CALL(f, "distance_cm as an int32", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "distance_cm as an int32", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("distance_cm", g_variant_new_int32(15))),
 	         PBM_INVALID_ARGS, "distance_cm", "(d)");
-	BAD_CALL(f, "distance_cm as a variant", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "distance_cm as a variant", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession",
 	         g_variant_new(
 	                 "(s@a{sv})", "soak",
 	                 one_option("distance_cm", nested_variant(g_variant_new_double(15), 1))),
 	         PBM_INVALID_ARGS, "distance_cm", "(d)");
-	BAD_CALL(f, "panels as a string", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "panels as a string", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("panels", g_variant_new_string("SIM0001"))),
 	         PBM_INVALID_ARGS, "panels", "(as)");
-	BAD_CALL(f, "panels as object paths", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "panels as object paths", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession",
 	         g_variant_new(
 	                 "(s@a{sv})", "soak",
 	                 one_option("panels",
 	                            g_variant_new_objv((const gchar *[]){ SIM_PANEL, NULL }, -1))),
 	         PBM_INVALID_ARGS, "panels", "(as)");
-	BAD_CALL(f, "panels as ai", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "panels as ai", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("panels", g_variant_new_parsed("[1, 2]"))),
 	         PBM_INVALID_ARGS, "panels", "(as)");
-	BAD_CALL(f, "panels empty", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "panels empty", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("panels", g_variant_new_strv(NULL, 0))),
 	         PBM_INVALID_ARGS, "panels", "1 to 16");
@@ -743,7 +652,7 @@ battery_values(Fixture *f)
 		for (guint i = 0; i < 17; i++)
 			many[i] = "SIM0001";
 		many[17] = NULL;
-		BAD_CALL(f, "17 panels", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		BAD_CALL(f, "17 panels", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 		         g_variant_new("(s@a{sv})", "soak",
 		                       one_option("panels", g_variant_new_strv(many, -1))),
 		         PBM_INVALID_ARGS, "panels", "1 to 16");
@@ -755,14 +664,15 @@ battery_values(Fixture *f)
 		for (guint i = 0; i < G_N_ELEMENTS(bad_serials); i++) {
 			g_autofree gchar *what =
 			        g_strdup_printf("panels [\"%.40s\"]", bad_serials[i]);
-			BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+			BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 			         g_variant_new("(s@a{sv})", "soak",
 			                       one_option("panels",
 			                                  g_variant_new_strv(&bad_serials[i], 1))),
 			         PBM_INVALID_ARGS, "panels", "serial");
 		}
 	}
-	BAD_CALL(f, "panels [\"SIM0001/../x\"]", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	BAD_CALL(f, "panels [\"SIM0001/../x\"]", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession",
 	         g_variant_new(
 	                 "(s@a{sv})", "soak",
 	                 one_option("panels",
@@ -770,7 +680,7 @@ battery_values(Fixture *f)
 	         "org.pbmd1.Error.NoPanel", "SIM0001/../x", "Serial property");
 	for (guint i = 0; i < G_N_ELEMENTS(bad_distances); i++) {
 		g_autofree gchar *what = g_strdup_printf("distance_cm %g", bad_distances[i]);
-		BAD_CALL(f, what, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 		         g_variant_new(
 		                 "(s@a{sv})", "soak",
 		                 one_option("distance_cm", g_variant_new_double(bad_distances[i]))),
@@ -780,13 +690,13 @@ battery_values(Fixture *f)
 	/* variants nested as deep as the bus lets through: dbus-daemon allows
 	 * 64 levels, and a{sv}, its dict entry and the option's own variant take
 	 * three, so 61 more variants inside it is the deepest pbmd can get */
-	BAD_CALL(f, "distance_cm nested at the limit", "/org/pbmd", "org.pbmd1.Manager",
+	BAD_CALL(f, "distance_cm nested at the limit", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
 	         "StartSession",
 	         g_variant_new(
 	                 "(s@a{sv})", "soak",
 	                 one_option("distance_cm", nested_variant(g_variant_new_double(15), 61))),
 	         PBM_INVALID_ARGS, "distance_cm", "(d)");
-	BAD_CALL(f, "unknown option nested at the limit", "/org/pbmd", "org.pbmd1.Manager",
+	BAD_CALL(f, "unknown option nested at the limit", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
 	         "StartSession",
 	         g_variant_new("(s@a{sv})", "soak",
 	                       one_option("deep", nested_variant(g_variant_new_double(15), 61))),
@@ -799,7 +709,7 @@ battery_values(Fixture *f)
 
 		assert_non_null(c);
 		reply = call(
-		        c, "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+		        c, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
 		        g_variant_new("(s@a{sv})", "soak",
 		                      one_option("distance_cm",
 		                                 nested_variant(g_variant_new_double(15), 62))),
@@ -809,18 +719,20 @@ battery_values(Fixture *f)
 	}
 
 	/* GetHistory's limit */
-	BAD_CALL(f, "GetHistory limit 10001", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
-	         g_variant_new("(xu)", (gint64)0, 10001u), PBM_INVALID_ARGS, "limit", "10000");
-	BAD_CALL(f, "GetHistory limit G_MAXUINT32", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
-	         g_variant_new("(xu)", (gint64)0, G_MAXUINT32), PBM_INVALID_ARGS, "limit", "10000");
+	BAD_CALL(f, "GetHistory limit 10001", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "GetHistory", g_variant_new("(xu)", (gint64)0, 10001u), PBM_INVALID_ARGS, "limit",
+	         "10000");
+	BAD_CALL(f, "GetHistory limit G_MAXUINT32", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "GetHistory", g_variant_new("(xu)", (gint64)0, G_MAXUINT32), PBM_INVALID_ARGS,
+	         "limit", "10000");
 	/* and what is fine there: limit 0 (the default), any since */
 	{
 		const gint64 since[] = { G_MININT64, -1, 0, G_MAXINT64 };
 		for (guint i = 0; i < G_N_ELEMENTS(since); i++) {
 			g_autoptr(GError) error = NULL;
 			g_autoptr(GVariant) reply =
-			        call(f->client, "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
-			             g_variant_new("(xu)", since[i], 0u), &error);
+			        call(f->client, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+			             "GetHistory", g_variant_new("(xu)", since[i], 0u), &error);
 			if (reply == NULL)
 				fail_msg("GetHistory(%" G_GINT64_FORMAT ", 0): %s", since[i],
 				         error->message);
@@ -828,49 +740,53 @@ battery_values(Fixture *f)
 	}
 
 	/* properties: unknown, read-only, on an unknown interface */
-	BAD_CALL(f, "Get Nope", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
-	         g_variant_new("(ss)", "org.pbmd1.Manager", "Nope"), DBUS_INVALID_ARGS, "Nope");
-	BAD_CALL(f, "Get on org.pbmd1.Nope", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
-	         g_variant_new("(ss)", "org.pbmd1.Nope", "State"), DBUS_INVALID_ARGS,
-	         "org.pbmd1.Nope");
-	BAD_CALL(f, "GetAll with a 1 MiB interface", "/org/pbmd", "org.freedesktop.DBus.Properties",
-	         "GetAll", g_variant_new("(s)", huge), DBUS_INVALID_ARGS, "interface");
+	BAD_CALL(f, "Get Nope", PBM_DBUS_PATH, "org.freedesktop.DBus.Properties", "Get",
+	         g_variant_new("(ss)", PBM_DBUS_INTERFACE_MANAGER, "Nope"), DBUS_INVALID_ARGS,
+	         "Nope");
+	BAD_CALL(f, "Get on org.pbmd1.Nope", PBM_DBUS_PATH, "org.freedesktop.DBus.Properties",
+	         "Get", g_variant_new("(ss)", PBM_DBUS_INTERFACE_PREFIX "Nope", "State"),
+	         DBUS_INVALID_ARGS, PBM_DBUS_INTERFACE_PREFIX "Nope");
+	BAD_CALL(f, "GetAll with a 1 MiB interface", PBM_DBUS_PATH,
+	         "org.freedesktop.DBus.Properties", "GetAll", g_variant_new("(s)", huge),
+	         DBUS_INVALID_ARGS, "interface");
 	BAD_CALL(f, "Get with a 1 MiB name", SIM_PANEL, "org.freedesktop.DBus.Properties", "Get",
-	         g_variant_new("(ss)", "org.pbmd1.Panel", huge), DBUS_INVALID_ARGS, "property");
+	         g_variant_new("(ss)", PBM_DBUS_INTERFACE_PANEL, huge), DBUS_INVALID_ARGS,
+	         "property");
 }
 
 static void
-battery_objects(Fixture *f)
+battery_objects(PbmFixture *f)
 {
-	const gchar *const missing[] = { "/org/pbmd/session/1", "/org/pbmd/session/999",
-		                         "/org/pbmd/panel/NOPE", "/org/pbmd/nope", "/" };
+	const gchar *const missing[] = { PBM_DBUS_PATH_SESSION "/1", PBM_DBUS_PATH_SESSION "/999",
+		                         PBM_DBUS_PATH_PANEL "/NOPE", PBM_DBUS_PATH "/nope", "/" };
 
 	for (guint i = 0; i < G_N_ELEMENTS(missing); i++) {
 		g_autofree gchar *what = g_strdup_printf("Stop on %s", missing[i]);
 		g_autofree gchar *what2 = g_strdup_printf("Identify on %s", missing[i]);
 		g_autofree gchar *what3 = g_strdup_printf("GetAll on %s", missing[i]);
-		BAD_CALL(f, what, missing[i], "org.pbmd1.Session", "Stop", NULL,
+		BAD_CALL(f, what, missing[i], PBM_DBUS_INTERFACE_SESSION, "Stop", NULL,
 		         DBUS_UNKNOWN_METHOD, missing[i]);
-		BAD_CALL(f, what2, missing[i], "org.pbmd1.Panel", "Identify", NULL,
+		BAD_CALL(f, what2, missing[i], PBM_DBUS_INTERFACE_PANEL, "Identify", NULL,
 		         DBUS_UNKNOWN_METHOD, missing[i]);
 		BAD_CALL(f, what3, missing[i], "org.freedesktop.DBus.Properties", "GetAll",
-		         g_variant_new("(s)", "org.pbmd1.Session"), DBUS_UNKNOWN_METHOD,
+		         g_variant_new("(s)", PBM_DBUS_INTERFACE_SESSION), DBUS_UNKNOWN_METHOD,
 		         missing[i]);
 	}
-	BAD_CALL(f, "Manager.Frobnicate", "/org/pbmd", "org.pbmd1.Manager", "Frobnicate", NULL,
-	         DBUS_UNKNOWN_METHOD, "Frobnicate");
-	BAD_CALL(f, "Manager.Stop on the Session interface", "/org/pbmd", "org.pbmd1.Session",
-	         "Stop", NULL, DBUS_UNKNOWN_METHOD, "org.pbmd1.Session");
-	BAD_CALL(f, "Panel.Identify on the Manager", "/org/pbmd", "org.pbmd1.Panel", "Identify",
-	         NULL, DBUS_UNKNOWN_METHOD, "org.pbmd1.Panel");
+	BAD_CALL(f, "Manager.Frobnicate", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "Frobnicate",
+	         NULL, DBUS_UNKNOWN_METHOD, "Frobnicate");
+	BAD_CALL(f, "Manager.Stop on the Session interface", PBM_DBUS_PATH,
+	         PBM_DBUS_INTERFACE_SESSION, "Stop", NULL, DBUS_UNKNOWN_METHOD,
+	         PBM_DBUS_INTERFACE_SESSION);
+	BAD_CALL(f, "Panel.Identify on the Manager", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_PANEL,
+	         "Identify", NULL, DBUS_UNKNOWN_METHOD, PBM_DBUS_INTERFACE_PANEL);
 	/* GDBus finds no object when the interface is left out */
-	BAD_RAW(f, "ListProfiles without an interface", "/org/pbmd", NULL, "ListProfiles", NULL,
-	        DBUS_UNKNOWN_METHOD, "/org/pbmd");
+	BAD_RAW(f, "ListProfiles without an interface", PBM_DBUS_PATH, NULL, "ListProfiles", NULL,
+	        DBUS_UNKNOWN_METHOD, PBM_DBUS_PATH);
 }
 
 /* Session methods on a session object that has ended. */
 static void
-battery_session(Fixture *f, const gchar *path)
+battery_session(PbmFixture *f, const gchar *path)
 {
 	const gchar *const methods[] = { "Stop", "Pause", "Resume" };
 
@@ -878,20 +794,21 @@ battery_session(Fixture *f, const gchar *path)
 		g_autofree gchar *what = g_strdup_printf("Session.%s(s)", methods[i]);
 		g_autofree gchar *what_raw = g_strdup_printf("Session.%s(ao) raw", methods[i]);
 		g_autofree gchar *what_ended = g_strdup_printf("Session.%s() ended", methods[i]);
-		BAD_CALL(f, what, path, "org.pbmd1.Session", methods[i], g_variant_new("(s)", "x"),
-		         DBUS_INVALID_ARGS, "(s)", "()");
-		BAD_RAW(f, what_raw, path, "org.pbmd1.Session", methods[i],
+		BAD_CALL(f, what, path, PBM_DBUS_INTERFACE_SESSION, methods[i],
+		         g_variant_new("(s)", "x"), DBUS_INVALID_ARGS, "(s)", "()");
+		BAD_RAW(f, what_raw, path, PBM_DBUS_INTERFACE_SESSION, methods[i],
 		        g_variant_new_parsed("(@ao [],)"), DBUS_INVALID_ARGS, "(ao)", "()");
-		BAD_CALL(f, what_ended, path, "org.pbmd1.Session", methods[i], NULL,
+		BAD_CALL(f, what_ended, path, PBM_DBUS_INTERFACE_SESSION, methods[i], NULL,
 		         "org.pbmd1.Error.NotRunning", "StartSession");
 	}
 	BAD_CALL(f, "Session.Set State", path, "org.freedesktop.DBus.Properties", "Set",
-	         g_variant_new("(ssv)", "org.pbmd1.Session", "State",
+	         g_variant_new("(ssv)", PBM_DBUS_INTERFACE_SESSION, "State",
 	                       g_variant_new_string("running")),
 	         DBUS_INVALID_ARGS, "State");
 	BAD_CALL(f, "Session.Set Elapsed with a string", path, "org.freedesktop.DBus.Properties",
 	         "Set",
-	         g_variant_new("(ssv)", "org.pbmd1.Session", "Elapsed", g_variant_new_string("0")),
+	         g_variant_new("(ssv)", PBM_DBUS_INTERFACE_SESSION, "Elapsed",
+	                       g_variant_new_string("0")),
 	         DBUS_INVALID_ARGS, "Elapsed");
 }
 
@@ -934,10 +851,10 @@ pipelined_done(GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* One of a few bad calls, by number. */
 static void
-send_bad(Fixture *f, Pipeline *p, guint i)
+send_bad(PbmFixture *f, Pipeline *p, guint i)
 {
 	Pending *pending = g_new0(Pending, 1);
-	const gchar *path = "/org/pbmd", *iface = "org.pbmd1.Manager", *method;
+	const gchar *path = PBM_DBUS_PATH, *iface = PBM_DBUS_INTERFACE_MANAGER, *method;
 	GVariant *args;
 
 	switch (i % 6) {
@@ -969,8 +886,8 @@ send_bad(Fixture *f, Pipeline *p, guint i)
 		pending->want = DBUS_INVALID_ARGS;
 		break;
 	default:
-		path = "/org/pbmd/session/424242";
-		iface = "org.pbmd1.Session";
+		path = PBM_DBUS_PATH_SESSION "/424242";
+		iface = PBM_DBUS_INTERFACE_SESSION;
 		method = "Stop";
 		args = NULL;
 		pending->want = DBUS_UNKNOWN_METHOD;
@@ -978,14 +895,15 @@ send_bad(Fixture *f, Pipeline *p, guint i)
 	}
 	pending->p = p;
 	pending->sent_at = g_get_monotonic_time();
-	g_dbus_connection_call(f->client, "org.pbmd", path, iface, method, args, NULL,
-	                       G_DBUS_CALL_FLAGS_NONE, WAIT_MS * 6, NULL, pipelined_done, pending);
+	g_dbus_connection_call(f->client, PBM_DBUS_NAME, path, iface, method, args, NULL,
+	                       G_DBUS_CALL_FLAGS_NONE, PBM_FIXTURE_WAIT_MS * 6, NULL,
+	                       pipelined_done, pending);
 	p->sent++;
 }
 
 /* count calls, at most PIPELINE_WINDOW unanswered at any time */
 static gdouble
-pipeline(Fixture *f, guint count, Pipeline *p)
+pipeline(PbmFixture *f, guint count, Pipeline *p)
 {
 	gint64 t0 = g_get_monotonic_time();
 	gint64 until = t0 + 300 * G_USEC_PER_SEC;
@@ -1003,7 +921,7 @@ pipeline(Fixture *f, guint count, Pipeline *p)
 static void
 test_battery(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Watch w = { 0 };
 	guint sub;
 	g_autofree gchar *path = NULL;
@@ -1012,8 +930,8 @@ test_battery(void **state)
 	guint fds_before, fds_after;
 	gdouble secs;
 
-	spawn(f, FALSE);
-	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", NULL, NULL, NULL, NULL,
+	pbm_fixture_spawn(f, NULL);
+	sub = g_dbus_connection_signal_subscribe(f->client, PBM_DBUS_NAME, NULL, NULL, NULL, NULL,
 	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &w, NULL);
 	battery_signatures(f);
 	assert_dark(f, &w, 0);
@@ -1024,9 +942,9 @@ test_battery(void **state)
 	assert_nothing_wrong("Manager and Panel");
 
 	/* a session object that has ended */
-	path = start(f, "soak");
-	assert_true(wait_string_property(f, path, "org.pbmd1.Session", "Outcome", "completed",
-	                                 WAIT_MS));
+	path = pbm_fixture_start(f, "soak", NULL);
+	assert_true(wait_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                 "completed", PBM_FIXTURE_WAIT_MS));
 	battery_session(f, path);
 	assert_dark(f, &w, 1);
 	assert_nothing_wrong("Session");
@@ -1056,7 +974,7 @@ test_battery(void **state)
 	{
 		g_autoptr(GError) error = NULL;
 		g_autoptr(GVariant) reply =
-		        call(f->client, "/org/pbmd", "org.pbmd1.Manager", "GetProfile",
+		        call(f->client, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
 		             g_variant_new("(s)", "soak"), &error);
 		if (reply == NULL)
 			fail_msg("GetProfile after the battery: %s", error->message);
@@ -1093,8 +1011,8 @@ client_call(Client *c, const gchar *path, const gchar *iface, const gchar *metho
 	g_autoptr(GError) error = NULL;
 	gint64 t0 = g_get_monotonic_time();
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        c->connection, "org.pbmd", path, iface, method, args, NULL, G_DBUS_CALL_FLAGS_NONE,
-	        6 * WAIT_MS, NULL, &error);
+	        c->connection, PBM_DBUS_NAME, path, iface, method, args, NULL,
+	        G_DBUS_CALL_FLAGS_NONE, 6 * PBM_FIXTURE_WAIT_MS, NULL, &error);
 
 	c->worst_us = MAX(c->worst_us, g_get_monotonic_time() - t0);
 	c->calls++;
@@ -1117,33 +1035,35 @@ client_thread(gpointer data)
 		const gchar *session = g_atomic_pointer_get(&load_of_client->session_path);
 		switch (i % 7) {
 		case 0:
-			client_call(c, "/org/pbmd", props, "Get",
-			            g_variant_new("(ss)", "org.pbmd1.Manager", "State"));
+			client_call(c, PBM_DBUS_PATH, props, "Get",
+			            g_variant_new("(ss)", PBM_DBUS_INTERFACE_MANAGER, "State"));
 			break;
 		case 1:
-			client_call(c, "/org/pbmd", props, "GetAll",
-			            g_variant_new("(s)", "org.pbmd1.Manager"));
+			client_call(c, PBM_DBUS_PATH, props, "GetAll",
+			            g_variant_new("(s)", PBM_DBUS_INTERFACE_MANAGER));
 			break;
 		case 2:
 			client_call(c, USB_PANEL, props, "Get",
-			            g_variant_new("(ss)", "org.pbmd1.Panel", "Temperature"));
+			            g_variant_new("(ss)", PBM_DBUS_INTERFACE_PANEL, "Temperature"));
 			break;
 		case 3:
 			client_call(c, USB_PANEL, props, "GetAll",
-			            g_variant_new("(s)", "org.pbmd1.Panel"));
+			            g_variant_new("(s)", PBM_DBUS_INTERFACE_PANEL));
 			break;
 		case 4:
-			client_call(c, "/org/pbmd", "org.pbmd1.Manager", "ListProfiles", NULL);
+			client_call(c, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "ListProfiles",
+			            NULL);
 			break;
 		case 5:
 			if (session != NULL)
 				client_call(c, session, props, "Get",
-				            g_variant_new("(ss)", "org.pbmd1.Session", "Elapsed"));
+				            g_variant_new("(ss)", PBM_DBUS_INTERFACE_SESSION,
+				                          "Elapsed"));
 			break;
 		default:
 			if (session != NULL)
 				client_call(c, session, props, "GetAll",
-				            g_variant_new("(s)", "org.pbmd1.Session"));
+				            g_variant_new("(s)", PBM_DBUS_INTERFACE_SESSION));
 			break;
 		}
 	}
@@ -1155,7 +1075,7 @@ client_thread(gpointer data)
  * then off). Polled about every millisecond; the count of changes tells
  * that none was missed. */
 typedef struct {
-	Fixture *f;
+	PbmFixture *f;
 	GThread *thread;
 	guint64 changes;
 	guint64 on_at, off_at;
@@ -1164,7 +1084,7 @@ typedef struct {
 } Probe;
 
 static guint64
-output_changes(Fixture *f, guint64 *at, gboolean *lit)
+output_changes(PbmFixture *f, guint64 *at, gboolean *lit)
 {
 	PbmSim *sim = pbm_mock_panel_lock_sim(f->panel);
 	guint64 n = pbm_sim_get_output_changes(sim, at);
@@ -1210,7 +1130,7 @@ typedef struct {
 
 /* Runs the load profile once, timed at the panel. */
 static void
-timed_session(Fixture *f, Load *load, Timing *t)
+timed_session(PbmFixture *f, Load *load, Timing *t)
 {
 	Probe probe = { .f = f };
 	g_autofree gchar *path = NULL;
@@ -1221,7 +1141,7 @@ timed_session(Fixture *f, Load *load, Timing *t)
 	probe.thread = g_thread_new("probe", probe_thread, &probe);
 	while (!g_atomic_int_get(&probe.ready))
 		g_usleep(1000);
-	path = start(f, "load");
+	path = pbm_fixture_start(f, "load", NULL);
 	if (load != NULL)
 		g_atomic_pointer_set(&load->session_path, g_strdup(path));
 	g_thread_join(probe.thread);
@@ -1229,15 +1149,15 @@ timed_session(Fixture *f, Load *load, Timing *t)
 		fail_msg("the panel did not light and go dark again within 30 s");
 	if (probe.missed)
 		fail_msg("the output changed more than once between two looks at the model");
-	assert_true(wait_string_property(f, path, "org.pbmd1.Session", "Outcome", "completed",
-	                                 WAIT_MS));
+	assert_true(wait_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                 "completed", PBM_FIXTURE_WAIT_MS));
 	t->lit_us = (gint64)(probe.off_at - probe.on_at);
 	/* where the light went on and off against the session's own clock
 	 * (StartedAt is the wall time pbmd read with its monotonic start) */
 	sim = pbm_mock_panel_lock_sim(f->panel);
 	device_to_mono = g_get_monotonic_time() - (gint64)pbm_sim_now(sim);
 	pbm_mock_panel_unlock_sim(f->panel);
-	started = property(f, path, "org.pbmd1.Session", "StartedAt");
+	started = pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, "StartedAt");
 	started_mono = g_variant_get_int64(started) - (g_get_real_time() - g_get_monotonic_time());
 	t->on_late_us = (gint64)probe.on_at + device_to_mono - started_mono;
 	t->off_late_us = (gint64)probe.off_at + device_to_mono -
@@ -1247,7 +1167,7 @@ timed_session(Fixture *f, Load *load, Timing *t)
 /* The clients read for 0.5 s, then a timed session runs, then they read
  * for 0.5 s more. Returns the wall time of the round. */
 static gint64
-load_round(Fixture *f, Load *load, Timing *t)
+load_round(PbmFixture *f, Load *load, Timing *t)
 {
 	gint64 t0 = g_get_monotonic_time();
 
@@ -1267,9 +1187,8 @@ load_round(Fixture *f, Load *load, Timing *t)
 static void
 test_load(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	g_autoptr(GError) error = NULL;
-	PbmSimConfig sim;
 	Load *load = g_new0(Load, 1);
 	Timing idle, loaded[LOAD_ROUNDS];
 	gint64 wall_us = 0;
@@ -1278,16 +1197,10 @@ test_load(void **state)
 	gint64 worst_us = 0;
 	const gchar *first_failure = NULL;
 
-	f->usb = pbm_mock_bus_new(&error);
-	if (f->usb == NULL)
-		fail_msg("%s", error->message);
-	pbm_sim_config_init(&sim, "LOADPANEL");
-	f->panel = pbm_mock_panel_plug(f->usb, &sim, PBM_USB_VID, PBM_USB_PID, &error);
-	if (f->panel == NULL)
-		fail_msg("%s", error->message);
-	spawn(f, TRUE);
-	assert_true(
-	        wait_string_property(f, USB_PANEL, "org.pbmd1.Panel", "State", "idle", WAIT_MS));
+	pbm_fixture_plug(f, "LOADPANEL", NULL);
+	pbm_fixture_spawn(f, NULL);
+	assert_true(wait_string_property(f, USB_PANEL, PBM_DBUS_INTERFACE_PANEL, "State", "idle",
+	                                 PBM_FIXTURE_WAIT_MS));
 
 	/* the reference: the same session without load */
 	timed_session(f, NULL, &idle);
@@ -1388,19 +1301,19 @@ static void
 wait_finished(Finished *fin, guint n)
 {
 	gboolean late = FALSE;
-	guint id = g_timeout_add(WAIT_MS, timed_out, &late);
+	guint id = g_timeout_add(PBM_FIXTURE_WAIT_MS, timed_out, &late);
 
 	while (fin->finished < n && !late)
 		g_main_context_iteration(NULL, TRUE);
 	if (late)
-		fail_msg("session %u did not finish within %u ms", n, WAIT_MS);
+		fail_msg("session %u did not finish within %u ms", n, PBM_FIXTURE_WAIT_MS);
 	g_source_remove(id);
 }
 
 static void
 test_soak(void **state)
 {
-	Fixture *f = *state;
+	PbmFixture *f = *state;
 	Finished fin = { 0 };
 	guint sub, n = soak_sessions;
 	guint64 rss_start, rss_warm = 0, rss_end;
@@ -1412,15 +1325,15 @@ test_soak(void **state)
 	gdouble lit_min = G_MAXDOUBLE, lit_max = 0;
 	guint off_time = 0;
 
-	spawn(f, FALSE);
-	sub = g_dbus_connection_signal_subscribe(f->client, "org.pbmd", "org.pbmd1.Manager",
-	                                         "SessionFinished", "/org/pbmd", NULL,
-	                                         G_DBUS_SIGNAL_FLAGS_NONE, on_finished, &fin, NULL);
+	pbm_fixture_spawn(f, NULL);
+	sub = g_dbus_connection_signal_subscribe(
+	        f->client, PBM_DBUS_NAME, PBM_DBUS_INTERFACE_MANAGER, "SessionFinished",
+	        PBM_DBUS_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_finished, &fin, NULL);
 	rss_start = rss_kib(f);
 	fd_start = fd_count(f);
 	t0 = g_get_monotonic_time();
 	for (guint i = 0; i < n; i++) {
-		g_autofree gchar *path = start(f, "soak");
+		g_autofree gchar *path = pbm_fixture_start(f, "soak", NULL);
 		wait_finished(&fin, i + 1);
 		if (g_strcmp0(fin.outcome, "completed") != 0)
 			fail_msg("session %u (%s) ended %s", i + 1, path, fin.outcome);
@@ -1501,13 +1414,13 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest battery[] = {
-		cmocka_unit_test_setup_teardown(test_battery, setup, teardown),
+		pbm_fixture_test(test_battery, &simulated),
 	};
 	const struct CMUnitTest load[] = {
-		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
+		pbm_fixture_test(test_load, &usb),
 	};
 	const struct CMUnitTest soak[] = {
-		cmocka_unit_test_setup_teardown(test_soak, setup, teardown),
+		pbm_fixture_test(test_soak, &simulated),
 	};
 
 	if (argc >= 2 && g_str_equal(argv[1], "battery"))

@@ -498,8 +498,8 @@ bench_cost_manager_call(BenchCostBase *base, const gchar *method, GVariant *para
 {
 	g_autoptr(GError) error = NULL;
 	GVariant *reply = g_dbus_connection_call_sync(
-	        base->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", method, params,
-	        reply_type, G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
+	        base->client, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, method,
+	        params, reply_type, G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
 
 	if (reply == NULL)
 		fail_msg("%s: %s", method, error->message);
@@ -511,9 +511,9 @@ bench_cost_manager_state(BenchCostBase *base)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        base->client, "org.pbmd", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
-	        g_variant_new("(ss)", "org.pbmd1.Manager", "State"), G_VARIANT_TYPE("(v)"),
-	        G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
+	        base->client, PBM_DBUS_NAME, PBM_DBUS_PATH, "org.freedesktop.DBus.Properties",
+	        "Get", g_variant_new("(ss)", PBM_DBUS_INTERFACE_MANAGER, "State"),
+	        G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL, &error);
 	g_autoptr(GVariant) v = NULL;
 
 	if (reply == NULL)

@@ -18,7 +18,7 @@
 
 #include <glib.h>
 
-#include "pbm-test-daemon.h"
+#include "pbm-test-harness.h"
 
 G_BEGIN_DECLS
 

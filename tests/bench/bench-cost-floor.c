@@ -19,6 +19,8 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+#include "pbm-names.h"
+
 static void
 notify_ready(void)
 {
@@ -94,7 +96,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	g_unix_signal_add(SIGTERM, on_term, loop);
-	id = g_bus_own_name_on_connection(connection, name != NULL ? name : "org.pbmd",
+	id = g_bus_own_name_on_connection(connection, name != NULL ? name : PBM_DBUS_NAME,
 	                                  G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, on_acquired, on_lost,
 	                                  loop, NULL);
 	g_main_loop_run(loop);

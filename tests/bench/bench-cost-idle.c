@@ -138,9 +138,9 @@ panel_connected(Fixture *f, guint timeout_ms)
 
 	while (g_get_monotonic_time() < until) {
 		g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-		        f->base.client, "org.pbmd", "/org/pbmd/panel/" SERIAL,
+		        f->base.client, PBM_DBUS_NAME, PBM_DBUS_PATH_PANEL "/" SERIAL,
 		        "org.freedesktop.DBus.Properties", "Get",
-		        g_variant_new("(ss)", "org.pbmd1.Panel", "Connected"),
+		        g_variant_new("(ss)", PBM_DBUS_INTERFACE_PANEL, "Connected"),
 		        G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
 		if (reply != NULL) {
 			g_autoptr(GVariant) v = NULL;

@@ -201,9 +201,9 @@ count_profiles(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->base.client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "ListProfiles", NULL,
-	        G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL,
-	        &error);
+	        f->base.client, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	        "ListProfiles", NULL, G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NONE,
+	        BENCH_COST_WAIT_MS, NULL, &error);
 	g_autoptr(GVariant) list = NULL;
 
 	if (reply == NULL)
@@ -217,8 +217,8 @@ count_history(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->base.client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "GetHistory",
-	        g_variant_new("(xu)", (gint64)0, (guint32)PBM_HISTORY_LIST_MAX),
+	        f->base.client, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	        "GetHistory", g_variant_new("(xu)", (gint64)0, (guint32)PBM_HISTORY_LIST_MAX),
 	        G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL,
 	        &error);
 	g_autoptr(GVariant) list = NULL;

@@ -67,9 +67,9 @@ send_one(Client *c)
 {
 	c->in_flight++;
 	if (c->kind == KIND_GET)
-		g_dbus_connection_call(c->connection, "org.pbmd", "/org/pbmd",
+		g_dbus_connection_call(c->connection, PBM_DBUS_NAME, PBM_DBUS_PATH,
 		                       "org.freedesktop.DBus.Properties", "Get",
-		                       g_variant_new("(ss)", "org.pbmd1.Manager", "State"),
+		                       g_variant_new("(ss)", PBM_DBUS_INTERFACE_MANAGER, "State"),
 		                       G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE,
 		                       PBM_BENCH_WAIT_MS, NULL, on_reply, c);
 	else

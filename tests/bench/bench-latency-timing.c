@@ -66,8 +66,8 @@ session_outcome(PbmBench *bench, const gchar *path)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) value = NULL;
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        bench->client, "org.pbmd", path, "org.freedesktop.DBus.Properties", "Get",
-	        g_variant_new("(ss)", "org.pbmd1.Session", "Outcome"), G_VARIANT_TYPE("(v)"),
+	        bench->client, PBM_DBUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
+	        g_variant_new("(ss)", PBM_DBUS_INTERFACE_SESSION, "Outcome"), G_VARIANT_TYPE("(v)"),
 	        G_DBUS_CALL_FLAGS_NONE, PBM_BENCH_WAIT_MS, NULL, &error);
 
 	if (reply == NULL)

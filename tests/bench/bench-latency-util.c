@@ -85,9 +85,9 @@ pbm_bench_get_state(GDBusConnection *client, gchar **state_out, GError **error)
 	g_autoptr(GVariant) reply = NULL;
 	g_autoptr(GVariant) value = NULL;
 
-	reply = call(client, "org.pbmd", "/org/pbmd", "org.freedesktop.DBus.Properties", "Get",
-	             g_variant_new("(ss)", "org.pbmd1.Manager", "State"), G_VARIANT_TYPE("(v)"),
-	             error);
+	reply = call(client, PBM_DBUS_NAME, PBM_DBUS_PATH, "org.freedesktop.DBus.Properties", "Get",
+	             g_variant_new("(ss)", PBM_DBUS_INTERFACE_MANAGER, "State"),
+	             G_VARIANT_TYPE("(v)"), error);
 	if (reply == NULL)
 		return FALSE;
 	g_variant_get(reply, "(v)", &value);
@@ -115,8 +115,8 @@ gboolean
 pbm_bench_ping_pbmd(GDBusConnection *client, GError **error)
 {
 	g_autoptr(GVariant) reply =
-	        call(client, "org.pbmd", "/org/pbmd", "org.freedesktop.DBus.Peer", "Ping", NULL,
-	             G_VARIANT_TYPE_UNIT, error);
+	        call(client, PBM_DBUS_NAME, PBM_DBUS_PATH, "org.freedesktop.DBus.Peer", "Ping",
+	             NULL, G_VARIANT_TYPE_UNIT, error);
 
 	return reply != NULL;
 }
@@ -127,7 +127,8 @@ pbm_bench_start(PbmBench *bench, const gchar *profile, GError **error)
 	g_autoptr(GVariant) reply = NULL;
 	gchar *path = NULL;
 
-	reply = call(bench->client, "org.pbmd", "/org/pbmd", "org.pbmd1.Manager", "StartSession",
+	reply = call(bench->client, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	             "StartSession",
 	             g_variant_new("(s@a{sv})", profile,
 	                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
 	             G_VARIANT_TYPE("(o)"), error);
@@ -140,8 +141,9 @@ pbm_bench_start(PbmBench *bench, const gchar *profile, GError **error)
 gboolean
 pbm_bench_stop(PbmBench *bench, GError **error)
 {
-	g_autoptr(GVariant) reply = call(bench->client, "org.pbmd", "/org/pbmd",
-	                                 "org.pbmd1.Manager", "StopSession", NULL, NULL, error);
+	g_autoptr(GVariant) reply =
+	        call(bench->client, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	             "StopSession", NULL, NULL, error);
 
 	return reply != NULL;
 }
@@ -170,14 +172,14 @@ pbm_bench_wait_state(PbmBench *bench, const gchar *want, guint timeout_ms, GErro
 static gboolean
 panel_connected(PbmBench *bench, GError **error)
 {
-	g_autofree gchar *path = g_strdup_printf("/org/pbmd/panel/%s", PBM_BENCH_SERIAL);
+	g_autofree gchar *path = g_strdup_printf(PBM_DBUS_PATH_PANEL "/%s", PBM_BENCH_SERIAL);
 	g_autoptr(GVariant) reply = NULL;
 	g_autoptr(GVariant) value = NULL;
 	g_autoptr(GError) local = NULL;
 
-	reply = call(bench->client, "org.pbmd", path, "org.freedesktop.DBus.Properties", "Get",
-	             g_variant_new("(ss)", "org.pbmd1.Panel", "Connected"), G_VARIANT_TYPE("(v)"),
-	             &local);
+	reply = call(bench->client, PBM_DBUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
+	             g_variant_new("(ss)", PBM_DBUS_INTERFACE_PANEL, "Connected"),
+	             G_VARIANT_TYPE("(v)"), &local);
 	if (reply == NULL) {
 		/* not there yet */
 		if (g_error_matches(local, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||

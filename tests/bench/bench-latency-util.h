@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * What the latency benchmarks share: sample statistics, and the real pbmd
- * on the private bus of tests/pbm-test-daemon.h, either with a simulated
+ * on the private bus of tests/pbm-test-bus.h, either with a simulated
  * panel (--simulate) or with its USB transport against a panel emulated
  * under umockdev (tests/umockdev/pbm-mock-panel.h; the process then runs
  * under the umockdev preload). The pbmd.conf allows sessions back to back
@@ -15,7 +15,7 @@
 #include <gio/gio.h>
 
 #include "pbm-mock-panel.h"
-#include "pbm-test-daemon.h"
+#include "pbm-test-harness.h"
 
 G_BEGIN_DECLS
 

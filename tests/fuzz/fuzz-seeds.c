@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pbm-names.h"
 #include "pbm-profile.h"
 #include "pbm-protocol.h"
 #include "pbm-sim.h"
@@ -212,7 +213,7 @@ dbus_seeds(void)
 	static const gchar *const two[] = { "SIM0001", "SIM_2d0002", NULL };
 	static const gchar *const none[] = { NULL };
 	static const gchar *const empty[] = { "SIM0001", "", NULL };
-	static const gchar *const path[] = { "/org/pbmd/panel/SIM0001", NULL };
+	static const gchar *const path[] = { PBM_DBUS_PATH_PANEL "/SIM0001", NULL };
 	const gchar *many[18];
 
 	for (guint i = 0; i < 17; i++)

@@ -25,7 +25,11 @@
 #include <linux/usb/ch9.h>
 #include <linux/usbdevice_fs.h>
 
-G_DEFINE_QUARK(pbm_mock_error, pbm_mock_error)
+/* The name is the error domain's string at run time; clang-format would
+ * read it as a subtraction and space it out. */
+/* clang-format off */
+G_DEFINE_QUARK(pbm-mock-error-quark, pbm_mock_error)
+/* clang-format on */
 
 #define USB_MAJOR_DEVICE 189
 #define DEVNUM_FIRST 2 /* 1 is the root hub on a real bus */

@@ -16,6 +16,7 @@
 
 #include "pbm-names.h"
 #include "pbm-test-bus.h"
+#include "pbm-test-files.h"
 #include "pbm-test-process.h"
 
 #ifndef PBM_SOURCE_DIR

@@ -17,6 +17,7 @@
 
 #include "pbm-names.h"
 #include "pbm-test-daemon.h"
+#include "pbm-test-files.h"
 #include "pbm-test-process.h"
 
 #define FREE_TERM_MS 10000

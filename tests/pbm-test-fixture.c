@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "pbm-test-fixture.h"
+#include "pbm-test-files.h"
 
 #ifndef PBM_SOURCE_DIR
 #error "PBM_SOURCE_DIR must be defined (the project's source root)"

@@ -94,29 +94,6 @@ pbm_test_make_temp_dir(const gchar *template, GError **error)
 	return g_steal_pointer(&path);
 }
 
-gboolean
-pbm_test_rm_rf(const gchar *path)
-{
-	GStatBuf st;
-
-	if (g_lstat(path, &st) != 0)
-		return errno == ENOENT;
-	if (S_ISDIR(st.st_mode)) {
-		GDir *dir = g_dir_open(path, 0, NULL);
-		const gchar *name;
-
-		if (dir != NULL) {
-			while ((name = g_dir_read_name(dir)) != NULL) {
-				g_autofree gchar *child = g_build_filename(path, name, NULL);
-				pbm_test_rm_rf(child);
-			}
-			g_dir_close(dir);
-		}
-		return g_rmdir(path) == 0;
-	}
-	return g_unlink(path) == 0;
-}
-
 /* ---- a spawned process: relay thread, notify socket, reaping ---- */
 
 static void

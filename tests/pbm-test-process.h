@@ -8,7 +8,7 @@
  * sd_notify()).
  *
  * PbmTestProcess is the harness's own: tests use PbmTestBus and
- * PbmTestDaemon. PBM_TEST_ERROR and pbm_test_rm_rf() are for tests too.
+ * PbmTestDaemon. PBM_TEST_ERROR is for tests too.
  */
 #pragma once
 
@@ -25,9 +25,6 @@ typedef enum {
 	PBM_TEST_ERROR_TIMED_OUT, /* what was awaited did not happen in time */
 	PBM_TEST_ERROR_EXITED,    /* the process exited before it happened */
 } PbmTestError;
-
-/* Removes path and everything below it; TRUE when nothing is left. */
-gboolean pbm_test_rm_rf(const gchar *path);
 
 /* ---- for the harness itself ---- */
 

@@ -22,6 +22,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "pbm-test-harness.h"
+#include "pbm-test-files.h"
 
 #define TIMEOUT_MS 10000
 

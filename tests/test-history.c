@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "pbm-history.h"
+#include "pbm-test-files.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
@@ -35,24 +36,6 @@ typedef struct {
 } Fixture;
 
 /* ---- helpers ---- */
-
-static void
-remove_tree(const gchar *path)
-{
-	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		const gchar *name;
-
-		g_chmod(path, 0700);
-		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-			g_autofree gchar *child = g_build_filename(path, name, NULL);
-			remove_tree(child);
-		}
-		g_rmdir(path);
-	} else {
-		g_unlink(path);
-	}
-}
 
 static int
 fixture_setup(void **state)
@@ -72,7 +55,7 @@ fixture_teardown(void **state)
 {
 	Fixture *f = *state;
 
-	remove_tree(f->dir);
+	pbm_test_rm_rf(f->dir);
 	g_free(f->dir);
 	g_free(f->path);
 	g_free(f);

@@ -15,6 +15,7 @@
 #include "pbm-log.h"
 #include "pbm-manager.h"
 #include "pbm-manual-clock.h"
+#include "pbm-test-files.h"
 
 #define S(x) ((gint64)(x)*G_USEC_PER_SEC)
 
@@ -136,19 +137,6 @@ setup(void **state)
 	return 0;
 }
 
-static void
-remove_dir(const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const gchar *name;
-
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		g_unlink(path);
-	}
-	g_rmdir(dir);
-}
-
 static int
 teardown(void **state)
 {
@@ -158,7 +146,7 @@ teardown(void **state)
 	g_object_unref(f->manager);
 	pbm_test_drain_main_context();
 	g_object_unref(f->clock);
-	remove_dir(f->dir);
+	pbm_test_rm_rf(f->dir);
 	g_free(f->dir);
 	g_free(f);
 	return 0;

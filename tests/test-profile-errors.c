@@ -16,25 +16,9 @@
 
 #include "pbm-profile.h"
 #include "pbm-profile-store.h"
+#include "pbm-test-files.h"
 
 /* ---- helpers ---- */
-
-static void
-remove_tree(const gchar *path)
-{
-	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		const gchar *name;
-
-		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-			g_autofree gchar *child = g_build_filename(path, name, NULL);
-			remove_tree(child);
-		}
-		g_rmdir(path);
-	} else {
-		g_unlink(path);
-	}
-}
 
 static gchar *
 make_tmp_dir(void)
@@ -429,7 +413,7 @@ row_teardown(void **state)
 {
 	RowState *s = *state;
 
-	remove_tree(s->dir);
+	pbm_test_rm_rf(s->dir);
 	g_free(s->dir);
 	g_free(s);
 	return 0;
@@ -520,7 +504,7 @@ dirs_teardown(void **state)
 	Dirs *d = *state;
 
 	for (guint i = 0; i < 2; i++) {
-		remove_tree(d->dirs[i]);
+		pbm_test_rm_rf(d->dirs[i]);
 		g_free(d->dirs[i]);
 	}
 	g_free(d);

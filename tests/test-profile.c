@@ -19,6 +19,7 @@
 #include "pbm-profile.h"
 #include "pbm-profile-store.h"
 #include "pbm-sim.h"
+#include "pbm-test-files.h"
 
 #define S(x) ((gint64)(x)*G_USEC_PER_SEC)
 
@@ -31,26 +32,10 @@ make_tmpdir(void **state)
 	return tmpdir == NULL;
 }
 
-static void
-remove_tree(const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const gchar *name;
-
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		if (g_file_test(path, G_FILE_TEST_IS_DIR))
-			remove_tree(path);
-		else
-			g_unlink(path);
-	}
-	g_rmdir(dir);
-}
-
 static int
 remove_tmpdir(void **state)
 {
-	remove_tree(tmpdir);
+	pbm_test_rm_rf(tmpdir);
 	g_clear_pointer(&tmpdir, g_free);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "pbm-manual-clock.h"
 #include "pbm-panel-monitor.h"
 #include "pbm-recorded-session.h"
+#include "pbm-test-files.h"
 
 #define MS(x) ((gint64)(x)*1000)
 #define S(x) ((gint64)(x)*G_USEC_PER_SEC)
@@ -61,19 +62,6 @@ setup(void **state)
 	return 0;
 }
 
-static void
-remove_dir(const gchar *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const gchar *name;
-
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree gchar *path = g_build_filename(dir, name, NULL);
-		g_unlink(path);
-	}
-	g_rmdir(dir);
-}
-
 static int
 teardown(void **state)
 {
@@ -86,7 +74,7 @@ teardown(void **state)
 	g_clear_pointer(&f->history, pbm_history_free);
 	g_object_unref(f->clock);
 	pbm_config_free(f->config);
-	remove_dir(f->dir);
+	pbm_test_rm_rf(f->dir);
 	g_free(f->dir);
 	g_free(f->db);
 	g_free(f);

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "pbm-history.h"
+#include "pbm-test-files.h"
 
 #include <errno.h>
 #include <setjmp.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bench-latency-util.h"
+#include "pbm-test-files.h"
 
 #include <glib/gstdio.h>
 #include <math.h>

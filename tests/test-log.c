@@ -167,12 +167,14 @@ test_session(void **state)
 {
 	Fixture *f = *state;
 	g_autoptr(GError) error = NULL;
-	PbmSession *session;
+	g_autoptr(PbmSession) session = NULL;
 	const Record *r;
 
 	g_ptr_array_set_size(records, 0);
+	/* the manager lets go of a session when it ends */
 	session = pbm_manager_start_session(f->manager, "demo", NULL, 0, 1000, &error);
 	assert_non_null(session);
+	g_object_ref(session);
 	advance(f, S(31));
 	assert_int_equal(pbm_session_get_outcome(session), PBM_OUTCOME_COMPLETED);
 

@@ -52,7 +52,9 @@ guint pbm_manager_get_pending_probes(PbmManager *self);
 
 /* Errors are in PBM_DBUS_ERROR, ready for the bus. */
 PbmProfile *pbm_manager_lookup_profile(PbmManager *self, const gchar *name, GError **error);
-/* serials NULL: every connected panel. distance_cm <= 0: the profile's. */
+/* serials NULL: every connected panel. distance_cm <= 0: the profile's.
+ * The session returned is the manager's until it ends, when the manager
+ * lets go of it: a caller that reads it afterwards takes a reference. */
 PbmSession *pbm_manager_start_session(PbmManager *self, const gchar *profile,
                                       const gchar *const *serials, gdouble distance_cm,
                                       guint32 owner_uid, GError **error);

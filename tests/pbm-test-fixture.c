@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <glib/gstdio.h>
 
@@ -42,6 +46,16 @@ make_dir(const gchar *path, gint mode)
 		fail_msg("creating %s: %s", path, g_strerror(errno));
 }
 
+static gchar *
+group_name(gid_t gid)
+{
+	struct group *gr = getgrgid(gid);
+
+	if (gr == NULL)
+		fail_msg("group %u has no name (getgrgid)", (guint)gid);
+	return g_strdup(gr->gr_name);
+}
+
 static void
 make_files(PbmFixture *f, const PbmFixtureOptions *options)
 {
@@ -59,6 +73,8 @@ make_files(PbmFixture *f, const PbmFixtureOptions *options)
 	make_dir(f->profiles, 0755);
 	make_dir(f->state, 0700);
 	write_profiles(f, options->profiles);
+	f->control_group = options->control_group != NULL ? g_strdup(options->control_group)
+	                                                  : group_name(getgid());
 	pbm_fixture_write_config(f, options->limits);
 }
 
@@ -107,6 +123,7 @@ pbm_fixture_teardown(void **state)
 	g_free(f->profiles);
 	g_free(f->state);
 	g_free(f->history_db);
+	g_free(f->control_group);
 	g_free(f);
 	return 0;
 }
@@ -115,11 +132,11 @@ gchar *
 pbm_fixture_config_text(const PbmFixture *f, const gchar *limits)
 {
 	return g_strdup_printf("profile_dirs = [ \"%s\", \"%s/data/profiles\" ];\n"
-	                       "devices = [ %s ];\n"
+	                       "devices = [ %s ]; control_group = \"%s\";\n"
 	                       "limits = { min_gap = 0; %s };\n",
 	                       f->profiles, PBM_SOURCE_DIR,
 	                       f->usb != NULL ? "\"" PBM_FIXTURE_USB_DEVICE "\"" : "",
-	                       limits != NULL ? limits : "");
+	                       f->control_group, limits != NULL ? limits : "");
 }
 
 void
@@ -128,6 +145,41 @@ pbm_fixture_write_config(const PbmFixture *f, const gchar *limits)
 	g_autofree gchar *text = pbm_fixture_config_text(f, limits);
 
 	write_file(f->config, text);
+}
+
+void
+pbm_fixture_set_control_group(PbmFixture *f, const gchar *group)
+{
+	g_free(f->control_group);
+	f->control_group = g_strdup(group);
+	pbm_fixture_write_config(f, NULL);
+}
+
+void
+pbm_fixture_become_caller(gpointer unused)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	pw = getpwnam("nobody");
+	if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		_exit(99);
+}
+
+const gchar *
+pbm_fixture_caller_group(void)
+{
+	static gchar *name;
+
+	if (name == NULL) {
+		struct passwd *pw = getpwnam("nobody");
+
+		assert_non_null(pw);
+		name = group_name(geteuid() == 0 ? pw->pw_gid : getgid());
+	}
+	return name;
 }
 
 void

@@ -12,6 +12,11 @@
  * (fail_msg) rather than return errors, except the call helpers whose error
  * is what a test asserts on. Everything in the struct is freed by the
  * teardown: a failing assertion longjmps past g_autoptr cleanups.
+ *
+ * The suite runs as root (CI) or as a user with sudo (README): pbmd.conf's
+ * control_group is the group of whoever runs it, so the test's own calls
+ * control pbmd either way. Authorization tests use "the caller": the user
+ * nobody when the suite runs as root, else the test's own user.
  */
 #pragma once
 
@@ -22,6 +27,9 @@
 #include "pbm-test-client.h"
 
 G_BEGIN_DECLS
+
+/* A group no caller is in (it does not exist), for refusals. */
+#define PBM_FIXTURE_NO_GROUP "pbm-test-none"
 
 /* How long a test waits for what must happen; generous, since other builds
  * share the machine. Safety limits asserted are separate. */
@@ -42,6 +50,7 @@ typedef struct {
 	PbmTestPolkit *polkit; /* for the test to start */
 	PbmMockBus *usb;       /* PbmFixtureOptions.usb only */
 	PbmMockPanel *panel;   /* pbm_fixture_plug() */
+	gchar *control_group;  /* in pbmd.conf (pbm_fixture_set_control_group()) */
 } PbmFixture;
 
 /* What a group's tests need besides the defaults; passed to the setup as
@@ -51,6 +60,7 @@ typedef struct {
 	const gchar *serial;          /* a default panel plugged at setup (needs usb) */
 	const gchar *const *profiles; /* name, text, name, text, ..., NULL */
 	const gchar *limits;          /* in pbmd.conf's limits (pbm_fixture_write_config) */
+	const gchar *control_group;   /* NULL: the group of the user running the tests */
 } PbmFixtureOptions;
 
 /* The temp dir (0755: pbmctl run as the user nobody reads it), the files, the USB bus
@@ -67,8 +77,9 @@ int pbm_fixture_teardown(void **state);
 	                                         (void *)(options))
 
 /* pbmd.conf: line 1 the profile dirs (f->profiles, then data/profiles of
- * the source tree), line 2 the devices, line 3 the limits: min_gap = 0 (so
- * that sessions may run back to back) and limits (may be NULL). */
+ * the source tree), line 2 the devices and f->control_group, line 3 the
+ * limits: min_gap = 0 (so that sessions may run back to back) and limits
+ * (may be NULL). */
 gchar *pbm_fixture_config_text(const PbmFixture *f, const gchar *limits);
 void pbm_fixture_write_config(const PbmFixture *f, const gchar *limits);
 
@@ -100,6 +111,15 @@ gchar *pbm_fixture_try_start(PbmFixture *f, const gchar *profile, GVariant *opti
                              GError **error);
 /* The same; a refusal fails the test. */
 gchar *pbm_fixture_start(PbmFixture *f, const gchar *profile, GVariant *options);
+
+/* pbmd.conf's control_group from now on; rewrites pbmd.conf without limits. */
+void pbm_fixture_set_control_group(PbmFixture *f, const gchar *group);
+
+/* A child setup (g_spawn_*) that makes the child "the caller": as root, the
+ * user nobody (exits 99 if it cannot), else the test's own user. */
+void pbm_fixture_become_caller(gpointer unused);
+/* The caller's own group: nogroup as root, else the test user's group. */
+const gchar *pbm_fixture_caller_group(void);
 
 /* A call that must succeed; its reply is not needed. */
 void pbm_assert_reply(GVariant *reply);

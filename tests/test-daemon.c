@@ -9,8 +9,6 @@
  * Error names stay literal here: they are the contract as a client sees it,
  * not a name to take from pbm-names.h.
  */
-#include <grp.h>
-#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -580,7 +578,7 @@ test_watchdog_pings(void **state)
 	assert_true(pbm_test_daemon_wait_notify(f->daemon, "WATCHDOG=1", 2000, NULL, &error));
 }
 
-/* An unprivileged caller: this test binary again, exec'd as nobody (GDBus
+/* The caller (pbm_fixture_become_caller()): this test binary again (GDBus
  * must not be used in a forked child of a threaded process). Exit codes: 0
  * the call succeeded, 3 NotAuthorized, 4 any other error, 5 no connection. */
 static gint
@@ -610,31 +608,21 @@ caller_main(const gchar *address, const gchar *method)
 	return g_strcmp0(remote, "org.pbmd1.Error.NotAuthorized") == 0 ? 3 : 4;
 }
 
-static void
-become_nobody(gpointer user_data)
-{
-	struct passwd *pw = user_data;
-
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-		_exit(5);
-}
-
 static gchar *self_exe;
 
 static gint
-call_as_nobody(PbmFixture *f, const gchar *method)
+call_as_caller(PbmFixture *f, const gchar *method)
 {
-	struct passwd *pw = getpwnam("nobody");
 	const gchar *argv[] = { self_exe, "--call", pbm_test_bus_get_address(f->bus), method,
 		                NULL };
 	g_autoptr(GError) error = NULL;
 	gint status = 0;
 
-	assert_non_null(pw);
-	if (!g_spawn_sync("/", (gchar **)argv, NULL, G_SPAWN_DEFAULT, become_nobody, pw, NULL, NULL,
-	                  &status, &error))
+	if (!g_spawn_sync("/", (gchar **)argv, NULL, G_SPAWN_DEFAULT, pbm_fixture_become_caller,
+	                  NULL, NULL, NULL, &status, &error))
 		fail_msg("%s", error->message);
 	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 99);
 	return WEXITSTATUS(status);
 }
 
@@ -642,20 +630,16 @@ static void
 test_authorization_by_group(void **state)
 {
 	PbmFixture *f = *state;
-	g_autofree gchar *text = NULL;
-	g_autofree gchar *with = NULL;
 
-	/* members of the configured group pass without polkit; nobody's own
-	 * group stands in for pbmd here, so the test needs no new group */
-	assert_true(g_file_get_contents(f->config, &text, NULL, NULL));
-	with = g_strconcat(text, "control_group = \"nogroup\";\n", NULL);
-	assert_true(g_file_set_contents(f->config, with, -1, NULL));
+	/* members of the configured group pass without polkit; the caller's
+	 * own group stands in for pbmd here, so the test needs no new group */
+	pbm_fixture_set_control_group(f, pbm_fixture_caller_group());
 	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
 	pbm_fixture_spawn(f, NULL);
-	assert_int_equal(call_as_nobody(f, "StartSession"), 0);
-	assert_int_equal(call_as_nobody(f, "StopSession"), 0);
+	assert_int_equal(call_as_caller(f, "StartSession"), 0);
+	assert_int_equal(call_as_caller(f, "StopSession"), 0);
 	/* the group does not grant administration */
-	assert_int_equal(call_as_nobody(f, "ReloadConfig"), 3);
+	assert_int_equal(call_as_caller(f, "ReloadConfig"), 3);
 }
 
 static void
@@ -664,30 +648,31 @@ test_authorization(void **state)
 	PbmFixture *f = *state;
 	g_autoptr(GError) error = NULL;
 
-	/* the bus socket lives in root's private temp dir: let nobody reach it */
+	/* the bus socket lives in a private temp dir: let nobody reach it */
 	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
-	/* without polkit on the bus, only root and the pbmd group pass */
+	/* without polkit on the bus, only root and the control group pass */
 	pbm_fixture_spawn(f, NULL);
-	assert_int_equal(call_as_nobody(f, "StartSession"), 3);
+	assert_int_equal(call_as_caller(f, "StartSession"), 3);
 	/* reading is open to everyone */
-	assert_int_equal(call_as_nobody(f, "ListProfiles"), 0);
+	assert_int_equal(call_as_caller(f, "ListProfiles"), 0);
 
 	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
 	assert_non_null(f->polkit);
-	assert_int_equal(call_as_nobody(f, "StartSession"), 3);
+	assert_int_equal(call_as_caller(f, "StartSession"), 3);
 	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_CONTROL), 1);
 	pbm_test_polkit_set_answer(f->polkit, TRUE);
-	assert_int_equal(call_as_nobody(f, "StartSession"), 0);
+	assert_int_equal(call_as_caller(f, "StartSession"), 0);
 	/* admin needs its own action */
 	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_ADMIN, FALSE);
-	assert_int_equal(call_as_nobody(f, "ReloadConfig"), 3);
+	assert_int_equal(call_as_caller(f, "ReloadConfig"), 3);
 	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_ADMIN), 1);
-	assert_int_equal(call_as_nobody(f, "StopSession"), 0);
+	assert_int_equal(call_as_caller(f, "StopSession"), 0);
 }
 
 int
 main(int argc, char **argv)
 {
+	static const PbmFixtureOptions outsiders = { .control_group = PBM_FIXTURE_NO_GROUP };
 	const struct CMUnitTest tests[] = {
 		pbm_fixture_test(test_ready_and_contract, NULL),
 		pbm_fixture_test(test_startup_errors, NULL),
@@ -700,7 +685,7 @@ main(int argc, char **argv)
 		pbm_fixture_test(test_sigkill_then_restart_interrupted, NULL),
 		pbm_fixture_test(test_sighup_broken_config_keeps_running, NULL),
 		pbm_fixture_test(test_watchdog_pings, NULL),
-		pbm_fixture_test(test_authorization, NULL),
+		pbm_fixture_test(test_authorization, &outsiders),
 		pbm_fixture_test(test_authorization_by_group, NULL),
 		pbm_fixture_test(test_full_session_signals, NULL),
 	};

@@ -156,6 +156,18 @@ pbm_fixture_set_control_group(PbmFixture *f, const gchar *group)
 }
 
 void
+pbm_fixture_grant_admin(PbmFixture *f)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (geteuid() == 0 || f->polkit != NULL)
+		return;
+	f->polkit = pbm_test_polkit_new(f->bus, TRUE, &error);
+	if (f->polkit == NULL)
+		fail_msg("%s", error->message);
+}
+
+void
 pbm_fixture_become_caller(gpointer unused)
 {
 	struct passwd *pw;

@@ -115,6 +115,11 @@ gchar *pbm_fixture_start(PbmFixture *f, const gchar *profile, GVariant *options)
 /* pbmd.conf's control_group from now on; rewrites pbmd.conf without limits. */
 void pbm_fixture_set_control_group(PbmFixture *f, const gchar *group);
 
+/* Administration (ReloadConfig, ClearFault) as the test's own user: root
+ * needs nothing; anyone else gets org.pbmd.admin from a fake polkit that
+ * says yes to everything (started here unless the test has one). */
+void pbm_fixture_grant_admin(PbmFixture *f);
+
 /* A child setup (g_spawn_*) that makes the child "the caller": as root, the
  * user nobody (exits 99 if it cannot), else the test's own user. */
 void pbm_fixture_become_caller(gpointer unused);

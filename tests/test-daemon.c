@@ -379,6 +379,7 @@ test_panel_methods_and_safety_limit(void **state)
 	                         "Identify", NULL, &error);
 	assert_non_null(reply);
 	g_variant_unref(reply);
+	pbm_fixture_grant_admin(f);
 	reply = pbm_fixture_call(f, PBM_DBUS_PATH_PANEL "/SIM0001", PBM_DBUS_INTERFACE_PANEL,
 	                         "ClearFault", NULL, &error);
 	assert_non_null(reply);
@@ -561,6 +562,7 @@ test_sighup_broken_config_keeps_running(void **state)
 	g_free(pbm_fixture_start(f, "demo", NULL));
 	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, &error));
 	/* ReloadConfig says what is wrong, with file and line */
+	pbm_fixture_grant_admin(f);
 	assert_null(pbm_fixture_manager(f, "ReloadConfig", NULL, &error));
 	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "pbmd.conf:1: max_session");
 	g_clear_error(&error);

@@ -256,8 +256,11 @@ run_lit(PbmFixture *f, const gchar *profile)
 static void
 clear_fault(PbmFixture *f, GError **error)
 {
-	g_autoptr(GVariant) reply = pbm_fixture_call(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL,
-	                                             "ClearFault", NULL, error);
+	g_autoptr(GVariant) reply = NULL;
+
+	pbm_fixture_grant_admin(f);
+	reply = pbm_fixture_call(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "ClearFault", NULL,
+	                         error);
 }
 
 /* ---- 1. STALL on set output ---- */

@@ -335,6 +335,7 @@ test_monitor_and_reload(void **state)
 			json_node_unref(parse_json(lines[i]));
 	}
 
+	pbm_fixture_grant_admin(f);
 	r = pbmctl(f, "reload");
 	assert_int_equal(r.code, 0);
 	assert_contains(r.out, "reloaded");

@@ -6,13 +6,16 @@
  * dose, bad outcomes and double finishes are refused, damaged files are
  * moved aside while unreachable ones are left alone, the sessions of the
  * rolling dose (open ones as ending now, an unwritten end as written) ignore
- * midnight, and queries stay fast at 10,000 sessions.
+ * midnight, the files are pbmd's alone (0600), and queries stay fast at
+ * 10,000 sessions.
  */
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -730,6 +733,44 @@ test_not_ours(void **state)
 	assert_string_equal(names[0], "history.db");
 }
 
+static guint
+mode_of(const gchar *path)
+{
+	GStatBuf st;
+
+	if (g_stat(path, &st) != 0)
+		fail_msg("%s: %s", path, g_strerror(errno));
+	return st.st_mode & 07777;
+}
+
+/* Health data: the database and SQLite's files beside it are readable by
+ * pbmd alone, whatever the umask, and a file left readable is made so. */
+static void
+test_files_private(void **state)
+{
+	Fixture *f = *state;
+	g_autofree gchar *wal = g_strconcat(f->path, "-wal", NULL);
+	g_autofree gchar *shm = g_strconcat(f->path, "-shm", NULL);
+	g_autoptr(PbmHistory) h = NULL;
+	mode_t old = umask(0);
+
+	h = open_history(f->path);
+	begin_at(h, "private", NOW);
+	umask(old);
+	assert_int_equal(mode_of(f->path), 0600);
+	assert_int_equal(mode_of(wal), 0600);
+	assert_int_equal(mode_of(shm), 0600);
+	g_clear_pointer(&h, pbm_history_free);
+
+	assert_int_equal(g_chmod(f->path, 0644), 0);
+	if (g_file_test(wal, G_FILE_TEST_EXISTS))
+		assert_int_equal(g_chmod(wal, 0666), 0);
+	h = open_history(f->path);
+	assert_int_equal(mode_of(f->path), 0600);
+	if (g_file_test(wal, G_FILE_TEST_EXISTS))
+		assert_int_equal(mode_of(wal), 0600);
+}
+
 /* Open must fail with OPEN naming the path, and leave the file where it is. */
 static gboolean
 refused_in_unwritable_directory(const gchar *dir, const gchar *path)
@@ -1035,6 +1076,7 @@ main(void)
 		T(test_truncated_database),
 		T(test_missing_directory),
 		T(test_not_ours),
+		T(test_files_private),
 		T(test_unwritable_directory),
 		T(test_rolling_dose_across_midnight),
 		T(test_rolling_dose_open_sessions),

@@ -2,8 +2,11 @@
 #include "pbm-history.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -286,10 +289,58 @@ close_db(PbmHistory *h)
 	h->db = NULL;
 }
 
+/* SQLite's own suffixes, so that `sqlite3 PATH.corrupt-N` still reads the
+ * rows the moved -wal holds; a -journal left behind would be replayed into
+ * the new database. */
+static const gchar *const companions[] = { "", "-wal", "-shm", "-journal", NULL };
+
+/* The history is health data: the database is created 0600 whatever the
+ * umask (SQLite gives its -wal and -shm the database's mode), and files an
+ * older pbmd or a copy left readable are made 0600 too. */
+static gboolean
+make_private(PbmHistory *h, GError **error)
+{
+	gint fd = g_open(h->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		gint saved = errno;
+		g_autofree gchar *dir = g_path_get_dirname(h->path);
+
+		if (fd >= 0)
+			close(fd);
+		if (saved == ENOENT && !g_file_test(dir, G_FILE_TEST_IS_DIR))
+			g_set_error(error, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_OPEN,
+			            "cannot open the history %s: directory %s does not exist; "
+			            "create it or point history_path elsewhere",
+			            h->path, dir);
+		else
+			g_set_error(error, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_OPEN,
+			            "cannot open the history %s: %s; check permissions of %s",
+			            h->path, g_strerror(saved), dir);
+		return FALSE;
+	}
+	close(fd);
+	for (guint i = 1; companions[i] != NULL; i++) {
+		g_autofree gchar *file = g_strconcat(h->path, companions[i], NULL);
+
+		if (g_chmod(file, 0600) != 0 && errno != ENOENT) {
+			gint saved = errno;
+			g_set_error(error, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_OPEN,
+			            "cannot make %s readable by pbmd alone: %s", file,
+			            g_strerror(saved));
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 static gboolean
 connect_db(PbmHistory *h, GError **error)
 {
 	g_autofree gchar *dir = g_path_get_dirname(h->path);
+
+	if (!make_private(h, error))
+		return FALSE;
 
 	if (sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
@@ -411,11 +462,6 @@ setup(PbmHistory *h, gchar **damage, GError **error)
 		*damage = g_strdup(sqlite3_errstr(h->last_rc));
 	return FALSE;
 }
-
-/* SQLite's own suffixes, so that `sqlite3 PATH.corrupt-N` still reads the
- * rows the moved -wal holds; a -journal left behind would be replayed into
- * the new database. */
-static const gchar *const companions[] = { "", "-wal", "-shm", "-journal", NULL };
 
 static gchar *
 aside_name(const gchar *path, gint64 now)

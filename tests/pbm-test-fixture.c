@@ -56,6 +56,22 @@ group_name(gid_t gid)
 	return g_strdup(gr->gr_name);
 }
 
+/* nobody's ids, looked up before any fork: getpwnam() is not safe in the
+ * child of a threaded process */
+static uid_t nobody_uid;
+static gid_t nobody_gid;
+
+static void
+look_up_nobody(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	if (pw == NULL)
+		fail_msg("there is no user nobody (getpwnam)");
+	nobody_uid = pw->pw_uid;
+	nobody_gid = pw->pw_gid;
+}
+
 static void
 make_files(PbmFixture *f, const PbmFixtureOptions *options)
 {
@@ -88,6 +104,7 @@ pbm_fixture_setup(void **state)
 
 	/* the teardown frees what is there when an assertion fails here */
 	*state = f;
+	look_up_nobody();
 	if (options->usb) {
 		f->usb = pbm_mock_bus_new(&error);
 		if (f->usb == NULL)
@@ -170,13 +187,10 @@ pbm_fixture_grant_admin(PbmFixture *f)
 void
 pbm_fixture_become_caller(gpointer unused)
 {
-	struct passwd *pw;
-
 	if (geteuid() != 0)
 		return;
-	pw = getpwnam("nobody");
-	if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0)
+	if (nobody_uid == 0 || setgroups(0, NULL) != 0 || setgid(nobody_gid) != 0 ||
+	    setuid(nobody_uid) != 0)
 		_exit(99);
 }
 
@@ -185,12 +199,8 @@ pbm_fixture_caller_group(void)
 {
 	static gchar *name;
 
-	if (name == NULL) {
-		struct passwd *pw = getpwnam("nobody");
-
-		assert_non_null(pw);
-		name = group_name(geteuid() == 0 ? pw->pw_gid : getgid());
-	}
+	if (name == NULL)
+		name = group_name(geteuid() == 0 ? nobody_gid : getgid());
 	return name;
 }
 

@@ -337,20 +337,11 @@ make_private(PbmHistory *h, GError **error)
 static gboolean
 connect_db(PbmHistory *h, GError **error)
 {
-	g_autofree gchar *dir = g_path_get_dirname(h->path);
-
+	/* also what says that the directory is missing */
 	if (!make_private(h, error))
 		return FALSE;
-
 	if (sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
-		if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-			g_set_error(error, PBM_HISTORY_ERROR, PBM_HISTORY_ERROR_OPEN,
-			            "cannot open the history %s: directory %s does not exist; "
-			            "create it or point history_path elsewhere",
-			            h->path, dir);
-			return FALSE;
-		}
 		set_db_error(h, PBM_HISTORY_ERROR_OPEN, "cannot open the history", error);
 		return FALSE;
 	}

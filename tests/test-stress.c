@@ -38,12 +38,13 @@
 #include "pbm-test-fixture.h"
 
 #define MIB (1024 * 1024)
+#define LONG_STRING (8 * 1024)
 #define SIM_PANEL PBM_DBUS_PATH_PANEL "/SIM0001"
 #define USB_PANEL PBM_DBUS_PATH_PANEL "/LOADPANEL"
 
-/* pipelined calls in flight on one connection: a system bus limits the
- * replies a connection may have pending (max_replies_per_connection) */
-#define PIPELINE_WINDOW 64
+/* pipelined calls in flight on one connection: pbmd serves 16 at once from
+ * one client (pbmd(8), LIMITS) and answers more with Busy */
+#define PIPELINE_WINDOW 16
 #define RAPID_CALLS 10000
 #define LOAD_CLIENTS 50
 #define LOAD_PROFILE_S 2
@@ -471,12 +472,12 @@ assert_dark(PbmFixture *f, Watch *w, guint sessions_expected)
 }
 
 static gchar *
-huge_string(gchar c)
+filled_string(gchar c, gsize len)
 {
-	gchar *s = g_malloc(MIB + 1);
+	gchar *s = g_malloc(len + 1);
 
-	memset(s, c, MIB);
-	s[MIB] = '\0';
+	memset(s, c, len);
+	s[len] = '\0';
 	return s;
 }
 
@@ -560,8 +561,10 @@ battery_signatures(PbmFixture *f)
 static void
 battery_values(PbmFixture *f)
 {
-	g_autofree gchar *huge = huge_string('a');
-	g_autofree gchar *huge_key = huge_string('k');
+	/* Long enough for any argument check, short enough to reach them. */
+	g_autofree gchar *huge = filled_string('a', LONG_STRING);
+	g_autofree gchar *huge_key = filled_string('k', LONG_STRING);
+	g_autofree gchar *mib = filled_string('m', MIB);
 	const gdouble bad_distances[] = { NAN,
 		                          -NAN,
 		                          INFINITY,
@@ -590,14 +593,14 @@ battery_values(PbmFixture *f)
 		         g_variant_new("(s@a{sv})", bad_names[i], empty_options()),
 		         PBM_INVALID_ARGS, "profile name", "a-z");
 	}
-	BAD_CALL(f, "GetProfile(1 MiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
+	BAD_CALL(f, "GetProfile(8 KiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
 	         g_variant_new("(s)", huge), PBM_INVALID_ARGS, "profile name", "64");
-	BAD_CALL(f, "StartSession(1 MiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	BAD_CALL(f, "StartSession(8 KiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
 	         "StartSession", g_variant_new("(s@a{sv})", huge, empty_options()),
 	         PBM_INVALID_ARGS, "profile name", "64");
 
 	/* option keys and their values */
-	BAD_CALL(f, "option with a 1 MiB key", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	BAD_CALL(f, "option with an 8 KiB key", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
 	         "StartSession",
 	         g_variant_new("(s@a{sv})", "soak", one_option(huge_key, g_variant_new_int32(1))),
 	         PBM_INVALID_ARGS, "panels", "distance_cm");
@@ -746,12 +749,20 @@ battery_values(PbmFixture *f)
 	BAD_CALL(f, "Get on org.pbmd1.Nope", PBM_DBUS_PATH, "org.freedesktop.DBus.Properties",
 	         "Get", g_variant_new("(ss)", PBM_DBUS_INTERFACE_PREFIX "Nope", "State"),
 	         DBUS_INVALID_ARGS, PBM_DBUS_INTERFACE_PREFIX "Nope");
-	BAD_CALL(f, "GetAll with a 1 MiB interface", PBM_DBUS_PATH,
+	BAD_CALL(f, "GetAll with an 8 KiB interface", PBM_DBUS_PATH,
 	         "org.freedesktop.DBus.Properties", "GetAll", g_variant_new("(s)", huge),
 	         DBUS_INVALID_ARGS, "interface");
-	BAD_CALL(f, "Get with a 1 MiB name", SIM_PANEL, "org.freedesktop.DBus.Properties", "Get",
+	BAD_CALL(f, "Get with an 8 KiB name", SIM_PANEL, "org.freedesktop.DBus.Properties", "Get",
 	         g_variant_new("(ss)", PBM_DBUS_INTERFACE_PANEL, huge), DBUS_INVALID_ARGS,
 	         "property");
+
+	/* larger than any valid call: refused before any argument is looked at */
+	BAD_CALL(f, "StartSession(1 MiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "StartSession", g_variant_new("(s@a{sv})", mib, empty_options()),
+	         PBM_INVALID_ARGS, "1048", "bytes", "16384");
+	BAD_CALL(f, "Get with a 1 MiB name", PBM_DBUS_PATH, "org.freedesktop.DBus.Properties",
+	         "Get", g_variant_new("(ss)", PBM_DBUS_INTERFACE_MANAGER, mib), PBM_INVALID_ARGS,
+	         "bytes", "16384");
 }
 
 static void

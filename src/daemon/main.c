@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "pbm-bus-guard.h"
 #include "pbm-clock.h"
 #include "pbm-exporter.h"
 #include "pbm-log.h"
@@ -23,6 +24,7 @@ typedef struct {
 	PbmExporter *exporter;
 	GDBusConnection *connection;
 	GDBusConnection *system_bus; /* for logind, when there is one */
+	PbmBusGuard *guard;
 	guint name_id;
 	guint watchdog_id;
 	guint ready_id;
@@ -249,6 +251,11 @@ run(Daemon *d)
 		.profile_dirs = profile_dirs,
 		.clock = clock,
 	};
+	const PbmBusGuardLimits guard_limits = {
+		.per_sender = PBM_BUS_GUARD_PER_SENDER,
+		.total = PBM_BUS_GUARD_TOTAL,
+		.max_body = PBM_BUS_GUARD_MAX_BODY,
+	};
 
 	if (g_mkdir_with_parents(dir, 0700) != 0)
 		g_warning("cannot create %s: %s", dir, g_strerror(errno));
@@ -262,6 +269,7 @@ run(Daemon *d)
 		g_printerr("pbmd: cannot connect to the bus: %s\n", error->message);
 		return EXIT_FAILURE;
 	}
+	d->guard = pbm_bus_guard_new(d->connection, &guard_limits);
 	d->exporter = pbm_exporter_new(d->manager, d->connection, &error);
 	if (d->exporter == NULL) {
 		g_printerr("pbmd: %s\n", error->message);
@@ -319,6 +327,7 @@ main(int argc, char **argv)
 	g_clear_handle_id(&d.watchdog_id, g_source_remove);
 	g_clear_handle_id(&d.ready_id, g_source_remove);
 	g_clear_object(&d.exporter);
+	g_clear_pointer(&d.guard, pbm_bus_guard_free);
 	g_clear_object(&d.manager);
 	g_clear_object(&d.connection);
 	g_clear_object(&d.system_bus);

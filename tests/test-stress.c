@@ -758,8 +758,8 @@ battery_values(PbmFixture *f)
 
 	/* larger than any valid call: refused before any argument is looked at */
 	BAD_CALL(f, "StartSession(1 MiB)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
-	         "StartSession", g_variant_new("(s@a{sv})", mib, empty_options()),
-	         PBM_INVALID_ARGS, "1048", "bytes", "16384");
+	         "StartSession", g_variant_new("(s@a{sv})", mib, empty_options()), PBM_INVALID_ARGS,
+	         "1048", "bytes", "16384");
 	BAD_CALL(f, "Get with a 1 MiB name", PBM_DBUS_PATH, "org.freedesktop.DBus.Properties",
 	         "Get", g_variant_new("(ss)", PBM_DBUS_INTERFACE_MANAGER, mib), PBM_INVALID_ARGS,
 	         "bytes", "16384");

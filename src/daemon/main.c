@@ -172,6 +172,7 @@ on_terminate(gpointer user_data)
 	Daemon *d = user_data;
 
 	g_message("stopping");
+	pbm_manager_hold_starts(d->manager, "pbmd is stopping");
 	sd_notify(0, "STOPPING=1");
 	g_main_loop_quit(d->loop);
 	return G_SOURCE_CONTINUE;
@@ -198,9 +199,13 @@ on_prepare_for_sleep(GDBusConnection *connection, const gchar *sender, const gch
 	gboolean sleeping = FALSE;
 
 	g_variant_get(params, "(b)", &sleeping);
-	if (sleeping)
-		pbm_manager_end_session(d->manager, PBM_OUTCOME_INTERRUPTED,
-		                        "the system is going to sleep");
+	if (!sleeping) {
+		pbm_manager_release_starts(d->manager);
+		return;
+	}
+	pbm_manager_hold_starts(d->manager, "the system is going to sleep");
+	pbm_manager_end_session(d->manager, PBM_OUTCOME_INTERRUPTED,
+	                        "the system is going to sleep");
 }
 
 static void
@@ -238,6 +243,7 @@ run(Daemon *d)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PbmClock) clock = pbm_clock_new_real();
 	g_autofree gchar *dir = state_dir();
+	g_autofree gchar *history = NULL;
 	const gchar *profile_dirs[] = { PBM_SYSCONFDIR "/pbmd/profiles.d",
 		                        PBM_DATADIR "/pbmd/profiles", NULL };
 	g_autofree gchar *default_config =
@@ -270,7 +276,8 @@ run(Daemon *d)
 		return EXIT_FAILURE;
 	}
 	d->guard = pbm_bus_guard_new(d->connection, &guard_limits);
-	d->exporter = pbm_exporter_new(d->manager, d->connection, &error);
+	history = pbm_manager_dup_history_path(d->manager);
+	d->exporter = pbm_exporter_new(d->manager, d->connection, history, &error);
 	if (d->exporter == NULL) {
 		g_printerr("pbmd: %s\n", error->message);
 		return EXIT_FAILURE;
@@ -288,6 +295,7 @@ run(Daemon *d)
 
 	/* Light off and the history closed before anything goes away. */
 	pbm_manager_shutdown(d->manager);
+	g_clear_object(&d->exporter);
 	g_bus_unown_name(d->name_id);
 	g_dbus_connection_flush_sync(d->connection, NULL, NULL);
 	return d->exit_code;

@@ -4,6 +4,195 @@
 #include "pbm-dbus-error.h"
 #include "pbm-export-session.h"
 
+static gchar *
+dup_control_group(PbmExportShared *shared)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shared->lock);
+
+	return g_strdup(shared->control_group);
+}
+
+PbmExportCatalog *
+pbm_export_shared_get_catalog(PbmExportShared *shared)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shared->lock);
+
+	return pbm_export_catalog_ref(shared->catalog);
+}
+
+/* ---- an authorized call ---- */
+
+typedef struct {
+	PbmExportShared *shared;
+	GDBusMethodInvocation *invocation;
+	PbmExportRun run;
+	gpointer data;
+	GDestroyNotify destroy;
+	guint32 uid;
+	GError *refused;
+} Call;
+
+static void
+call_free(gpointer data)
+{
+	Call *c = data;
+
+	if (c->destroy != NULL)
+		c->destroy(c->data);
+	g_object_unref(c->invocation);
+	g_clear_error(&c->refused);
+	g_free(c);
+}
+
+static gboolean
+call_run(gpointer data)
+{
+	Call *c = data;
+
+	if (c->refused != NULL)
+		g_dbus_method_invocation_return_gerror(c->invocation, c->refused);
+	else
+		c->run(c->invocation, c->uid, c->data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+call_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	Call *c = user_data;
+
+	pbm_auth_check_finish(result, &c->uid, &c->refused);
+	pbm_bus_thread_to_safety(c->shared->bus, call_run, c, call_free);
+}
+
+void
+pbm_export_call(PbmExportShared *shared, GDBusMethodInvocation *invocation, PbmAuthAction action,
+                PbmExportRun run, gpointer data, GDestroyNotify destroy)
+{
+	Call *c = g_new0(Call, 1);
+	g_autofree gchar *group = dup_control_group(shared);
+
+	c->shared = shared;
+	c->invocation = g_object_ref(invocation);
+	c->run = run;
+	c->data = data;
+	c->destroy = destroy;
+	pbm_auth_check_async(invocation, action, group, NULL, call_authorized, c);
+}
+
+typedef struct {
+	GDBusMethodInvocation *invocation;
+	GVariant *value;
+} Reply;
+
+static void
+reply_free(gpointer data)
+{
+	Reply *r = data;
+
+	g_object_unref(r->invocation);
+	g_clear_pointer(&r->value, g_variant_unref);
+	g_free(r);
+}
+
+static gboolean
+reply_send(gpointer data)
+{
+	Reply *r = data;
+
+	g_dbus_method_invocation_return_value(r->invocation, r->value);
+	return G_SOURCE_REMOVE;
+}
+
+void
+pbm_export_reply_on_bus(PbmExportShared *shared, GDBusMethodInvocation *invocation, GVariant *value)
+{
+	Reply *r = g_new0(Reply, 1);
+
+	r->invocation = g_object_ref(invocation);
+	r->value = g_variant_ref_sink(value);
+	pbm_bus_thread_invoke(shared->bus, reply_send, r, reply_free);
+}
+
+/* ---- objects: exported and unexported on the bus thread ---- */
+
+typedef struct {
+	PbmExportShared *shared;
+	GDBusInterfaceSkeleton *skel;
+	gchar *path;
+	gpointer handler_data;
+	GDestroyNotify free_on_safety;
+} Publication;
+
+static void
+publication_free(gpointer data)
+{
+	Publication *p = data;
+
+	g_object_unref(p->skel);
+	g_free(p->path);
+	g_free(p);
+}
+
+static gboolean
+publish(gpointer data)
+{
+	Publication *p = data;
+	g_autoptr(GError) error = NULL;
+
+	if (!g_dbus_interface_skeleton_export(p->skel, p->shared->connection, p->path, &error))
+		g_warning("cannot export %s: %s", p->path, error->message);
+	return G_SOURCE_REMOVE;
+}
+
+void
+pbm_export_publish(PbmExportShared *shared, GDBusInterfaceSkeleton *skel, const gchar *path)
+{
+	Publication *p = g_new0(Publication, 1);
+
+	p->shared = shared;
+	p->skel = g_object_ref(skel);
+	p->path = g_strdup(path);
+	pbm_bus_thread_invoke(shared->bus, publish, p, publication_free);
+}
+
+static gboolean
+run_free_on_safety(gpointer data)
+{
+	Publication *p = data;
+
+	p->free_on_safety(p->handler_data);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+retire(gpointer data)
+{
+	Publication *p = data;
+
+	/* Here, where its handlers run: none is running now, none runs after. */
+	g_signal_handlers_disconnect_by_data(p->skel, p->handler_data);
+	if (g_dbus_interface_skeleton_get_connection(p->skel) != NULL)
+		g_dbus_interface_skeleton_unexport(p->skel);
+	pbm_bus_thread_to_safety(p->shared->bus, run_free_on_safety, p, publication_free);
+	return G_SOURCE_REMOVE;
+}
+
+void
+pbm_export_retire(PbmExportShared *shared, GDBusInterfaceSkeleton *skel, gpointer handler_data,
+                  GDestroyNotify free_on_safety)
+{
+	Publication *p = g_new0(Publication, 1);
+
+	p->shared = shared;
+	p->skel = g_object_ref(skel);
+	p->handler_data = handler_data;
+	p->free_on_safety = free_on_safety;
+	pbm_bus_thread_invoke(shared->bus, retire, p, NULL);
+}
+
+/* ---- the control methods ---- */
+
 typedef struct {
 	PbmAuthAction auth;
 	gboolean (*run)(PbmManager *manager, GError **error);
@@ -22,37 +211,16 @@ typedef struct {
 	const ControlMethod *method;
 	PbmManager *manager;
 	PbmSession *session; /* NULL: a Manager method */
-	GDBusMethodInvocation *invocation;
 } ControlCall;
 
 static void
-control_call_free(ControlCall *c)
+control_call_free(gpointer data)
 {
+	ControlCall *c = data;
+
 	g_object_unref(c->manager);
 	g_clear_object(&c->session);
-	g_object_unref(c->invocation);
 	g_free(c);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlCall, control_call_free)
-
-void
-pbm_export_authorize(PbmManager *manager, GDBusMethodInvocation *invocation, PbmAuthAction action,
-                     GAsyncReadyCallback callback, gpointer user_data)
-{
-	pbm_auth_check_async(invocation, action, pbm_manager_get_config(manager)->control_group,
-	                     NULL, callback, user_data);
-}
-
-gboolean
-pbm_export_authorize_finish(GDBusMethodInvocation *invocation, GAsyncResult *result, guint32 *uid)
-{
-	GError *error = NULL;
-
-	if (pbm_auth_check_finish(result, uid, &error))
-		return TRUE;
-	g_dbus_method_invocation_take_error(invocation, error);
-	return FALSE;
 }
 
 /* A Session object outlives its session by design (clients read its
@@ -77,30 +245,26 @@ check_still_active(ControlCall *c, GError **error)
 }
 
 static void
-control_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
+control_run(GDBusMethodInvocation *invocation, guint32 uid, gpointer data)
 {
-	g_autoptr(ControlCall) c = user_data;
+	ControlCall *c = data;
 	GError *error = NULL;
-	guint32 uid;
 
-	if (!pbm_export_authorize_finish(c->invocation, result, &uid))
-		return;
 	if (!check_still_active(c, &error) || !c->method->run(c->manager, &error)) {
-		g_dbus_method_invocation_take_error(c->invocation, error);
+		g_dbus_method_invocation_take_error(invocation, error);
 		return;
 	}
-	g_dbus_method_invocation_return_value(c->invocation, NULL);
+	g_dbus_method_invocation_return_value(invocation, NULL);
 }
 
 void
-pbm_export_control_invoke(PbmControl control, PbmManager *manager, PbmSession *session,
+pbm_export_control_invoke(PbmExportShared *shared, PbmControl control, PbmSession *session,
                           GDBusMethodInvocation *invocation)
 {
 	ControlCall *c = g_new0(ControlCall, 1);
 
 	c->method = &control_methods[control];
-	c->manager = g_object_ref(manager);
+	c->manager = g_object_ref(shared->manager);
 	c->session = session != NULL ? g_object_ref(session) : NULL;
-	c->invocation = g_object_ref(invocation);
-	pbm_export_authorize(manager, invocation, c->method->auth, control_authorized, c);
+	pbm_export_call(shared, invocation, c->method->auth, control_run, c, control_call_free);
 }

@@ -1,18 +1,62 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Methods that need a right: the caller is authorized first, then the
- * method runs. The methods that act on the active session or on the daemon
- * as a whole, with no argument and no reply, are one table that gives each
- * its right and what it runs; StartSession, Identify and ClearFault, which
- * take arguments or wait on a panel, authorize through
- * pbm_export_authorize() with a callback of their own.
+ * Methods that need a right, across the two threads of pbmd-bus-thread.h:
+ * the caller is authorized on the bus thread, then what the method does
+ * runs on the safety context (pbm_export_call()), which also replies and
+ * frees the call, so that panels and sessions are only ever touched, and
+ * let go of, there. The methods that act on the active session or the
+ * daemon as a whole, with no argument and no reply, are one table that
+ * gives each its right and what it runs (pbm_export_control_invoke()).
+ *
+ * PbmExportShared is what the exporter's handlers on the bus thread may
+ * read: the manager only to hand it on to the safety context, the rest
+ * under its lock, kept up to date by the exporter on the safety context.
  */
 #pragma once
 
 #include "pbm-auth.h"
+#include "pbm-bus-thread.h"
+#include "pbm-export-catalog.h"
+#include "pbm-export-history.h"
 #include "pbm-manager.h"
 
 G_BEGIN_DECLS
+
+typedef struct {
+	PbmManager *manager; /* for the safety context only */
+	PbmBusThread *bus;
+	GDBusConnection *connection;
+	PbmExportHistory *history;
+	GMutex lock; /* guards what follows */
+	gchar *control_group;
+	PbmExportCatalog *catalog;
+} PbmExportShared;
+
+/* A reference to the profiles as they are now. */
+PbmExportCatalog *pbm_export_shared_get_catalog(PbmExportShared *shared);
+
+/* What an authorized call does, on the safety context: it replies to
+ * invocation (now or later; then it takes a reference). uid: the caller. */
+typedef void (*PbmExportRun)(GDBusMethodInvocation *invocation, guint32 uid, gpointer data);
+
+/* On the bus thread: authorizes the caller of invocation for action, then
+ * runs run(invocation, uid, data) on the safety context, or replies with
+ * the refusal; data is destroyed on the safety context either way. */
+void pbm_export_call(PbmExportShared *shared, GDBusMethodInvocation *invocation,
+                     PbmAuthAction action, PbmExportRun run, gpointer data, GDestroyNotify destroy);
+
+/* Replies value (floating) to invocation from the bus thread, after what
+ * was invoked there before (a new session's object is exported first). */
+void pbm_export_reply_on_bus(PbmExportShared *shared, GDBusMethodInvocation *invocation,
+                             GVariant *value);
+
+/* Exports skel at path on the bus thread, after what was invoked before. */
+void pbm_export_publish(PbmExportShared *shared, GDBusInterfaceSkeleton *skel, const gchar *path);
+/* On the bus thread: disconnects the handlers of skel that have
+ * handler_data and unexports it; then on the safety context
+ * free_on_safety(handler_data). */
+void pbm_export_retire(PbmExportShared *shared, GDBusInterfaceSkeleton *skel, gpointer handler_data,
+                       GDestroyNotify free_on_safety);
 
 typedef enum {
 	PBM_CONTROL_STOP,
@@ -21,18 +65,10 @@ typedef enum {
 	PBM_CONTROL_RELOAD,
 } PbmControl;
 
-/* Authorizes the caller for control, then runs it and replies. session:
- * the Session object's own session, which must still be the active one;
- * NULL for the Manager's methods. */
-void pbm_export_control_invoke(PbmControl control, PbmManager *manager, PbmSession *session,
+/* pbm_export_call() of a control method. session: the Session object's
+ * own session, which must still be the active one; NULL for the Manager's
+ * methods. */
+void pbm_export_control_invoke(PbmExportShared *shared, PbmControl control, PbmSession *session,
                                GDBusMethodInvocation *invocation);
-
-/* The caller of invocation, checked for action against the manager's
- * control group. */
-void pbm_export_authorize(PbmManager *manager, GDBusMethodInvocation *invocation,
-                          PbmAuthAction action, GAsyncReadyCallback callback, gpointer user_data);
-/* FALSE when refused, after returning the refusal to invocation. */
-gboolean pbm_export_authorize_finish(GDBusMethodInvocation *invocation, GAsyncResult *result,
-                                     guint32 *uid);
 
 G_END_DECLS

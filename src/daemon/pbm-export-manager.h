@@ -8,11 +8,11 @@
 #pragma once
 
 #include "pbm-dbus-generated.h"
-#include "pbm-manager.h"
+#include "pbm-export-control.h"
 
 G_BEGIN_DECLS
 
-/* skeleton must not outlive manager. */
-void pbm_export_manager_connect(PbmDBusManager *skeleton, PbmManager *manager);
+/* On the bus thread; skeleton must not outlive shared. */
+void pbm_export_manager_connect(PbmDBusManager *skeleton, PbmExportShared *shared);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 #define IDENTIFY_SECONDS 5
 
 struct _PbmExportPanel {
-	PbmManager *manager;
+	PbmExportShared *shared;
 	PbmPanel *panel;
 	PbmDBusPanel *skel;
 };
@@ -111,17 +111,18 @@ pbm_export_panel_update(PbmExportPanel *self)
 
 /* ---- methods ---- */
 
+/* The replies come once the panel has answered, on the safety context. */
 typedef struct {
 	PbmPanel *panel;
 	GDBusMethodInvocation *invocation;
 } PanelCall;
 
 static PanelCall *
-panel_call_new(PbmExportPanel *self, GDBusMethodInvocation *invocation)
+panel_call_new(PbmPanel *panel, GDBusMethodInvocation *invocation)
 {
 	PanelCall *c = g_new0(PanelCall, 1);
 
-	c->panel = g_object_ref(self->panel);
+	c->panel = g_object_ref(panel);
 	c->invocation = g_object_ref(invocation);
 	return c;
 }
@@ -151,22 +152,17 @@ identify_done(GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-identify_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
+identify_run(GDBusMethodInvocation *invocation, guint32 uid, gpointer panel)
 {
-	g_autoptr(PanelCall) c = user_data;
-	PbmPanel *panel = c->panel;
-	guint32 uid;
-
-	if (!pbm_export_authorize_finish(c->invocation, result, &uid))
-		return;
-	pbm_panel_identify_async(panel, IDENTIFY_SECONDS, NULL, identify_done, g_steal_pointer(&c));
+	pbm_panel_identify_async(panel, IDENTIFY_SECONDS, NULL, identify_done,
+	                         panel_call_new(panel, invocation));
 }
 
 static gboolean
 handle_identify(PbmDBusPanel *skel, GDBusMethodInvocation *invocation, PbmExportPanel *self)
 {
-	pbm_export_authorize(self->manager, invocation, PBM_AUTH_CONTROL, identify_authorized,
-	                     panel_call_new(self, invocation));
+	pbm_export_call(self->shared, invocation, PBM_AUTH_CONTROL, identify_run,
+	                g_object_ref(self->panel), g_object_unref);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -196,35 +192,29 @@ clear_fault_done(GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-clear_fault_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
+clear_fault_run(GDBusMethodInvocation *invocation, guint32 uid, gpointer panel)
 {
-	g_autoptr(PanelCall) c = user_data;
-	PbmPanel *panel = c->panel;
-	guint32 uid;
-
-	if (!pbm_export_authorize_finish(c->invocation, result, &uid))
-		return;
-	pbm_panel_clear_fault_async(panel, NULL, clear_fault_done, g_steal_pointer(&c));
+	pbm_panel_clear_fault_async(panel, NULL, clear_fault_done,
+	                            panel_call_new(panel, invocation));
 }
 
 static gboolean
 handle_clear_fault(PbmDBusPanel *skel, GDBusMethodInvocation *invocation, PbmExportPanel *self)
 {
-	pbm_export_authorize(self->manager, invocation, PBM_AUTH_ADMIN, clear_fault_authorized,
-	                     panel_call_new(self, invocation));
+	pbm_export_call(self->shared, invocation, PBM_AUTH_ADMIN, clear_fault_run,
+	                g_object_ref(self->panel), g_object_unref);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 /* ---- lifecycle ---- */
 
 PbmExportPanel *
-pbm_export_panel_new(PbmManager *manager, PbmPanel *panel, GDBusConnection *connection,
-                     GError **error)
+pbm_export_panel_new(PbmExportShared *shared, PbmPanel *panel)
 {
-	g_autoptr(PbmExportPanel) self = g_new0(PbmExportPanel, 1);
+	PbmExportPanel *self = g_new0(PbmExportPanel, 1);
 	g_autofree gchar *path = pbm_export_panel_path(pbm_panel_get_serial(panel));
 
-	self->manager = g_object_ref(manager);
+	self->shared = shared;
 	self->panel = g_object_ref(panel);
 	self->skel = pbm_dbus_panel_skeleton_new();
 	update_identity(self);
@@ -232,21 +222,22 @@ pbm_export_panel_new(PbmManager *manager, PbmPanel *panel, GDBusConnection *conn
 	pbm_export_panel_update_telemetry(self);
 	g_signal_connect(self->skel, "handle-identify", G_CALLBACK(handle_identify), self);
 	g_signal_connect(self->skel, "handle-clear-fault", G_CALLBACK(handle_clear_fault), self);
-	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skel), connection,
-	                                      path, error))
-		return NULL;
-	return g_steal_pointer(&self);
+	pbm_export_publish(shared, G_DBUS_INTERFACE_SKELETON(self->skel), path);
+	return self;
+}
+
+static void
+panel_free(gpointer data)
+{
+	PbmExportPanel *self = data;
+
+	g_object_unref(self->skel);
+	g_object_unref(self->panel);
+	g_free(self);
 }
 
 void
 pbm_export_panel_free(PbmExportPanel *self)
 {
-	g_signal_handlers_disconnect_by_data(self->skel, self);
-	/* not exported when pbm_export_panel_new() failed */
-	if (g_dbus_interface_skeleton_get_connection(G_DBUS_INTERFACE_SKELETON(self->skel)) != NULL)
-		g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->skel));
-	g_object_unref(self->skel);
-	g_object_unref(self->panel);
-	g_object_unref(self->manager);
-	g_free(self);
+	pbm_export_retire(self->shared, G_DBUS_INTERFACE_SKELETON(self->skel), self, panel_free);
 }

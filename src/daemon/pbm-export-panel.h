@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "pbm-manager.h"
+#include "pbm-export-control.h"
 
 G_BEGIN_DECLS
 
@@ -14,8 +14,9 @@ typedef struct _PbmExportPanel PbmExportPanel;
 /* "/org/pbmd/panel/SIM_2d0001": characters outside A-Z a-z 0-9 as _xx. */
 gchar *pbm_export_panel_path(const gchar *serial);
 
-PbmExportPanel *pbm_export_panel_new(PbmManager *manager, PbmPanel *panel,
-                                     GDBusConnection *connection, GError **error);
+/* Made on the safety context, exported on the bus thread. */
+PbmExportPanel *pbm_export_panel_new(PbmExportShared *shared, PbmPanel *panel);
+/* Unexported on the bus thread, then freed on the safety context. */
 /* Unexports the object. */
 void pbm_export_panel_free(PbmExportPanel *self);
 /* Identity (once connected), state, faults and telemetry. */

@@ -9,7 +9,7 @@
 #include "pbm-names.h"
 
 struct _PbmExportSession {
-	PbmManager *manager;
+	PbmExportShared *shared;
 	PbmSession *session;
 	PbmDBusSession *skel;
 };
@@ -84,32 +84,31 @@ pbm_export_session_update_progress(PbmExportSession *self)
 static gboolean
 handle_stop(PbmDBusSession *skel, GDBusMethodInvocation *invocation, PbmExportSession *self)
 {
-	pbm_export_control_invoke(PBM_CONTROL_STOP, self->manager, self->session, invocation);
+	pbm_export_control_invoke(self->shared, PBM_CONTROL_STOP, self->session, invocation);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
 handle_pause(PbmDBusSession *skel, GDBusMethodInvocation *invocation, PbmExportSession *self)
 {
-	pbm_export_control_invoke(PBM_CONTROL_PAUSE, self->manager, self->session, invocation);
+	pbm_export_control_invoke(self->shared, PBM_CONTROL_PAUSE, self->session, invocation);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
 handle_resume(PbmDBusSession *skel, GDBusMethodInvocation *invocation, PbmExportSession *self)
 {
-	pbm_export_control_invoke(PBM_CONTROL_RESUME, self->manager, self->session, invocation);
+	pbm_export_control_invoke(self->shared, PBM_CONTROL_RESUME, self->session, invocation);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 PbmExportSession *
-pbm_export_session_new(PbmManager *manager, PbmSession *session, GDBusConnection *connection,
-                       GError **error)
+pbm_export_session_new(PbmExportShared *shared, PbmSession *session)
 {
-	g_autoptr(PbmExportSession) self = g_new0(PbmExportSession, 1);
+	PbmExportSession *self = g_new0(PbmExportSession, 1);
 	g_autofree gchar *path = pbm_export_session_path(session);
 
-	self->manager = g_object_ref(manager);
+	self->shared = shared;
 	self->session = g_object_ref(session);
 	self->skel = pbm_dbus_session_skeleton_new();
 	set_identity(self);
@@ -118,10 +117,8 @@ pbm_export_session_new(PbmManager *manager, PbmSession *session, GDBusConnection
 	g_signal_connect(self->skel, "handle-stop", G_CALLBACK(handle_stop), self);
 	g_signal_connect(self->skel, "handle-pause", G_CALLBACK(handle_pause), self);
 	g_signal_connect(self->skel, "handle-resume", G_CALLBACK(handle_resume), self);
-	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skel), connection,
-	                                      path, error))
-		return NULL;
-	return g_steal_pointer(&self);
+	pbm_export_publish(shared, G_DBUS_INTERFACE_SKELETON(self->skel), path);
+	return self;
 }
 
 PbmSession *
@@ -130,15 +127,18 @@ pbm_export_session_get_session(PbmExportSession *self)
 	return self->session;
 }
 
+static void
+session_free(gpointer data)
+{
+	PbmExportSession *self = data;
+
+	g_object_unref(self->skel);
+	g_object_unref(self->session);
+	g_free(self);
+}
+
 void
 pbm_export_session_free(PbmExportSession *self)
 {
-	g_signal_handlers_disconnect_by_data(self->skel, self);
-	/* not exported when pbm_export_session_new() failed */
-	if (g_dbus_interface_skeleton_get_connection(G_DBUS_INTERFACE_SKELETON(self->skel)) != NULL)
-		g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->skel));
-	g_object_unref(self->skel);
-	g_object_unref(self->session);
-	g_object_unref(self->manager);
-	g_free(self);
+	pbm_export_retire(self->shared, G_DBUS_INTERFACE_SKELETON(self->skel), self, session_free);
 }

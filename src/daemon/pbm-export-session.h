@@ -7,7 +7,7 @@
  */
 #pragma once
 
-#include "pbm-manager.h"
+#include "pbm-export-control.h"
 
 G_BEGIN_DECLS
 
@@ -16,8 +16,9 @@ typedef struct _PbmExportSession PbmExportSession;
 /* "/org/pbmd/session/<id>" */
 gchar *pbm_export_session_path(PbmSession *session);
 
-PbmExportSession *pbm_export_session_new(PbmManager *manager, PbmSession *session,
-                                         GDBusConnection *connection, GError **error);
+/* Made on the safety context, exported on the bus thread. */
+PbmExportSession *pbm_export_session_new(PbmExportShared *shared, PbmSession *session);
+/* Unexported on the bus thread, then freed on the safety context. */
 /* Unexports the object. */
 void pbm_export_session_free(PbmExportSession *self);
 PbmSession *pbm_export_session_get_session(PbmExportSession *self);

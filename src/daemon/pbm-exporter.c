@@ -12,10 +12,11 @@ struct _PbmExporter {
 	GObject parent_instance;
 
 	PbmManager *manager;
-	GDBusConnection *connection;
+	PbmExportShared shared;
 	PbmDBusManager *manager_skel;
 	GHashTable *panels;        /* PbmPanel * -> PbmExportPanel * */
 	PbmExportSession *session; /* the active one, or the last until the next starts */
+	gint64 active_id;          /* shared.lock: the session ActiveSession may show */
 	guint tick;                /* 1 Hz while something moves */
 };
 
@@ -23,12 +24,38 @@ G_DEFINE_TYPE(PbmExporter, pbm_exporter, G_TYPE_OBJECT)
 
 /* ---- the manager object's properties ---- */
 
-static gchar *
-active_session_path(PbmExporter *self)
+/* id: the active session's, 0 for none. The safety context sets the
+ * current id, the bus thread the path of a new one once it is exported,
+ * unless that session has ended by then. */
+static void
+set_active_session(PbmExporter *self, gint64 id, const gchar *path)
 {
-	PbmSession *active = pbm_manager_get_session(self->manager);
+	g_mutex_lock(&self->shared.lock);
+	self->active_id = id;
+	pbm_dbus_manager_set_active_session(self->manager_skel, path);
+	g_mutex_unlock(&self->shared.lock);
+}
 
-	return active != NULL ? pbm_export_session_path(active) : g_strdup(PBM_DBUS_PATH_NONE);
+/* The profiles as clients read them, made again when they or the panel
+ * their estimates are for change. */
+static void
+update_catalog(PbmExporter *self)
+{
+	PbmExportCatalog *old = self->shared.catalog;
+	g_autofree gchar *group = NULL;
+
+	if (old != NULL && pbm_export_catalog_is_for(old, self->manager) &&
+	    g_strcmp0(self->shared.control_group,
+	              pbm_manager_get_config(self->manager)->control_group) == 0)
+		return;
+	group = g_strdup(pbm_manager_get_config(self->manager)->control_group);
+	g_mutex_lock(&self->shared.lock);
+	self->shared.catalog = pbm_export_catalog_new(self->manager);
+	g_free(self->shared.control_group);
+	self->shared.control_group = g_steal_pointer(&group);
+	g_mutex_unlock(&self->shared.lock);
+	if (old != NULL)
+		pbm_export_catalog_unref(old);
 }
 
 static void
@@ -37,7 +64,6 @@ update_manager(PbmExporter *self)
 	GPtrArray *panels = pbm_manager_get_panels(self->manager);
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	g_auto(GStrv) paths = NULL;
-	g_autofree gchar *active = active_session_path(self);
 
 	for (guint i = 0; i < panels->len; i++) {
 		PbmPanel *panel = g_ptr_array_index(panels, i);
@@ -47,7 +73,10 @@ update_manager(PbmExporter *self)
 	paths = g_strv_builder_end(b);
 	pbm_dbus_manager_set_panels(self->manager_skel, (const gchar *const *)paths);
 	pbm_dbus_manager_set_state(self->manager_skel, pbm_manager_get_state(self->manager));
-	pbm_dbus_manager_set_active_session(self->manager_skel, active);
+	/* a new one is set on the bus thread, once its object is there */
+	if (pbm_manager_get_session(self->manager) == NULL)
+		set_active_session(self, 0, PBM_DBUS_PATH_NONE);
+	update_catalog(self);
 }
 
 /* ---- the 1 Hz tick: progress and telemetry, only while they move ---- */
@@ -103,14 +132,8 @@ on_panel_notify(PbmPanel *panel, GParamSpec *pspec, PbmExporter *self)
 static void
 on_panel_added(PbmManager *manager, PbmPanel *panel, PbmExporter *self)
 {
-	g_autoptr(GError) error = NULL;
-	PbmExportPanel *exported = pbm_export_panel_new(manager, panel, self->connection, &error);
+	PbmExportPanel *exported = pbm_export_panel_new(&self->shared, panel);
 
-	if (exported == NULL) {
-		g_warning("cannot export panel %s: %s", pbm_panel_get_serial(panel),
-		          error->message);
-		return;
-	}
 	g_hash_table_insert(self->panels, g_object_ref(panel), exported);
 	g_signal_connect(panel, "notify::state", G_CALLBACK(on_panel_notify), self);
 	g_signal_connect(panel, "notify::connected", G_CALLBACK(on_panel_notify), self);
@@ -120,7 +143,7 @@ on_panel_added(PbmManager *manager, PbmPanel *panel, PbmExporter *self)
 /* ---- sessions ---- */
 
 static void
-on_session_state(PbmSession *session, PbmExporter *self)
+update_session(PbmExporter *self, PbmSession *session)
 {
 	if (self->session == NULL || pbm_export_session_get_session(self->session) != session)
 		return;
@@ -129,21 +152,81 @@ on_session_state(PbmSession *session, PbmExporter *self)
 	ensure_tick(self);
 }
 
+/* Clients read properties on the bus thread at any moment: the outcome
+ * shows once the history has it (on_session_finished), never before. */
+static void
+on_session_state(PbmSession *session, PbmExporter *self)
+{
+	if (pbm_session_get_state(session) != PBM_SESSION_STATE_FINISHED)
+		update_session(self, session);
+}
+
+/* What clients see of a session starting or ending, in order, on the bus
+ * thread: after its object is exported there. */
+typedef struct {
+	PbmExporter *self; /* outlives the bus thread */
+	gint64 id;
+	gchar *path;
+	gchar *outcome; /* NULL: started */
+	GVariant *summary;
+} Announcement;
+
+static void
+announcement_free(gpointer data)
+{
+	Announcement *a = data;
+
+	g_free(a->path);
+	g_free(a->outcome);
+	g_clear_pointer(&a->summary, g_variant_unref);
+	g_free(a);
+}
+
+static gboolean
+announce(gpointer data)
+{
+	Announcement *a = data;
+	PbmExporter *self = a->self;
+
+	if (a->outcome != NULL) {
+		pbm_dbus_manager_emit_session_finished(self->manager_skel, a->path, a->outcome,
+		                                       a->summary);
+		return G_SOURCE_REMOVE;
+	}
+	g_mutex_lock(&self->shared.lock);
+	if (self->active_id == a->id)
+		pbm_dbus_manager_set_active_session(self->manager_skel, a->path);
+	g_mutex_unlock(&self->shared.lock);
+	pbm_dbus_manager_emit_session_started(self->manager_skel, a->path);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+post_announcement(PbmExporter *self, PbmSession *s, const gchar *outcome, GVariant *summary)
+{
+	Announcement *a = g_new0(Announcement, 1);
+
+	a->self = self;
+	a->id = pbm_session_get_id(s);
+	a->path = pbm_export_session_path(s);
+	a->outcome = g_strdup(outcome);
+	a->summary = summary != NULL ? g_variant_ref_sink(summary) : NULL;
+	pbm_bus_thread_invoke(self->shared.bus, announce, a, announcement_free);
+}
+
 static void
 on_session_started(PbmManager *manager, PbmSession *s, PbmExporter *self)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *path = pbm_export_session_path(s);
-
 	/* The previous session stays readable until this one starts. */
 	g_clear_pointer(&self->session, pbm_export_session_free);
-	self->session = pbm_export_session_new(manager, s, self->connection, &error);
-	if (self->session == NULL)
-		g_warning("cannot export %s: %s", path, error->message);
+	self->session = pbm_export_session_new(&self->shared, s);
 	g_signal_connect_object(s, "state-changed", G_CALLBACK(on_session_state), self, 0);
 	g_signal_connect_object(s, "step-changed", G_CALLBACK(on_session_state), self, 0);
+	g_mutex_lock(&self->shared.lock);
+	self->active_id = pbm_session_get_id(s);
+	g_mutex_unlock(&self->shared.lock);
 	update_manager(self);
-	pbm_dbus_manager_emit_session_started(self->manager_skel, path);
+	post_announcement(self, s, NULL, NULL);
 	ensure_tick(self);
 }
 
@@ -151,12 +234,9 @@ on_session_started(PbmManager *manager, PbmSession *s, PbmExporter *self)
 static void
 on_session_finished(PbmManager *manager, PbmSession *s, PbmExporter *self)
 {
-	g_autofree gchar *path = pbm_export_session_path(s);
-
-	on_session_state(s, self);
-	pbm_dbus_manager_emit_session_finished(self->manager_skel, path,
-	                                       pbm_outcome_to_string(pbm_session_get_outcome(s)),
-	                                       pbm_export_summary_variant(s));
+	update_session(self, s);
+	post_announcement(self, s, pbm_outcome_to_string(pbm_session_get_outcome(s)),
+	                  pbm_export_summary_variant(s));
 }
 
 static void
@@ -168,6 +248,39 @@ on_manager_changed(PbmManager *manager, PbmExporter *self)
 
 /* ---- lifecycle ---- */
 
+static gboolean
+unexport_manager(gpointer data)
+{
+	PbmExporter *self = data;
+	GDBusInterfaceSkeleton *skel = G_DBUS_INTERFACE_SKELETON(self->manager_skel);
+
+	g_signal_handlers_disconnect_by_data(skel, &self->shared);
+	if (g_dbus_interface_skeleton_get_connection(skel) != NULL)
+		g_dbus_interface_skeleton_unexport(skel);
+	return G_SOURCE_REMOVE;
+}
+
+/* Every object leaves the bus on the bus thread, which ends after them;
+ * what they leave to free on the safety context is freed before this
+ * returns. */
+static void
+stop_serving(PbmExporter *self)
+{
+	GHashTableIter iter;
+	gpointer panel;
+
+	g_hash_table_iter_init(&iter, self->panels);
+	while (g_hash_table_iter_next(&iter, &panel, NULL))
+		g_signal_handlers_disconnect_by_data(panel, self);
+	g_clear_pointer(&self->panels, g_hash_table_unref);
+	g_clear_pointer(&self->session, pbm_export_session_free);
+	pbm_bus_thread_invoke_sync(self->shared.bus, unexport_manager, self);
+	g_clear_pointer(&self->shared.bus, pbm_bus_thread_free);
+	g_clear_pointer(&self->shared.history, pbm_export_history_free);
+	while (g_main_context_pending(NULL))
+		g_main_context_iteration(NULL, FALSE);
+}
+
 static void
 pbm_exporter_dispose(GObject *object)
 {
@@ -176,32 +289,29 @@ pbm_exporter_dispose(GObject *object)
 	g_clear_handle_id(&self->tick, g_source_remove);
 	if (self->manager != NULL)
 		g_signal_handlers_disconnect_by_data(self->manager, self);
-	if (self->panels != NULL) {
-		GHashTableIter iter;
-		gpointer panel;
-		g_hash_table_iter_init(&iter, self->panels);
-		while (g_hash_table_iter_next(&iter, &panel, NULL))
-			g_signal_handlers_disconnect_by_data(panel, self);
-		g_clear_pointer(&self->panels, g_hash_table_unref);
-	}
-	g_clear_pointer(&self->session, pbm_export_session_free);
-	if (self->manager_skel != NULL) {
-		GDBusInterfaceSkeleton *skel = G_DBUS_INTERFACE_SKELETON(self->manager_skel);
-		g_signal_handlers_disconnect_by_data(skel, self->manager);
-		/* not exported when pbm_exporter_new() failed */
-		if (g_dbus_interface_skeleton_get_connection(skel) != NULL)
-			g_dbus_interface_skeleton_unexport(skel);
-		g_clear_object(&self->manager_skel);
-	}
+	if (self->shared.bus != NULL)
+		stop_serving(self);
+	g_clear_object(&self->manager_skel);
+	g_clear_pointer(&self->shared.catalog, pbm_export_catalog_unref);
+	g_clear_pointer(&self->shared.control_group, g_free);
+	g_clear_object(&self->shared.connection);
+	self->shared.manager = NULL;
 	g_clear_object(&self->manager);
-	g_clear_object(&self->connection);
 	G_OBJECT_CLASS(pbm_exporter_parent_class)->dispose(object);
+}
+
+static void
+pbm_exporter_finalize(GObject *object)
+{
+	g_mutex_clear(&PBM_EXPORTER(object)->shared.lock);
+	G_OBJECT_CLASS(pbm_exporter_parent_class)->finalize(object);
 }
 
 static void
 pbm_exporter_class_init(PbmExporterClass *klass)
 {
 	G_OBJECT_CLASS(klass)->dispose = pbm_exporter_dispose;
+	G_OBJECT_CLASS(klass)->finalize = pbm_exporter_finalize;
 }
 
 static void
@@ -209,21 +319,46 @@ pbm_exporter_init(PbmExporter *self)
 {
 	self->panels = g_hash_table_new_full(g_direct_hash, g_direct_equal, g_object_unref,
 	                                     (GDestroyNotify)pbm_export_panel_free);
+	g_mutex_init(&self->shared.lock);
+}
+
+typedef struct {
+	PbmExporter *self;
+	GError **error;
+	gboolean ok;
+} ExportManager;
+
+static gboolean
+export_manager(gpointer data)
+{
+	ExportManager *e = data;
+	PbmExporter *self = e->self;
+
+	pbm_export_manager_connect(self->manager_skel, &self->shared);
+	e->ok = g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->manager_skel),
+	                                         self->shared.connection, PBM_DBUS_PATH, e->error);
+	return G_SOURCE_REMOVE;
 }
 
 PbmExporter *
-pbm_exporter_new(PbmManager *manager, GDBusConnection *connection, GError **error)
+pbm_exporter_new(PbmManager *manager, GDBusConnection *connection, const gchar *history_path,
+                 GError **error)
 {
 	g_autoptr(PbmExporter) self = g_object_new(PBM_TYPE_EXPORTER, NULL);
+	g_autoptr(GMainContext) safety = g_main_context_ref_thread_default();
 	GPtrArray *panels = pbm_manager_get_panels(manager);
+	ExportManager e = { .self = self, .error = error };
 
 	self->manager = g_object_ref(manager);
-	self->connection = g_object_ref(connection);
+	self->shared.manager = manager;
+	self->shared.connection = g_object_ref(connection);
+	self->shared.history = pbm_export_history_new(history_path);
+	self->shared.bus = pbm_bus_thread_new(safety);
 	self->manager_skel = pbm_dbus_manager_skeleton_new();
 	pbm_dbus_manager_set_version(self->manager_skel, PACKAGE_VERSION);
-	pbm_export_manager_connect(self->manager_skel, manager);
-	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->manager_skel),
-	                                      connection, PBM_DBUS_PATH, error))
+	update_manager(self);
+	pbm_bus_thread_invoke_sync(self->shared.bus, export_manager, &e);
+	if (!e.ok)
 		return NULL;
 	for (guint i = 0; i < panels->len; i++)
 		on_panel_added(manager, g_ptr_array_index(panels, i), self);

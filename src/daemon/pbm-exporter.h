@@ -17,6 +17,9 @@ G_BEGIN_DECLS
 #define PBM_TYPE_EXPORTER (pbm_exporter_get_type())
 G_DECLARE_FINAL_TYPE(PbmExporter, pbm_exporter, PBM, EXPORTER, GObject)
 
-PbmExporter *pbm_exporter_new(PbmManager *manager, GDBusConnection *connection, GError **error);
+/* Serves the manager on connection from a bus thread of its own
+ * (pbm-bus-thread.h); GetHistory reads history_path there. */
+PbmExporter *pbm_exporter_new(PbmManager *manager, GDBusConnection *connection,
+                              const gchar *history_path, GError **error);
 
 G_END_DECLS

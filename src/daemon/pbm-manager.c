@@ -21,6 +21,8 @@ struct _PbmManager {
 	guint simulate;
 	PbmConfig *config;
 	PbmProfileStore *profiles;
+	guint profiles_serial;
+	gchar *starts_held; /* why no session may start now, or NULL */
 	PbmPanelMonitor *monitor;
 	GPtrArray *sims; /* PbmSimTransport */
 	PbmHistory *history;
@@ -239,10 +241,22 @@ pbm_manager_get_session(PbmManager *self)
 	return pbm_manager_session_active(self) ? self->session : NULL;
 }
 
+gchar *
+pbm_manager_dup_history_path(PbmManager *self)
+{
+	return history_path(self);
+}
+
 PbmProfileStore *
 pbm_manager_get_profiles(PbmManager *self)
 {
 	return self->profiles;
+}
+
+guint
+pbm_manager_get_profiles_serial(PbmManager *self)
+{
+	return self->profiles_serial;
 }
 
 const PbmConfig *
@@ -257,18 +271,26 @@ pbm_manager_get_pending_probes(PbmManager *self)
 	return pbm_panel_monitor_get_pending_probes(self->monitor);
 }
 
-gboolean
-pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out)
+PbmPanel *
+pbm_manager_get_estimate_panel(PbmManager *self)
 {
 	GPtrArray *panels = pbm_panel_monitor_get_panels(self->monitor);
 
 	for (guint i = 0; i < panels->len; i++) {
 		PbmPanel *panel = g_ptr_array_index(panels, i);
 		if (pbm_panel_is_connected(panel))
-			return pbm_profile_estimate(profile, pbm_panel_get_channels(panel),
-			                            pbm_panel_get_channel_count(panel), out, NULL);
+			return panel;
 	}
-	return FALSE;
+	return NULL;
+}
+
+gboolean
+pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out)
+{
+	PbmPanel *panel = pbm_manager_get_estimate_panel(self);
+
+	return panel != NULL && pbm_profile_estimate(profile, pbm_panel_get_channels(panel),
+	                                             pbm_panel_get_channel_count(panel), out, NULL);
 }
 
 /* ---- sessions ---- */
@@ -352,16 +374,21 @@ on_session_state(PbmSession *session, PbmManager *self)
 	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
-PbmProfile *
-pbm_manager_lookup_profile(PbmManager *self, const gchar *name, GError **error)
+static PbmProfile *
+lookup_profile(PbmManager *self, const gchar *name, GError **error)
 {
 	PbmProfile *profile = pbm_profile_store_lookup(self->profiles, name);
 
 	if (profile == NULL)
-		g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_SUCH_PROFILE,
-		            "there is no profile \"%s\"; ListProfiles lists the installed ones",
-		            name);
+		pbm_manager_no_such_profile(name, error);
 	return profile;
+}
+
+void
+pbm_manager_no_such_profile(const gchar *name, GError **error)
+{
+	g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_SUCH_PROFILE,
+	            "there is no profile \"%s\"; ListProfiles lists the installed ones", name);
 }
 
 PbmSession *
@@ -371,8 +398,15 @@ pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *cons
 	g_autoptr(GPtrArray) panels = NULL;
 	GError *local = NULL;
 	PbmSession *session;
-	PbmProfile *profile = pbm_manager_lookup_profile(self, name, &local);
+	PbmProfile *profile = NULL;
 
+	if (self->starts_held != NULL) {
+		g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_BUSY,
+		            "no session may start now: %s", self->starts_held);
+		pbm_log_session_refused(name, self->starts_held);
+		return NULL;
+	}
+	profile = lookup_profile(self, name, &local);
 	if (profile == NULL) {
 		pbm_log_session_refused(name, local->message);
 		g_propagate_error(error, local);
@@ -449,19 +483,6 @@ pbm_manager_resume_session(PbmManager *self, GError **error)
 	return session_call(self, pbm_session_resume, error);
 }
 
-GPtrArray *
-pbm_manager_get_history(PbmManager *self, gint64 since, guint limit, GError **error)
-{
-	GError *local = NULL;
-	GPtrArray *rows = pbm_history_list(self->history, since, limit, &local);
-
-	if (rows == NULL) {
-		g_set_error_literal(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_DEVICE, local->message);
-		g_error_free(local);
-	}
-	return rows;
-}
-
 gboolean
 pbm_manager_reload(PbmManager *self, GError **error)
 {
@@ -482,7 +503,9 @@ pbm_manager_reload(PbmManager *self, GError **error)
 	self->config = config;
 	pbm_profile_store_free(self->profiles);
 	self->profiles = load_profiles(self->config);
+	self->profiles_serial++;
 	g_message("configuration and profiles reloaded");
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 	return TRUE;
 }
 
@@ -521,9 +544,23 @@ pbm_manager_end_session(PbmManager *self, PbmOutcome outcome, const gchar *reaso
 void
 pbm_manager_shutdown(PbmManager *self)
 {
+	pbm_manager_hold_starts(self, "pbmd is stopping");
 	pbm_manager_end_session(self, PBM_OUTCOME_DAEMON_STOPPED, "pbmd is stopping");
 	self->stopping = TRUE;
 	pbm_panel_monitor_shutdown(self->monitor);
+}
+
+void
+pbm_manager_hold_starts(PbmManager *self, const gchar *reason)
+{
+	g_free(self->starts_held);
+	self->starts_held = g_strdup(reason);
+}
+
+void
+pbm_manager_release_starts(PbmManager *self)
+{
+	g_clear_pointer(&self->starts_held, g_free);
 }
 
 gchar *
@@ -578,6 +615,7 @@ pbm_manager_finalize(GObject *object)
 	g_free(self->config_path);
 	g_free(self->state_dir);
 	g_free(self->last_refusal);
+	g_free(self->starts_held);
 	g_clear_object(&self->clock);
 	G_OBJECT_CLASS(pbm_manager_parent_class)->finalize(object);
 }

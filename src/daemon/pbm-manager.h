@@ -31,7 +31,11 @@ G_DECLARE_FINAL_TYPE(PbmManager, pbm_manager, PBM, MANAGER, GObject)
  *   session-started(PbmSession *)
  *   session-finished(PbmSession *)  the session is still the active one
  *                                   during it, and no longer afterwards
- *   changed()   the manager state or the set of panels changed
+ *   changed()   the manager state, the set of panels or the configuration
+ *               changed
+ *
+ * It lives on the safety context (pbm-bus-thread.h): everything here is
+ * called there, except pbm_manager_no_such_profile(), which is pure.
  */
 
 /* Loads the configuration (a broken one is an error naming file and line),
@@ -46,12 +50,15 @@ GPtrArray *pbm_manager_get_panels(PbmManager *self);
 PbmSession *pbm_manager_get_session(PbmManager *self);
 gboolean pbm_manager_session_active(PbmManager *self);
 PbmProfileStore *pbm_manager_get_profiles(PbmManager *self);
+/* Changes whenever the profiles are loaded again. */
+guint pbm_manager_get_profiles_serial(PbmManager *self);
 const PbmConfig *pbm_manager_get_config(PbmManager *self);
+/* The history's file, as it was opened. */
+gchar *pbm_manager_dup_history_path(PbmManager *self);
 /* Panels still being probed (start-up waits for them before READY). */
 guint pbm_manager_get_pending_probes(PbmManager *self);
 
 /* Errors are in PBM_DBUS_ERROR, ready for the bus. */
-PbmProfile *pbm_manager_lookup_profile(PbmManager *self, const gchar *name, GError **error);
 /* serials NULL: every connected panel. distance_cm <= 0: the profile's.
  * The session returned is the manager's until it ends, when the manager
  * lets go of it: a caller that reads it afterwards takes a reference. */
@@ -61,16 +68,24 @@ PbmSession *pbm_manager_start_session(PbmManager *self, const gchar *profile,
 gboolean pbm_manager_stop_session(PbmManager *self, GError **error);
 gboolean pbm_manager_pause_session(PbmManager *self, GError **error);
 gboolean pbm_manager_resume_session(PbmManager *self, GError **error);
-GPtrArray *pbm_manager_get_history(PbmManager *self, gint64 since, guint limit, GError **error);
 /* Re-reads the configuration and profiles; on error the old ones stay. */
 gboolean pbm_manager_reload(PbmManager *self, GError **error);
-/* Estimate of a profile on the first connected panel. */
+/* Estimate of a profile on the first connected panel, which the other
+ * returns (NULL: none). */
 gboolean pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out);
+PbmPanel *pbm_manager_get_estimate_panel(PbmManager *self);
+/* NoSuchProfile for name; pure, so any thread may call it. */
+void pbm_manager_no_such_profile(const gchar *name, GError **error);
 
 /* Ends the active session with outcome (daemon-stopped, interrupted),
  * switches every panel off and waits briefly for them to acknowledge. */
 void pbm_manager_end_session(PbmManager *self, PbmOutcome outcome, const gchar *reason);
 void pbm_manager_shutdown(PbmManager *self);
+/* From now until released, StartSession is refused (Busy) with reason:
+ * between SIGTERM and exit, and from PrepareForSleep(true) to resume, so
+ * that no light starts while pbmd or the system is going away. */
+void pbm_manager_hold_starts(PbmManager *self, const gchar *reason);
+void pbm_manager_release_starts(PbmManager *self);
 /* One line for systemd's STATUS=. */
 gchar *pbm_manager_describe(PbmManager *self);
 

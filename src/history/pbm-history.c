@@ -533,6 +533,21 @@ pbm_history_open(const gchar *path, GError **error)
 	return pbm_history_open_at(path, g_get_real_time(), error);
 }
 
+PbmHistory *
+pbm_history_open_reader(const gchar *path, GError **error)
+{
+	g_autoptr(PbmHistory) h = g_new0(PbmHistory, 1);
+
+	h->path = g_strdup(path);
+	h->unwritten = g_ptr_array_new_with_free_func((GDestroyNotify)unwritten_free);
+	if (sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		set_db_error(h, PBM_HISTORY_ERROR_OPEN, "cannot open the history", error);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	return g_steal_pointer(&h);
+}
+
 void
 pbm_history_free(PbmHistory *h)
 {

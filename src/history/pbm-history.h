@@ -71,6 +71,10 @@ typedef struct _PbmHistory PbmHistory;
 PbmHistory *pbm_history_open(const gchar *path, GError **error);
 /* The same, with the wall-clock time that names a moved-aside file. */
 PbmHistory *pbm_history_open_at(const gchar *path, gint64 now, GError **error);
+/* A connection of its own that only reads (the history's queries), for
+ * another thread than the writer's; the writer must have opened the
+ * history first. */
+PbmHistory *pbm_history_open_reader(const gchar *path, GError **error);
 void pbm_history_free(PbmHistory *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmHistory, pbm_history_free)
 

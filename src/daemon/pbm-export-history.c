@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pbm-export-history.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pbm-dbus-error.h"
+#include "pbm-export-variant.h"
+#include "pbm-history.h"
+
+#define HISTORY_NICE 10
+
+struct _PbmExportHistory {
+	gchar *path;
+	GThreadPool *pool;  /* one thread */
+	PbmHistory *reader; /* the pool's thread only; opened at the first query */
+	gboolean niced;     /* the pool's thread only */
+};
+
+typedef struct {
+	GDBusMethodInvocation *invocation;
+	gint64 since;
+	guint limit;
+} Query;
+
+static void
+query_free(Query *q)
+{
+	g_object_unref(q->invocation);
+	g_free(q);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Query, query_free)
+
+static GVariant *
+rows_variant(GPtrArray *rows)
+{
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("(aa{sv})"));
+	g_variant_builder_open(&b, G_VARIANT_TYPE("aa{sv}"));
+	for (guint i = 0; i < rows->len; i++)
+		g_variant_builder_add_value(&b,
+		                            pbm_export_history_variant(g_ptr_array_index(rows, i)));
+	g_variant_builder_close(&b);
+	return g_variant_builder_end(&b);
+}
+
+static GPtrArray *
+run_query(PbmExportHistory *self, Query *q, GError **error)
+{
+	if (!self->niced) {
+		/* Linux: a thread's own nice value, by its id */
+		if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HISTORY_NICE) != 0)
+			g_debug("history thread keeps its priority: %s", g_strerror(errno));
+		self->niced = TRUE;
+	}
+	if (self->reader == NULL)
+		self->reader = pbm_history_open_reader(self->path, error);
+	if (self->reader == NULL)
+		return NULL;
+	return pbm_history_list(self->reader, q->since, q->limit, error);
+}
+
+static void
+answer(gpointer data, gpointer user_data)
+{
+	g_autoptr(Query) q = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) rows = run_query(user_data, q, &error);
+
+	if (rows == NULL) {
+		g_dbus_method_invocation_return_error_literal(
+		        q->invocation, PBM_DBUS_ERROR, PBM_DBUS_ERROR_DEVICE, error->message);
+		return;
+	}
+	g_dbus_method_invocation_return_value(q->invocation, rows_variant(rows));
+}
+
+PbmExportHistory *
+pbm_export_history_new(const gchar *path)
+{
+	PbmExportHistory *self = g_new0(PbmExportHistory, 1);
+
+	self->path = g_strdup(path);
+	self->pool = g_thread_pool_new(answer, self, 1, FALSE, NULL);
+	return self;
+}
+
+void
+pbm_export_history_query(PbmExportHistory *self, GDBusMethodInvocation *invocation, gint64 since,
+                         guint limit)
+{
+	Query *q = g_new0(Query, 1);
+
+	q->invocation = g_object_ref(invocation);
+	q->since = since;
+	q->limit = limit;
+	g_thread_pool_push(self->pool, q, NULL);
+}
+
+void
+pbm_export_history_free(PbmExportHistory *self)
+{
+	if (self == NULL)
+		return;
+	g_thread_pool_free(self->pool, FALSE, TRUE);
+	g_clear_pointer(&self->reader, pbm_history_free);
+	g_free(self->path);
+	g_free(self);
+}

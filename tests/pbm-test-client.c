@@ -13,6 +13,39 @@ pbm_test_call(GDBusConnection *connection, const gchar *path, const gchar *iface
 	                                   NULL, error);
 }
 
+#define HISTORY_PAGE 100u
+
+GVariant *
+pbm_test_history(GDBusConnection *connection, guint timeout_ms, GError **error)
+{
+	GVariantBuilder all;
+	gint64 since = 0;
+	gsize n;
+
+	g_variant_builder_init(&all, G_VARIANT_TYPE("aa{sv}"));
+	do {
+		g_autoptr(GVariant) reply =
+		        pbm_test_call(connection, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+		                      "GetHistory", g_variant_new("(xu)", since, HISTORY_PAGE),
+		                      G_VARIANT_TYPE("(aa{sv})"), timeout_ms, error);
+		g_autoptr(GVariant) page = NULL;
+
+		if (reply == NULL) {
+			g_variant_builder_clear(&all);
+			return NULL;
+		}
+		page = g_variant_get_child_value(reply, 0);
+		n = g_variant_n_children(page);
+		for (gsize i = 0; i < n; i++) {
+			g_autoptr(GVariant) row = g_variant_get_child_value(page, i);
+			g_variant_lookup(row, "started_at", "x", &since);
+			g_variant_builder_add_value(&all, row);
+		}
+		since++;
+	} while (n == HISTORY_PAGE);
+	return g_variant_ref_sink(g_variant_builder_end(&all));
+}
+
 GVariant *
 pbm_test_get_property(GDBusConnection *connection, const gchar *path, const gchar *iface,
                       const gchar *name, guint timeout_ms, GError **error)

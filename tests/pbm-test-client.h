@@ -24,6 +24,9 @@ GVariant *pbm_test_call(GDBusConnection *connection, const gchar *path, const gc
                         guint timeout_ms, GError **error);
 
 /* Properties.Get: the value itself, unboxed from its (v). */
+/* Every row of GetHistory the connection's user may read (aa{sv}), oldest
+ * first, read a page of 100 at a time as clients do. */
+GVariant *pbm_test_history(GDBusConnection *connection, guint timeout_ms, GError **error);
 GVariant *pbm_test_get_property(GDBusConnection *connection, const gchar *path, const gchar *iface,
                                 const gchar *name, guint timeout_ms, GError **error);
 

@@ -261,6 +261,17 @@ pbm_fixture_manager(PbmFixture *f, const gchar *method, GVariant *args, GError *
 }
 
 GVariant *
+pbm_fixture_history(PbmFixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *rows = pbm_test_history(f->client, PBM_FIXTURE_WAIT_MS, &error);
+
+	if (rows == NULL)
+		fail_msg("GetHistory: %s", error->message);
+	return rows;
+}
+
+GVariant *
 pbm_fixture_property(PbmFixture *f, const gchar *path, const gchar *iface, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;

@@ -98,6 +98,9 @@ GVariant *pbm_fixture_call(PbmFixture *f, const gchar *path, const gchar *iface,
                            const gchar *method, GVariant *args, GError **error);
 /* A call to the Manager. */
 GVariant *pbm_fixture_manager(PbmFixture *f, const gchar *method, GVariant *args, GError **error);
+/* Every history row the client may read, oldest first (pbm_test_history());
+ * a failure fails the test. */
+GVariant *pbm_fixture_history(PbmFixture *f);
 /* A property's value; a failed Get fails the test. */
 GVariant *pbm_fixture_property(PbmFixture *f, const gchar *path, const gchar *iface,
                                const gchar *name);

@@ -191,26 +191,18 @@ db_value(const gchar *db, const gchar *sql)
 static gchar *
 history_summary(PbmFixture *f)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	        pbm_fixture_manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0), &error);
-	g_autoptr(GVariant) rows = NULL;
+	g_autoptr(GVariant) rows = pbm_fixture_history(f);
 	g_autoptr(GString) out = g_string_new("");
-	GVariantIter iter;
-	GVariant *row;
 
-	if (reply == NULL)
-		fail_msg("GetHistory: %s", error->message);
-	rows = g_variant_get_child_value(reply, 0);
-	g_variant_iter_init(&iter, rows);
-	while ((row = g_variant_iter_next_value(&iter)) != NULL) {
+	/* oldest first on the bus */
+	for (gsize i = g_variant_n_children(rows); i > 0; i--) {
+		g_autoptr(GVariant) row = g_variant_get_child_value(rows, i - 1);
 		gint64 id = 0;
 		const gchar *outcome = "?";
 		g_variant_lookup(row, "id", "x", &id);
 		g_variant_lookup(row, "outcome", "&s", &outcome);
 		g_string_append_printf(out, "%s%" G_GINT64_FORMAT ":%s", out->len > 0 ? " " : "",
 		                       id, outcome);
-		g_variant_unref(row);
 	}
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -30,6 +30,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 /* 2024-06-14 21:20:00 UTC, a Friday. */
 #define NOW (G_GINT64_CONSTANT(1718400000) * G_USEC_PER_SEC)
+/* every row, oldest first, as far as a list goes */
+static const PbmHistoryQuery everything = { .owner_uid = PBM_HISTORY_ANY_OWNER };
+
 #define MINUTE G_TIME_SPAN_MINUTE
 #define HOUR G_TIME_SPAN_HOUR
 
@@ -548,7 +551,7 @@ test_invalid_input(void **state)
 	assert_begin_invalid(h, f->path, &start);
 
 	/* Nothing of the refused starts reached the file. */
-	all = pbm_history_list(h, 0, 0, &error);
+	all = pbm_history_list(h, &everything, &error);
 	assert_non_null(all);
 	assert_int_equal(all->len, 0);
 
@@ -978,9 +981,18 @@ test_list(void **state)
 {
 	Fixture *f = *state;
 	g_autoptr(PbmHistory) h = open_history(f->path);
+	const PbmHistoryQuery from_one_hour = { .since = NOW + HOUR,
+		                                .owner_uid = PBM_HISTORY_ANY_OWNER };
+	const PbmHistoryQuery first_two = { .limit = 2, .owner_uid = PBM_HISTORY_ANY_OWNER };
+	const PbmHistoryQuery too_late = { .since = NOW + 10 * HOUR,
+		                           .owner_uid = PBM_HISTORY_ANY_OWNER };
+	const PbmHistoryQuery of_1000 = { .owner_uid = 1000 };
+	const PbmHistoryQuery of_1001 = { .owner_uid = 1001 };
 	g_autoptr(GPtrArray) since = NULL;
 	g_autoptr(GPtrArray) limited = NULL;
 	g_autoptr(GPtrArray) none = NULL;
+	g_autoptr(GPtrArray) mine = NULL;
+	g_autoptr(GPtrArray) theirs = NULL;
 	g_autoptr(GError) error = NULL;
 	gint64 ids[5];
 
@@ -991,22 +1003,29 @@ test_list(void **state)
 		if (i < 3)
 			finish_at(h, ids[i], NOW + (gint64)i * HOUR + MINUTE, i, i);
 	}
-	since = pbm_history_list(h, NOW + HOUR, 0, &error);
+	since = pbm_history_list(h, &from_one_hour, &error);
 	assert_non_null(since);
 	assert_int_equal(since->len, 3);
-	assert_int_equal(((PbmHistoryEntry *)since->pdata[0])->id, ids[3]);
+	assert_int_equal(((PbmHistoryEntry *)since->pdata[0])->id, ids[1]);
 	assert_int_equal(((PbmHistoryEntry *)since->pdata[1])->id, ids[2]);
-	assert_int_equal(((PbmHistoryEntry *)since->pdata[2])->id, ids[1]);
+	assert_int_equal(((PbmHistoryEntry *)since->pdata[2])->id, ids[3]);
 	assert_string_equal(((PbmHistoryEntry *)since->pdata[1])->panels[0], "PBM0001");
-	assert_null(((PbmHistoryEntry *)since->pdata[0])->outcome);
+	assert_null(((PbmHistoryEntry *)since->pdata[2])->outcome);
 
-	limited = pbm_history_list(h, 0, 2, &error);
+	/* a page, oldest first */
+	limited = pbm_history_list(h, &first_two, &error);
 	assert_int_equal(limited->len, 2);
-	assert_int_equal(((PbmHistoryEntry *)limited->pdata[0])->id, ids[3]);
-	assert_int_equal(((PbmHistoryEntry *)limited->pdata[1])->id, ids[2]);
+	assert_int_equal(((PbmHistoryEntry *)limited->pdata[0])->id, ids[4]);
+	assert_int_equal(((PbmHistoryEntry *)limited->pdata[1])->id, ids[0]);
 
-	none = pbm_history_list(h, NOW + 10 * HOUR, 0, &error);
+	none = pbm_history_list(h, &too_late, &error);
 	assert_int_equal(none->len, 0);
+
+	/* one user's sessions only (begin_at records user 1000) */
+	mine = pbm_history_list(h, &of_1000, &error);
+	assert_int_equal(mine->len, 5);
+	theirs = pbm_history_list(h, &of_1001, &error);
+	assert_int_equal(theirs->len, 0);
 }
 
 static void
@@ -1045,14 +1064,17 @@ test_ten_thousand_sessions(void **state)
 	assert_int_equal(end, NOW);
 
 	t = g_get_monotonic_time();
-	page = pbm_history_list(h, 0, 50, &error);
+	page = pbm_history_list(
+	        h, &(PbmHistoryQuery){ .limit = 50, .owner_uid = PBM_HISTORY_ANY_OWNER }, &error);
 	print_message("# list (limit 50) over %u rows: %.3f ms\n", n, elapsed_ms(t));
 	assert_true(g_get_monotonic_time() - t < G_USEC_PER_SEC);
 	assert_int_equal(page->len, 50);
-	assert_int_equal(((PbmHistoryEntry *)page->pdata[0])->ended_at, NOW);
+	for (guint i = 1; i < page->len; i++)
+		assert_true(((PbmHistoryEntry *)page->pdata[i - 1])->started_at <=
+		            ((PbmHistoryEntry *)page->pdata[i])->started_at);
 
 	t = g_get_monotonic_time();
-	all = pbm_history_list(h, 0, 0, &error);
+	all = pbm_history_list(h, &everything, &error);
 	print_message("# list (no limit) over %u rows: %.1f ms\n", n, elapsed_ms(t));
 	assert_int_equal(all->len, PBM_HISTORY_LIST_MAX);
 }

@@ -36,30 +36,64 @@ print_row(GVariant *r)
 	        pbm_ctl_lookup_d(r, "dose_red"), pbm_ctl_lookup_d(r, "dose_nir"));
 }
 
+/* pbmd answers a page of at most 100 rows, oldest first; this is the most
+ * asked at once. */
+#define PAGE_ROWS 100u
+
+/* Every row since since_us, page by page; NULL after printing the error. */
+static GPtrArray *
+fetch_all(PbmCtl *ctl, gint64 since_us, gint *exit_code)
+{
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+
+	for (;;) {
+		GError *error = NULL;
+		g_autoptr(GVariant) reply =
+		        pbm_ctl_call(ctl, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
+		                     g_variant_new("(xu)", since_us, PAGE_ROWS),
+		                     G_VARIANT_TYPE("(aa{sv})"), &error);
+		g_autoptr(GVariant) page = NULL;
+		gsize n;
+
+		if (reply == NULL) {
+			*exit_code = pbm_ctl_fail(ctl, error);
+			return NULL;
+		}
+		page = g_variant_get_child_value(reply, 0);
+		n = g_variant_n_children(page);
+		for (gsize i = 0; i < n; i++)
+			g_ptr_array_add(rows, g_variant_get_child_value(page, i));
+		if (n < PAGE_ROWS)
+			return g_steal_pointer(&rows);
+		g_variant_lookup(g_ptr_array_index(rows, rows->len - 1), "started_at", "x",
+		                 &since_us);
+		since_us++;
+	}
+}
+
+/* The newest limit rows since since_us, newest first. */
 static gint
 list(PbmCtl *ctl, gint64 since_us, gint limit)
 {
-	GError *error = NULL;
-	g_autoptr(GVariant) reply =
-	        pbm_ctl_call(ctl, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
-	                     g_variant_new("(xu)", since_us, (guint32)limit),
-	                     G_VARIANT_TYPE("(aa{sv})"), &error);
-	g_autoptr(GVariant) rows = NULL;
-	GVariantIter iter;
-	GVariant *r;
+	gint code = PBM_CTL_EXIT_OK;
+	g_autoptr(GPtrArray) rows = fetch_all(ctl, since_us, &code);
+	GVariantBuilder b;
+	g_autoptr(GVariant) newest = NULL;
+	guint first;
 
-	if (reply == NULL)
-		return pbm_ctl_fail(ctl, error);
-	rows = g_variant_get_child_value(reply, 0);
-	if (ctl->json) {
-		pbm_ctl_print_variant_json(rows);
+	if (rows == NULL)
+		return code;
+	first = rows->len > (guint)limit ? rows->len - (guint)limit : 0;
+	if (!ctl->json) {
+		for (guint i = rows->len; i > first; i--)
+			print_row(g_ptr_array_index(rows, i - 1));
 		return PBM_CTL_EXIT_OK;
 	}
-	g_variant_iter_init(&iter, rows);
-	while ((r = g_variant_iter_next_value(&iter)) != NULL) {
-		print_row(r);
-		g_variant_unref(r);
-	}
+	g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+	for (guint i = rows->len; i > first; i--)
+		g_variant_builder_add_value(&b, g_ptr_array_index(rows, i - 1));
+	newest = g_variant_ref_sink(g_variant_builder_end(&b));
+	pbm_ctl_print_variant_json(newest);
 	return PBM_CTL_EXIT_OK;
 }
 

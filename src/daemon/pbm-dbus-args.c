@@ -107,8 +107,9 @@ pbm_dbus_args_check_history_limit(guint limit, guint *effective, GError **error)
 {
 	if (limit > PBM_DBUS_HISTORY_MAX_LIMIT) {
 		g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
-		            "limit must be 0 (meaning %u) to %u", PBM_DBUS_HISTORY_DEFAULT_LIMIT,
-		            PBM_DBUS_HISTORY_MAX_LIMIT);
+		            "limit must be 0 (meaning %u) to %u; for more, ask again with since "
+		            "= the last row's started_at + 1",
+		            PBM_DBUS_HISTORY_DEFAULT_LIMIT, PBM_DBUS_HISTORY_MAX_LIMIT);
 		return FALSE;
 	}
 	*effective = limit == 0 ? PBM_DBUS_HISTORY_DEFAULT_LIMIT : limit;

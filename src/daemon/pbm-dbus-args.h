@@ -13,8 +13,10 @@
 G_BEGIN_DECLS
 
 #define PBM_DBUS_ARGS_PANELS_MAX 16u
-#define PBM_DBUS_HISTORY_DEFAULT_LIMIT 1000u
-#define PBM_DBUS_HISTORY_MAX_LIMIT 10000u
+/* GetHistory pages: since the next page starts after the last row, a
+ * client reads all it wants in pages this small. */
+#define PBM_DBUS_HISTORY_DEFAULT_LIMIT 100u
+#define PBM_DBUS_HISTORY_MAX_LIMIT 100u
 /* Characters of a caller's string quoted back in an error message. */
 #define PBM_DBUS_ARGS_EXCERPT_MAX 64u
 

@@ -7,7 +7,6 @@
 
 #include "pbm-dbus-error.h"
 #include "pbm-export-variant.h"
-#include "pbm-history.h"
 
 #define HISTORY_NICE 10
 
@@ -20,8 +19,7 @@ struct _PbmExportHistory {
 
 typedef struct {
 	GDBusMethodInvocation *invocation;
-	gint64 since;
-	guint limit;
+	PbmHistoryQuery query;
 } Query;
 
 static void
@@ -60,7 +58,7 @@ run_query(PbmExportHistory *self, Query *q, GError **error)
 		self->reader = pbm_history_open_reader(self->path, error);
 	if (self->reader == NULL)
 		return NULL;
-	return pbm_history_list(self->reader, q->since, q->limit, error);
+	return pbm_history_list(self->reader, &q->query, error);
 }
 
 static void
@@ -90,13 +88,14 @@ pbm_export_history_new(const gchar *path)
 
 void
 pbm_export_history_query(PbmExportHistory *self, GDBusMethodInvocation *invocation, gint64 since,
-                         guint limit)
+                         guint limit, gint64 owner_uid)
 {
 	Query *q = g_new0(Query, 1);
 
 	q->invocation = g_object_ref(invocation);
-	q->since = since;
-	q->limit = limit;
+	q->query.since = since;
+	q->query.limit = limit;
+	q->query.owner_uid = owner_uid;
 	g_thread_pool_push(self->pool, q, NULL);
 }
 

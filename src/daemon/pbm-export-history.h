@@ -11,14 +11,17 @@
 
 #include <gio/gio.h>
 
+#include "pbm-history.h"
+
 G_BEGIN_DECLS
 
 typedef struct _PbmExportHistory PbmExportHistory;
 
 PbmExportHistory *pbm_export_history_new(const gchar *path);
-/* Replies to invocation with the rows, or Device naming the problem. */
+/* Replies to invocation with the rows (pbm_history_list(): owner_uid
+ * PBM_HISTORY_ANY_OWNER or one user's), or Device naming the problem. */
 void pbm_export_history_query(PbmExportHistory *self, GDBusMethodInvocation *invocation,
-                              gint64 since, guint limit);
+                              gint64 since, guint limit, gint64 owner_uid);
 /* Answers what is queued, then ends the thread. */
 void pbm_export_history_free(PbmExportHistory *self);
 

@@ -40,19 +40,58 @@ handle_get_profile(PbmDBusManager *skel, GDBusMethodInvocation *invocation, cons
 
 /* ---- GetHistory: on the history thread (pbm-export-history.c) ---- */
 
-/* Its authorization is another matter (DESIGN.md wants the control right
- * or a polkit action of its own); until then it is open like the rest. */
+typedef struct {
+	PbmExportShared *shared;
+	GDBusMethodInvocation *invocation;
+	gint64 since;
+	guint limit;
+} HistoryCall;
+
+static void
+history_call_free(HistoryCall *c)
+{
+	g_object_unref(c->invocation);
+	g_free(c);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HistoryCall, history_call_free)
+
+/* Health data: everyone's sessions to root, the control group and
+ * org.pbmd.read-history; anyone else gets their own. */
+static void
+history_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(HistoryCall) c = user_data;
+	g_autoptr(GError) error = NULL;
+	guint32 uid = G_MAXUINT32;
+	gboolean everyone = pbm_auth_check_finish(result, &uid, &error);
+
+	if (!everyone && (uid == G_MAXUINT32 ||
+	                  !g_error_matches(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED))) {
+		g_dbus_method_invocation_return_gerror(c->invocation, error);
+		return;
+	}
+	pbm_export_history_query(c->shared->history, c->invocation, c->since, c->limit,
+	                         everyone ? PBM_HISTORY_ANY_OWNER : (gint64)uid);
+}
+
 static gboolean
 handle_get_history(PbmDBusManager *skel, GDBusMethodInvocation *invocation, gint64 since,
                    guint limit, PbmExportShared *shared)
 {
+	g_autoptr(HistoryCall) c = g_new0(HistoryCall, 1);
+	g_autofree gchar *group = pbm_export_shared_dup_control_group(shared);
 	GError *error = NULL;
 
-	if (!pbm_dbus_args_check_history_limit(limit, &limit, &error)) {
+	c->shared = shared;
+	c->invocation = g_object_ref(invocation);
+	c->since = since;
+	if (!pbm_dbus_args_check_history_limit(limit, &c->limit, &error)) {
 		g_dbus_method_invocation_take_error(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	pbm_export_history_query(shared->history, invocation, since, limit);
+	pbm_auth_check_async(invocation, PBM_AUTH_READ_HISTORY, group, NULL, history_authorized,
+	                     g_steal_pointer(&c));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -125,8 +125,8 @@ pbm_export_summary_variant(PbmSession *s)
 
 	pbm_session_get_dose(s, dose);
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-	g_variant_builder_add(&b, "{sv}", "profile",
-	                      g_variant_new_string(pbm_session_get_plan(s)->profile->name));
+	/* a broadcast: no profile name, which is health data (the Session
+	 * object has it) */
 	g_variant_builder_add(&b, "{sv}", "reason",
 	                      g_variant_new_string(pbm_session_get_reason(s)));
 	g_variant_builder_add(&b, "{sv}", "dose_red", g_variant_new_double(dose[0]));

@@ -1039,22 +1039,25 @@ read_entries(PbmHistory *h, sqlite3_stmt *rows, GError **error)
 }
 
 GPtrArray *
-pbm_history_list(PbmHistory *h, gint64 since, guint limit, GError **error)
+pbm_history_list(PbmHistory *h, const PbmHistoryQuery *q, GError **error)
 {
 	g_autoptr(sqlite3_stmt) rows = NULL;
 
-	g_return_val_if_fail(h != NULL, NULL);
+	g_return_val_if_fail(h != NULL && q != NULL, NULL);
 	/* Best effort: once there is room, a kept session end shows. */
 	pbm_history_flush(h, NULL);
 	rows = prepare(h,
 	               "SELECT " ENTRY_COLUMNS " FROM sessions WHERE started_at >= ?1 "
-	               "ORDER BY started_at DESC, id DESC LIMIT ?2",
+	               "AND (?3 < 0 OR owner_uid = ?3) "
+	               "ORDER BY started_at, id LIMIT ?2",
 	               PBM_HISTORY_ERROR_READ, read_what, error);
 	if (rows == NULL)
 		return NULL;
-	sqlite3_bind_int64(rows, 1, since);
-	sqlite3_bind_int64(
-	        rows, 2, limit == 0 || limit > PBM_HISTORY_LIST_MAX ? PBM_HISTORY_LIST_MAX : limit);
+	sqlite3_bind_int64(rows, 1, q->since);
+	sqlite3_bind_int64(rows, 2,
+	                   q->limit == 0 || q->limit > PBM_HISTORY_LIST_MAX ? PBM_HISTORY_LIST_MAX
+	                                                                    : q->limit);
+	sqlite3_bind_int64(rows, 3, q->owner_uid);
 	return read_entries(h, rows, error);
 }
 

@@ -130,9 +130,20 @@ typedef struct {
 GArray *pbm_history_recent_doses(PbmHistory *h, gint64 now, GError **error);
 /* ended_at of the most recent finished session, 0 when there is none. */
 gboolean pbm_history_last_end(PbmHistory *h, gint64 *ended_at_out, GError **error);
-/* PbmHistoryEntry *, newest first, started_at >= since, at most limit
- * (0 or more than PBM_HISTORY_LIST_MAX: PBM_HISTORY_LIST_MAX). */
-GPtrArray *pbm_history_list(PbmHistory *h, gint64 since, guint limit, GError **error);
+/* Which rows pbm_history_list() returns: started_at >= since, oldest
+ * first (the next page starts at the last row's started_at + 1), at most
+ * limit (0 or more than PBM_HISTORY_LIST_MAX: PBM_HISTORY_LIST_MAX), and
+ * with owner_uid >= 0 only that user's. */
+typedef struct {
+	gint64 since;
+	guint limit;
+	gint64 owner_uid;
+} PbmHistoryQuery;
+
+#define PBM_HISTORY_ANY_OWNER (-1)
+
+/* PbmHistoryEntry * as q asks. */
+GPtrArray *pbm_history_list(PbmHistory *h, const PbmHistoryQuery *q, GError **error);
 gboolean pbm_history_get(PbmHistory *h, gint64 id, PbmHistoryEntry **out, GError **error);
 
 G_END_DECLS

@@ -28,6 +28,7 @@
 #include <glib/gstdio.h>
 
 #include "bench-cost-common.h"
+#include "pbm-test-client.h"
 #include "pbm-history.h"
 #include "pbm-profile-store.h"
 
@@ -216,16 +217,10 @@ static guint
 count_history(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	        f->base.client, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
-	        "GetHistory", g_variant_new("(xu)", (gint64)0, (guint32)PBM_HISTORY_LIST_MAX),
-	        G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NONE, BENCH_COST_WAIT_MS, NULL,
-	        &error);
-	g_autoptr(GVariant) list = NULL;
+	g_autoptr(GVariant) list = pbm_test_history(f->base.client, BENCH_COST_WAIT_MS, &error);
 
-	if (reply == NULL)
+	if (list == NULL)
 		fail_msg("GetHistory: %s", error->message);
-	list = g_variant_get_child_value(reply, 0);
 	return (guint)g_variant_n_children(list);
 }
 

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
+#include <pwd.h>
 
 #include "config.h"
 #include "pbm-test-fixture.h"
@@ -225,9 +226,7 @@ test_full_session_signals(void **state)
 	/* none is active, though the finished one stays readable */
 	assert_active_session(f, "/");
 	{
-		g_autoptr(GVariant) reply = pbm_fixture_manager(
-		        f, "GetHistory", g_variant_new("(xu)", (gint64)0, 0u), &error);
-		g_autoptr(GVariant) rows = g_variant_get_child_value(reply, 0);
+		g_autoptr(GVariant) rows = pbm_fixture_history(f);
 		g_autoptr(GVariant) row = g_variant_get_child_value(rows, 0);
 		const gchar *outcome = NULL;
 		assert_int_equal(g_variant_n_children(rows), 1);
@@ -288,7 +287,7 @@ test_errors(void **state)
 
 	assert_null(pbm_fixture_manager(f, "GetHistory", g_variant_new("(xu)", (gint64)0, 20000u),
 	                                &error));
-	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "10000");
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.InvalidArgs", "0 (meaning 100) to 100");
 	g_clear_error(&error);
 
 	/* wrong argument types never reach pbmd's code */
@@ -582,9 +581,10 @@ test_watchdog_pings(void **state)
 
 /* The caller (pbm_fixture_become_caller()): this test binary again (GDBus
  * must not be used in a forked child of a threaded process). Exit codes: 0
- * the call succeeded, 3 NotAuthorized, 4 any other error, 5 no connection. */
+ * the call succeeded, 3 NotAuthorized, 4 any other error, 5 no connection;
+ * GetHistory succeeds with 10 + the number of rows it gave. */
 static gint
-caller_main(const gchar *address, const gchar *method)
+caller_main(const gchar *address, const gchar *method, GDBusCallFlags flags)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDBusConnection) c = g_dbus_connection_new_for_address_sync(
@@ -602,30 +602,64 @@ caller_main(const gchar *address, const gchar *method)
 	        g_str_equal(method, "StartSession")
 	                ? g_variant_new("(s@a{sv})", "demo",
 	                                g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0))
-	                : NULL,
-	        NULL, G_DBUS_CALL_FLAGS_NONE, PBM_FIXTURE_WAIT_MS, NULL, &error);
+	        : g_str_equal(method, "GetHistory") ? g_variant_new("(xu)", (gint64)0, 1u)
+	                                            : NULL,
+	        NULL, flags, PBM_FIXTURE_WAIT_MS, NULL, &error);
+	if (reply != NULL && g_str_equal(method, "GetHistory")) {
+		g_autoptr(GVariant) rows = pbm_test_history(c, PBM_FIXTURE_WAIT_MS, &error);
+		return rows != NULL ? 10 + (gint)g_variant_n_children(rows) : 4;
+	}
 	if (reply != NULL)
 		return 0;
 	remote = g_dbus_error_get_remote_error(error);
+	g_dbus_error_strip_remote_error(error);
+	g_print("%s", error->message);
 	return g_strcmp0(remote, "org.pbmd1.Error.NotAuthorized") == 0 ? 3 : 4;
 }
 
 static gchar *self_exe;
+/* what the last call_as_caller() printed: the error's message */
+static gchar *caller_said;
 
 static gint
-call_as_caller(PbmFixture *f, const gchar *method)
+call_with(PbmFixture *f, const gchar *mode, const gchar *method)
 {
-	const gchar *argv[] = { self_exe, "--call", pbm_test_bus_get_address(f->bus), method,
-		                NULL };
+	const gchar *argv[] = { self_exe, mode, pbm_test_bus_get_address(f->bus), method, NULL };
 	g_autoptr(GError) error = NULL;
 	gint status = 0;
 
+	g_clear_pointer(&caller_said, g_free);
 	if (!g_spawn_sync("/", (gchar **)argv, NULL, G_SPAWN_DEFAULT, pbm_fixture_become_caller,
-	                  NULL, NULL, NULL, &status, &error))
+	                  NULL, &caller_said, NULL, &status, &error))
 		fail_msg("%s", error->message);
 	assert_true(WIFEXITED(status));
 	assert_int_not_equal(WEXITSTATUS(status), 99);
 	return WEXITSTATUS(status);
+}
+
+static gint
+call_as_caller(PbmFixture *f, const gchar *method)
+{
+	return call_with(f, "--call", method);
+}
+
+/* The same with ALLOW_INTERACTIVE_AUTHORIZATION, as a desktop app calls. */
+static gint
+call_as_caller_interactive(PbmFixture *f, const gchar *method)
+{
+	return call_with(f, "--call-interactive", method);
+}
+
+/* flags of the latest CheckAuthorization polkit received */
+static guint32
+polkit_flags(PbmFixture *f)
+{
+	g_autoptr(GVariant) asked = pbm_test_polkit_get_last_parameters(f->polkit);
+	guint32 flags = G_MAXUINT32;
+
+	assert_non_null(asked);
+	g_variant_get_child(asked, 3, "u", &flags);
+	return flags;
 }
 
 static void
@@ -669,6 +703,83 @@ test_authorization(void **state)
 	assert_int_equal(call_as_caller(f, "ReloadConfig"), 3);
 	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_ADMIN), 1);
 	assert_int_equal(call_as_caller(f, "StopSession"), 0);
+
+	/* polkit may ask the user only when the call allows it */
+	pbm_test_polkit_set_answer(f->polkit, FALSE);
+	assert_int_equal(call_as_caller(f, "StartSession"), 3);
+	assert_int_equal(polkit_flags(f), 0);
+	assert_non_null(strstr(caller_said, "polkit said no"));
+	assert_int_equal(call_as_caller_interactive(f, "StartSession"), 3);
+	assert_int_equal(polkit_flags(f), 1);
+	/* a polkit that does not answer: refused after PBM_AUTH_TIMEOUT_MS (5 s) */
+	pbm_test_polkit_set_delay(f->polkit, 8000);
+	assert_int_equal(call_as_caller(f, "StartSession"), 3);
+	assert_non_null(strstr(caller_said, "polkit did not answer within 5 s"));
+	pbm_test_polkit_set_delay(f->polkit, 0);
+	/* no polkit on the bus at all */
+	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
+	assert_int_equal(call_as_caller(f, "StartSession"), 3);
+	assert_non_null(strstr(caller_said, "polkit is not running"));
+}
+
+/* The caller's uid: nobody's when the test runs as root, else its own. */
+static guint32
+caller_uid(void)
+{
+	struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : getpwuid(geteuid());
+
+	assert_non_null(pw);
+	return pw->pw_uid;
+}
+
+static gint
+count_rows_of(PbmFixture *f, guint32 uid)
+{
+	g_autoptr(GVariant) rows = pbm_fixture_history(f);
+	gint n = 0;
+
+	for (gsize i = 0; i < g_variant_n_children(rows); i++) {
+		g_autoptr(GVariant) row = g_variant_get_child_value(rows, i);
+		guint32 owner = G_MAXUINT32;
+		g_variant_lookup(row, "owner_uid", "u", &owner);
+		n += owner == uid;
+	}
+	return n;
+}
+
+/* The history is health data: a caller outside the control group reads
+ * their own sessions only, all of them with org.pbmd.read-history, and
+ * polkit is never asked to prompt for it. */
+static void
+test_history_privacy(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	gint all, own;
+
+	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
+	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
+	assert_non_null(f->polkit);
+	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_CONTROL, TRUE);
+	pbm_fixture_spawn(f, NULL);
+	/* one session of the caller, one of the test's own user */
+	assert_int_equal(call_as_caller(f, "StartSession"), 0);
+	assert_int_equal(call_as_caller(f, "StopSession"), 0);
+	path = pbm_fixture_start(f, "demo", NULL);
+	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, NULL));
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      "stopped", PBM_FIXTURE_WAIT_MS));
+
+	all = pbm_test_count_outcome(f->history_db, "stopped");
+	own = count_rows_of(f, caller_uid());
+	assert_int_equal(all, 2);
+	print_message("# the caller owns %d of %d sessions\n", own, all);
+	assert_int_equal(call_as_caller(f, "GetHistory"), 10 + own);
+	assert_int_equal(polkit_flags(f), 0);
+	/* with the action, everyone's */
+	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_READ_HISTORY, TRUE);
+	assert_int_equal(call_as_caller(f, "GetHistory"), 10 + all);
 }
 
 int
@@ -689,11 +800,15 @@ main(int argc, char **argv)
 		pbm_fixture_test(test_watchdog_pings, NULL),
 		pbm_fixture_test(test_authorization, &outsiders),
 		pbm_fixture_test(test_authorization_by_group, NULL),
+		pbm_fixture_test(test_history_privacy, &outsiders),
 		pbm_fixture_test(test_full_session_signals, NULL),
 	};
 
 	if (argc == 4 && g_str_equal(argv[1], "--call"))
-		return caller_main(argv[2], argv[3]);
+		return caller_main(argv[2], argv[3], G_DBUS_CALL_FLAGS_NONE);
+	if (argc == 4 && g_str_equal(argv[1], "--call-interactive"))
+		return caller_main(argv[2], argv[3],
+		                   G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION);
 	self_exe = g_file_read_link("/proc/self/exe", NULL);
 	return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }

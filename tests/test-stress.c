@@ -66,6 +66,10 @@
 #define ATTACK_ROUNDS 2000
 #define ATTACK_FDS_PER_CALL 16
 #define ATTACK_BIG_OPTIONS 1000000
+/* how long the fake polkit takes to answer, like a dialog nobody answers,
+ * and the checks pbmd leaves waiting for one client (pbm-auth.h) */
+#define ATTACK_POLKIT_DELAY_MS 3000
+#define ATTACK_POLKIT_PER_SENDER 4
 /* fds dbus-daemon queues toward one connection (max_outgoing_unix_fds),
  * and the call GDBus is reading */
 #define ATTACK_FDS_QUEUED_MAX (64 + ATTACK_FDS_PER_CALL)
@@ -328,19 +332,6 @@ one_option(const gchar *key, GVariant *value)
 	return g_variant_builder_end(&b);
 }
 
-static GVariant *
-history(PbmFixture *f, guint limit)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	        call(f->client, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
-	             g_variant_new("(xu)", (gint64)0, limit), &error);
-
-	if (reply == NULL)
-		fail_msg("GetHistory: %s", error->message);
-	return g_variant_get_child_value(reply, 0);
-}
-
 /* ---- the battery ---- */
 
 #define DBUS_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
@@ -492,7 +483,7 @@ assert_dark(PbmFixture *f, Watch *w, guint sessions_expected)
 	        pbm_fixture_string_property(f, SIM_PANEL, PBM_DBUS_INTERFACE_PANEL, "State");
 	g_autofree gchar *state =
 	        pbm_fixture_string_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
-	g_autoptr(GVariant) rows = history(f, 0);
+	g_autoptr(GVariant) rows = pbm_fixture_history(f);
 
 	/* the replies above came after any signal pbmd sent before them */
 	drain_signals();
@@ -754,12 +745,12 @@ battery_values(PbmFixture *f)
 	}
 
 	/* GetHistory's limit */
-	BAD_CALL(f, "GetHistory limit 10001", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
-	         "GetHistory", g_variant_new("(xu)", (gint64)0, 10001u), PBM_INVALID_ARGS, "limit",
-	         "10000");
+	BAD_CALL(f, "GetHistory limit 101", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
+	         g_variant_new("(xu)", (gint64)0, 101u), PBM_INVALID_ARGS, "limit", "100",
+	         "started_at + 1");
 	BAD_CALL(f, "GetHistory limit G_MAXUINT32", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
 	         "GetHistory", g_variant_new("(xu)", (gint64)0, G_MAXUINT32), PBM_INVALID_ARGS,
-	         "limit", "10000");
+	         "limit", "100");
 	/* and what is fine there: limit 0 (the default), any since */
 	{
 		const gint64 since[] = { G_MININT64, -1, 0, G_MAXINT64 };
@@ -1399,7 +1390,7 @@ test_soak(void **state)
 	db_end = history_bytes(f);
 	g_dbus_connection_signal_unsubscribe(f->client, sub);
 
-	rows = history(f, n + 1);
+	rows = pbm_fixture_history(f);
 	print_message("# %u one-second sessions back to back in %.1f s (%.3f s each after "
 	              "warm-up)\n",
 	              n, (t_end - t0) / 1e6,
@@ -1532,7 +1523,36 @@ attack_once(const gchar *kind, GDBusConnection *c)
 		send_with_fds(c);
 	} else if (g_str_equal(kind, "big-options")) {
 		send_big_options(c);
+	} else if (g_str_equal(kind, "polkit-hold")) {
+		for (guint i = 0; i < ATTACK_BATCH; i++) {
+			g_autoptr(GDBusMessage) m = g_dbus_message_new_method_call(
+			        PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+			        "StartSession");
+			g_dbus_message_set_body(
+			        m, g_variant_new("(s@a{sv})", "load", empty_options()));
+			send_with_reply(c, m);
+		}
 	}
+}
+
+/* test-stress caller-start ADDRESS, as the caller: one StartSession on a
+ * connection of its own; prints the error, or "started". */
+static gint
+caller_start_main(const gchar *address)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) c = g_dbus_connection_new_for_address_sync(
+	        address,
+	        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+	                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	        NULL, NULL, &error);
+	g_autoptr(GVariant) reply = NULL;
+
+	if (c != NULL)
+		reply = call(c, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
+		             g_variant_new("(s@a{sv})", "load", empty_options()), &error);
+	g_print("%s\n", reply != NULL ? "started" : error->message);
+	return 0;
 }
 
 /* test-stress attacker KIND ADDRESS, as the caller (nobody under root):
@@ -1733,6 +1753,21 @@ attack_during_sessions(PbmFixture *f, const gchar *kind)
 	g_array_unref(r.latencies_us);
 }
 
+/* StartSession by the caller on a connection of its own: what it printed */
+static gchar *
+caller_start(PbmFixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *self = g_file_read_link("/proc/self/exe", NULL);
+	const gchar *argv[] = { self, "caller-start", pbm_test_bus_get_address(f->bus), NULL };
+	gchar *out = NULL;
+
+	if (!g_spawn_sync("/", (gchar **)argv, NULL, G_SPAWN_DEFAULT, pbm_fixture_become_caller,
+	                  NULL, &out, NULL, NULL, &error))
+		fail_msg("caller-start: %s", error->message);
+	return g_strstrip(out);
+}
+
 static int
 attacks_teardown(void **state)
 {
@@ -1747,7 +1782,8 @@ test_attacks(void **state)
 	PbmFixture *f = *state;
 	const gchar *const floods[] = { "no-reply", "history", "slow-reader" };
 	Attacker a;
-	guint fds_before, fds_during;
+	guint fds_before, fds_during, polkit_calls;
+	g_autofree gchar *other = NULL;
 	gint64 t0;
 	gint status;
 
@@ -1778,6 +1814,29 @@ test_attacks(void **state)
 	              rss_kib(f));
 	assert_true(!rss_is_meaningful() || rss_kib(f) < ATTACK_RSS_MAX_KIB);
 	attacker_stop(&a);
+
+	/* polkit checks left open: a client waits for 4 at most, and someone
+	 * else who needs polkit is still asked (the caller's group no longer
+	 * controls pbmd from here on, so that its calls need polkit) */
+	pbm_fixture_set_control_group(f, PBM_FIXTURE_NO_GROUP);
+	kill(pbm_test_daemon_get_pid(f->daemon), SIGHUP);
+	assert_true(pbm_test_daemon_wait_notify(f->daemon, "RELOADING=1", PBM_FIXTURE_WAIT_MS, NULL,
+	                                        NULL));
+	assert_true(
+	        pbm_test_daemon_wait_notify(f->daemon, "READY=1", PBM_FIXTURE_WAIT_MS, NULL, NULL));
+	f->polkit = pbm_test_polkit_new(f->bus, FALSE, NULL);
+	assert_non_null(f->polkit);
+	pbm_test_polkit_set_delay(f->polkit, ATTACK_POLKIT_DELAY_MS);
+	attacker_start(f, "polkit-hold", &a);
+	g_usleep(500000);
+	polkit_calls = pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_CONTROL);
+	other = caller_start(f);
+	print_message("# polkit-hold: %u checks reached polkit from %d connections; another "
+	              "client: \"%s\"\n",
+	              polkit_calls, ATTACK_CONNECTIONS, other);
+	attacker_stop(&a);
+	assert_true(polkit_calls <= ATTACK_CONNECTIONS * ATTACK_POLKIT_PER_SENDER);
+	assert_non_null(strstr(other, "polkit said no"));
 
 	/* SIGTERM while thousands of calls come in: out within a second */
 	attacker_start(f, "no-reply", &a);
@@ -1812,6 +1871,8 @@ main(int argc, char **argv)
 
 	if (argc >= 2 && g_str_equal(argv[1], "battery"))
 		return cmocka_run_group_tests_name("stress-battery", battery, NULL, NULL);
+	if (argc >= 3 && g_str_equal(argv[1], "caller-start"))
+		return caller_start_main(argv[2]);
 	if (argc >= 4 && g_str_equal(argv[1], "attacker"))
 		return attacker_main(argv[2], argv[3]);
 	if (argc >= 2 && g_str_equal(argv[1], "attacks"))

@@ -7,6 +7,7 @@
 
 #include "pbm-dbus-error.h"
 #include "pbm-names.h"
+#include "pbm-polkit.h"
 
 typedef struct {
 	PbmAuthAction action;
@@ -14,6 +15,8 @@ typedef struct {
 	gchar *sender;
 	GDBusConnection *connection;
 	guint32 uid;
+	gboolean uid_known;
+	gboolean interactive; /* polkit may ask the user */
 	guint32 pid;
 	GVariant *gids; /* au from the bus, or NULL */
 } Check;
@@ -31,7 +34,15 @@ check_free(Check *c)
 static const gchar *
 action_id(PbmAuthAction action)
 {
-	return action == PBM_AUTH_ADMIN ? PBM_POLKIT_ACTION_ADMIN : PBM_POLKIT_ACTION_CONTROL;
+	switch (action) {
+	case PBM_AUTH_ADMIN:
+		return PBM_POLKIT_ACTION_ADMIN;
+	case PBM_AUTH_READ_HISTORY:
+		return PBM_POLKIT_ACTION_READ_HISTORY;
+	case PBM_AUTH_CONTROL:
+	default:
+		return PBM_POLKIT_ACTION_CONTROL;
+	}
 }
 
 static void
@@ -47,7 +58,7 @@ deny(GTask *task, const gchar *why)
 		g_task_return_new_error(task, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED,
 		                        "not authorized%s: this needs root, membership of the "
 		                        "group %s, or the polkit action %s",
-		                        why, c->group, PBM_POLKIT_ACTION_CONTROL);
+		                        why, c->group, action_id(c->action));
 }
 
 static gboolean
@@ -90,7 +101,8 @@ in_group(const Check *c, gid_t gid)
 {
 	g_autofree gchar *path = g_strdup_printf("/proc/%u/status", c->pid);
 	g_autofree gchar *text = NULL;
-	struct passwd *pw;
+	struct passwd entry, *pw = NULL;
+	gchar buf[4096];
 	gid_t groups[256];
 	gint n = G_N_ELEMENTS(groups);
 
@@ -100,8 +112,8 @@ in_group(const Check *c, gid_t gid)
 	    strstr(text, "\nGroups:") != NULL)
 		return line_lists_gid(text, "\nGid:", gid) ||
 		       line_lists_gid(text, "\nGroups:", gid);
-	pw = getpwuid(c->uid);
-	if (pw == NULL || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+	if (getpwuid_r(c->uid, &entry, buf, sizeof buf, &pw) != 0 || pw == NULL ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
 		return FALSE;
 	for (gint i = 0; i < n; i++) {
 		if (groups[i] == gid)
@@ -115,77 +127,78 @@ polkit_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	g_autoptr(GTask) task = user_data;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
-	gboolean authorized = FALSE;
+	g_autofree gchar *why = NULL;
 
-	if (reply == NULL) {
-		g_debug("polkit: %s", error->message);
-		deny(task, " (polkit is not available)");
+	if (pbm_polkit_check_finish(result, &error)) {
+		g_task_return_boolean(task, TRUE);
 		return;
 	}
-	g_variant_get(reply, "((bb@a{ss}))", &authorized, NULL, NULL);
-	if (!authorized) {
-		deny(task, "");
+	if (!g_error_matches(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED)) {
+		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	g_task_return_boolean(task, TRUE);
+	why = g_strdup_printf(" (%s)", error->message);
+	deny(task, why);
 }
 
-static void
-ask_polkit(GTask *task)
+/* Reading never asks for a password; the rest may, when the call allows. */
+static gboolean
+may_interact(const Check *c, GDBusMethodInvocation *invocation)
 {
-	Check *c = g_task_get_task_data(task);
-	GVariantBuilder subject;
+	GDBusMessage *m = g_dbus_method_invocation_get_message(invocation);
 
-	g_variant_builder_init(&subject, G_VARIANT_TYPE("a{sv}"));
-	g_variant_builder_add(&subject, "{sv}", "name", g_variant_new_string(c->sender));
-	g_dbus_connection_call(c->connection, "org.freedesktop.PolicyKit1",
-	                       "/org/freedesktop/PolicyKit1/Authority",
-	                       "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
-	                       g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &subject,
-	                                     action_id(c->action), NULL,
-	                                     1 /* AllowUserInteraction */, ""),
-	                       G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, 25000,
-	                       g_task_get_cancellable(task), polkit_done, task);
+	return c->action != PBM_AUTH_READ_HISTORY &&
+	       (g_dbus_message_get_flags(m) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION);
+}
+
+static gboolean
+group_gid(const gchar *name, gid_t *gid)
+{
+	struct group entry, *found = NULL;
+	gchar buf[4096];
+
+	if (getgrnam_r(name, &entry, buf, sizeof buf, &found) != 0 || found == NULL)
+		return FALSE;
+	*gid = found->gr_gid;
+	return TRUE;
+}
+
+static gboolean
+group_passes(const Check *c)
+{
+	gid_t gid;
+
+	return c->action != PBM_AUTH_ADMIN && group_gid(c->group, &gid) && in_group(c, gid);
 }
 
 static void
 credentials_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	GTask *task = user_data;
+	g_autoptr(GTask) task = user_data;
 	Check *c = g_task_get_task_data(task);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply =
 	        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
 	g_autoptr(GVariant) creds = NULL;
-	struct group *group;
 
 	if (reply == NULL) {
 		deny(task, " (the caller's credentials are unknown)");
-		g_object_unref(task);
 		return;
 	}
 	creds = g_variant_get_child_value(reply, 0);
 	if (!g_variant_lookup(creds, "UnixUserID", "u", &c->uid)) {
 		deny(task, " (the caller's user is unknown)");
-		g_object_unref(task);
 		return;
 	}
+	c->uid_known = TRUE;
 	g_variant_lookup(creds, "ProcessID", "u", &c->pid);
 	c->gids = g_variant_lookup_value(creds, "UnixGroupIDs", G_VARIANT_TYPE("au"));
-	if (c->uid == 0) {
+	if (c->uid == 0 || group_passes(c)) {
 		g_task_return_boolean(task, TRUE);
-		g_object_unref(task);
 		return;
 	}
-	group = getgrnam(c->group);
-	if (c->action == PBM_AUTH_CONTROL && group != NULL && in_group(c, group->gr_gid)) {
-		g_task_return_boolean(task, TRUE);
-		g_object_unref(task);
-		return;
-	}
-	ask_polkit(task);
+	pbm_polkit_check_async(c->connection, c->sender, action_id(c->action), c->interactive,
+	                       polkit_done, g_steal_pointer(&task));
 }
 
 void
@@ -199,6 +212,7 @@ pbm_auth_check_async(GDBusMethodInvocation *invocation, PbmAuthAction action, co
 	c->group = g_strdup(group != NULL ? group : PBM_AUTH_GROUP);
 	c->sender = g_strdup(g_dbus_method_invocation_get_sender(invocation));
 	c->connection = g_object_ref(g_dbus_method_invocation_get_connection(invocation));
+	c->interactive = may_interact(c, invocation);
 	g_task_set_task_data(task, c, (GDestroyNotify)check_free);
 	g_dbus_connection_call(c->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 	                       "org.freedesktop.DBus", "GetConnectionCredentials",
@@ -211,8 +225,7 @@ pbm_auth_check_finish(GAsyncResult *result, guint32 *uid, GError **error)
 {
 	Check *c = g_task_get_task_data(G_TASK(result));
 
-	if (!g_task_propagate_boolean(G_TASK(result), error))
-		return FALSE;
-	*uid = c->uid;
-	return TRUE;
+	if (c->uid_known)
+		*uid = c->uid;
+	return g_task_propagate_boolean(G_TASK(result), error);
 }

@@ -4,8 +4,8 @@
 #include "pbm-dbus-error.h"
 #include "pbm-export-session.h"
 
-static gchar *
-dup_control_group(PbmExportShared *shared)
+gchar *
+pbm_export_shared_dup_control_group(PbmExportShared *shared)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shared->lock);
 
@@ -70,7 +70,7 @@ pbm_export_call(PbmExportShared *shared, GDBusMethodInvocation *invocation, PbmA
                 PbmExportRun run, gpointer data, GDestroyNotify destroy)
 {
 	Call *c = g_new0(Call, 1);
-	g_autofree gchar *group = dup_control_group(shared);
+	g_autofree gchar *group = pbm_export_shared_dup_control_group(shared);
 
 	c->shared = shared;
 	c->invocation = g_object_ref(invocation);

@@ -32,6 +32,7 @@ typedef struct {
 	PbmExportCatalog *catalog;
 } PbmExportShared;
 
+gchar *pbm_export_shared_dup_control_group(PbmExportShared *shared);
 /* A reference to the profiles as they are now. */
 PbmExportCatalog *pbm_export_shared_get_catalog(PbmExportShared *shared);
 

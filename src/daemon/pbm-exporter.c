@@ -275,7 +275,10 @@ stop_serving(PbmExporter *self)
 	g_clear_pointer(&self->panels, g_hash_table_unref);
 	g_clear_pointer(&self->session, pbm_export_session_free);
 	pbm_bus_thread_invoke_sync(self->shared.bus, unexport_manager, self);
-	g_clear_pointer(&self->shared.bus, pbm_bus_thread_free);
+	/* not g_clear_pointer(), which clears the pointer first: until the
+	 * thread has ended, what runs on it hands calls over through it */
+	pbm_bus_thread_free(self->shared.bus);
+	self->shared.bus = NULL;
 	g_clear_pointer(&self->shared.history, pbm_export_history_free);
 	while (g_main_context_pending(NULL))
 		g_main_context_iteration(NULL, FALSE);

@@ -323,7 +323,7 @@ def check_udev(tree):
         return "no udev rules installed"
     rules = parse_udev(tree.path("udevrulesdir", "70-pbmd.rules"))
     got = apply_udev(rules, PANEL)
-    want = {"OWNER": "pbmd", "GROUP": "pbmd", "MODE": "0660",
+    want = {"OWNER": "pbmd", "GROUP": "pbmd", "MODE": "0600",
             "TAG": ["systemd"], "ENV{SYSTEMD_WANTS}": ["pbmd.service"]}
     assert got == want, f"the panel 1209:7062 gets {got}, expected {want}"
     assert "uaccess" not in str(rules), "TAG+=\"uaccess\" would hand the panel to the desktop user"
@@ -376,7 +376,12 @@ def check_sysusers(tree, state):
     uid, gid = int(user[2]), int(user[3])
     assert 0 < uid < 1000 and gid == int(group[2]), f"pbmd is {user}, group {group}"
     assert user[6].endswith("nologin"), f"pbmd's shell is {user[6]}"
-    note(f"systemd-sysusers: system user pbmd uid {uid}, group pbmd gid {gid}, shell {user[6]}")
+    people = lookup(root, "pbmd-users", "group")
+    assert people is not None and 0 < int(people[2]) < 1000, \
+        f"systemd-sysusers made no system group pbmd-users: {people}"
+    assert people[3] == "", f"pbmd-users has members from the start: {people}"
+    note(f"systemd-sysusers: system user pbmd uid {uid}, group pbmd gid {gid}, shell {user[6]}; "
+         f"group pbmd-users gid {people[2]}")
 
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -486,14 +491,14 @@ def bus_policy_inner(tree_root, dirs, users_root):
         if "NotAuthorized" not in r.stderr:
             problems.append(f"nobody could start a session: {r.stdout}{r.stderr}")
         # as pbmd-session@.service runs pbmctl: DynamicUser= with the group
-        # pbmd as a supplementary group that no user database lists, and a
-        # process pbmd cannot look at: only the bus knows its groups
-        r = gdbus(address, "nobody", ["pbmd"], *start)
+        # pbmd-users as a supplementary group that no user database lists,
+        # and a process pbmd cannot look at: only the bus knows its groups
+        r = gdbus(address, "nobody", ["pbmd-users"], *start)
         if "/org/pbmd/session/" not in r.stdout:
-            problems.append(f"nobody in the group pbmd could not start a session: "
+            problems.append(f"nobody in the group pbmd-users could not start a session: "
                             f"{r.stdout}{r.stderr}")
         else:
-            gdbus(address, "nobody", ["pbmd"], "org.pbmd", "/org/pbmd",
+            gdbus(address, "nobody", ["pbmd-users"], "org.pbmd", "/org/pbmd",
                   "org.pbmd1.Manager.StopSession")
     finally:
         if daemon is not None:
@@ -512,7 +517,7 @@ def bus_policy_inner(tree_root, dirs, users_root):
         print("\n".join(problems))
         return 1
     print("root and nobody cannot own org.pbmd, pbmd can; nobody reads Manager.State "
-          "and cannot start a session; nobody with the supplementary group pbmd can")
+          "and cannot start a session; nobody with the supplementary group pbmd-users can")
     return 0
 
 

@@ -639,7 +639,7 @@ test_usb_error_messages(void **state)
 	}
 	{
 		g_autoptr(GError) error = pbm_usb_error_new(LIBUSB_ERROR_ACCESS, node, "opening");
-		assert_non_null(strstr(error->message, "pbmd group"));
+		assert_non_null(strstr(error->message, "as the user pbmd"));
 	}
 }
 

@@ -485,7 +485,7 @@ test_config_defaults(void **state)
 	assert_int_equal(c->simulated->len, 0);
 	assert_string_equal(c->profile_dirs[0], "/etc/pbmd/profiles.d");
 	assert_null(c->history_path);
-	assert_string_equal(c->control_group, "pbmd");
+	assert_string_equal(c->control_group, "pbmd-users");
 	assert_int_equal(c->limits.max_session_us, S(30 * 60));
 	assert_int_equal(c->limits.min_gap_us, S(10 * 60));
 	assert_int_equal(c->limits.heartbeat_interval_us, S(1));

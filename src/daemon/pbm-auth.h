@@ -30,7 +30,7 @@ typedef enum {
 	PBM_AUTH_READ_HISTORY,
 } PbmAuthAction;
 
-#define PBM_AUTH_GROUP "pbmd"
+#define PBM_AUTH_GROUP "pbmd-users"
 #define PBM_AUTH_CHECKS_PER_SENDER 4u
 #define PBM_AUTH_CHECKS_TOTAL 64u
 #define PBM_AUTH_TIMEOUT_MS 5000

@@ -10,7 +10,7 @@ pbm_usb_error_new(gint code, const gchar *devnode, const gchar *what)
 	case LIBUSB_ERROR_ACCESS:
 		return g_error_new(PBM_PANEL_ERROR, PBM_PANEL_ERROR_PERMISSION,
 		                   "%s: permission denied on %s; install the pbmd udev rule "
-		                   "(70-pbmd.rules) and run pbmd as a member of the pbmd group",
+		                   "(70-pbmd.rules) and run pbmd as the user pbmd (pbmd.service)",
 		                   what, devnode);
 	case LIBUSB_ERROR_NO_DEVICE:
 	case LIBUSB_ERROR_NOT_FOUND:

@@ -35,7 +35,7 @@ pbm_config_new_default(const gchar *const *default_profile_dirs)
 	g_array_append_val(c->devices, panel);
 	c->simulated = g_ptr_array_new_with_free_func(g_free);
 	c->profile_dirs = g_strdupv((gchar **)default_profile_dirs);
-	c->control_group = g_strdup("pbmd");
+	c->control_group = g_strdup("pbmd-users");
 	c->limits = (PbmLimits){
 		.max_session_us = 30 * MIN_US,
 		.daily_dose_max = { 60.0, 60.0 },

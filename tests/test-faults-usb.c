@@ -35,6 +35,9 @@
 /* An event the panel reports (button, fault, a malformed report) reaches
  * pbmd at once; from there to dark is one control transfer. */
 #define REACT_LIMIT_MS 500
+/* light someone else switched on: the next report (1 s apart while idle),
+ * then one GET_STATUS and ALL_OFF */
+#define STRAY_LIMIT_MS 1500
 
 static const gchar profile_steps[] =
         "name = \"steps\";\n"
@@ -810,6 +813,73 @@ test_stop_button(void **state)
 	expect_new_session(f);
 }
 
+/* HEARTBEAT (10 s, so that the firmware's watchdog lets the light be) and
+ * SET_OUTPUT sent to the panel by someone else than pbmd, as anyone who
+ * can open the device node could send them through usbfs. */
+static void
+light_behind_pbmds_back(PbmFixture *f)
+{
+	struct pbm_wire_setup heartbeat = {
+		.request_type = PBM_REQTYPE_OUT,
+		.request = PBM_REQ_HEARTBEAT,
+		.value = PBM_WATCHDOG_MAX_MS,
+	};
+	PbmOutput out = { .level = { 500, 500 }, .duty = PBM_DUTY_MAX, .session_cap_s = 600 };
+	guint8 buf[sizeof(struct pbm_wire_output)];
+	struct pbm_wire_setup setup = {
+		.request_type = PBM_REQTYPE_OUT,
+		.request = PBM_REQ_SET_OUTPUT,
+		.length = sizeof(buf),
+	};
+	g_autoptr(GError) error = NULL;
+	gsize actual = 0;
+	PbmSim *sim;
+	gboolean ok;
+
+	if (!pbm_output_encode(&out, buf, &error))
+		fail_msg("SET_OUTPUT: %s", error->message);
+	sim = pbm_mock_panel_lock_sim(f->panel);
+	ok = pbm_sim_control(sim, &heartbeat, NULL, &actual, &error) &&
+	     pbm_sim_control(sim, &setup, buf, &actual, &error);
+	pbm_mock_panel_unlock_sim(f->panel);
+	if (!ok)
+		fail_msg("the model refused SET_OUTPUT: %s", error->message);
+}
+
+/* pbmd switches off light that none of its sessions asked for: on an idle
+ * panel, and on the panel of a paused session. */
+static void
+test_stray_light(void **state)
+{
+	PbmFixture *f = *state;
+	g_autofree gchar *path = NULL;
+	gint64 t0;
+
+	pbm_fixture_plug(f, SERIAL, NULL);
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
+	light_behind_pbmds_back(f);
+	assert_true(pbm_mock_panel_is_lit(f->panel));
+	t0 = g_get_monotonic_time();
+	/* the next report shows it: 1 s apart while idle */
+	expect_dark(f, "lit behind pbmd's back, idle", t0, STRAY_LIMIT_MS);
+	expect_stays_dark(f, 1500);
+
+	path = run_lit(f, "long");
+	pbm_assert_reply(pbm_fixture_manager(f, "PauseSession", NULL, NULL));
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State",
+	                                      "paused", PBM_FIXTURE_WAIT_MS));
+	light_behind_pbmds_back(f);
+	t0 = g_get_monotonic_time();
+	expect_dark(f, "lit behind pbmd's back, paused", t0, STRAY_LIMIT_MS);
+	/* the session itself goes on as it was */
+	pbm_assert_reply(pbm_fixture_manager(f, "ResumeSession", NULL, NULL));
+	assert_true(wait_lit(f, PBM_FIXTURE_WAIT_MS));
+	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, NULL));
+	expect_outcome(f, path, "stopped", 1);
+}
+
 static void
 test_sigterm(void **state)
 {
@@ -860,6 +930,7 @@ main(void)
 		pbm_fixture_test(test_fan_stall, &options),
 		pbm_fixture_test(test_stop_button, &options),
 		pbm_fixture_test(test_sigterm, &options),
+		pbm_fixture_test(test_stray_light, &options),
 	};
 
 	return cmocka_run_group_tests_name("faults-usb", tests, NULL, NULL);

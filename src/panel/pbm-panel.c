@@ -15,6 +15,8 @@ struct _PbmPanel {
 
 	PbmStatus status;
 	gboolean have_status;
+	gboolean light_wanted;   /* pbmd's latest output command lights the panel */
+	gboolean checking_stray; /* a GET_STATUS about light nobody asked for */
 	gboolean have_seq;
 	guint16 last_seq;
 	PbmPanelState state;
@@ -99,6 +101,8 @@ mark_faulty(PbmPanel *self, const GError *error)
 	all_off_quietly(self);
 }
 
+static void check_stray_light(PbmPanel *self);
+
 static void
 set_status(PbmPanel *self, const PbmStatus *status)
 {
@@ -106,6 +110,45 @@ set_status(PbmPanel *self, const PbmStatus *status)
 	self->have_status = TRUE;
 	update_state(self);
 	g_signal_emit(self, signals[SIGNAL_STATUS], 0, &self->status);
+	check_stray_light(self);
+}
+
+/* ---- light nobody asked for ---- */
+
+static gboolean
+stray(PbmPanel *self)
+{
+	return (self->status.flags & PBM_STATUS_LIT) && !self->light_wanted &&
+	       self->transport != NULL;
+}
+
+static void
+stray_checked(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	PbmPanel *self = PBM_PANEL(source);
+	g_autoptr(GError) error = NULL;
+
+	self->checking_stray = FALSE;
+	if (!refresh_status_finish(self, result, &error) || !stray(self))
+		return;
+	g_warning("panel %s is lit and pbmd asked for no light (someone else commands it?); "
+	          "switching it off",
+	          self->info.serial);
+	all_off_quietly(self);
+}
+
+/* A report can predate pbmd's last command to switch off; GET_STATUS,
+ * ordered after that command on the control pipe, cannot. So a lit report
+ * with no light wanted is checked once more, and if the panel is still lit
+ * then, someone else lit it: another opener of the device node, or its
+ * firmware. */
+static void
+check_stray_light(PbmPanel *self)
+{
+	if (!stray(self) || self->checking_stray)
+		return;
+	self->checking_stray = TRUE;
+	refresh_status_async(self, NULL, stray_checked, NULL);
 }
 
 /* ---- telemetry ---- */
@@ -292,6 +335,7 @@ pbm_panel_set_output_async(PbmPanel *self, const PbmOutput *output, GCancellable
 		return;
 	}
 	data = g_bytes_new(buf, sizeof(buf));
+	self->light_wanted = pbm_output_is_lit(output);
 	command(self, PBM_REQ_SET_OUTPUT, 0, data, FALSE, cancellable, callback, user_data);
 }
 
@@ -306,6 +350,7 @@ pbm_panel_all_off_async(PbmPanel *self, GCancellable *cancellable, GAsyncReadyCa
                         gpointer user_data)
 {
 	g_return_if_fail(PBM_IS_PANEL(self));
+	self->light_wanted = FALSE;
 	command(self, PBM_REQ_ALL_OFF, 0, NULL, TRUE, cancellable, callback, user_data);
 }
 
@@ -621,6 +666,7 @@ pbm_panel_attach(PbmPanel *self, PbmTransport *transport, const PbmInfo *info,
 	g_clear_error(&self->faulty_reason);
 	self->have_status = FALSE;
 	self->have_seq = FALSE;
+	self->light_wanted = FALSE;
 	update_state(self);
 	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_CONNECTED]);
 	pbm_transport_start(transport);

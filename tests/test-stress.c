@@ -1459,7 +1459,7 @@ history_call(void)
 	GDBusMessage *m = g_dbus_message_new_method_call(PBM_DBUS_NAME, PBM_DBUS_PATH,
 	                                                 PBM_DBUS_INTERFACE_MANAGER, "GetHistory");
 
-	g_dbus_message_set_body(m, g_variant_new("(xu)", (gint64)0, 1000u));
+	g_dbus_message_set_body(m, g_variant_new("(xu)", (gint64)0, 100u));
 	return m;
 }
 

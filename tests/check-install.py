@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 EXPOSURE_LIMIT = 1.0
 
@@ -245,6 +246,39 @@ def check_xml(tree):
         done.append(name + (" (valid against " + os.path.basename(dtd) + ")"
                             if valid else " (well-formed)"))
     note("xmllint: " + "; ".join(done))
+
+
+# ---- polkit ----
+
+# What each action lets an active local user do without a group: switching
+# light on asks for an administrator (a child at a shared computer must not
+# start near-infrared), darkening it never asks. (allow_any, allow_inactive,
+# allow_active) as README's "Who may do what" explains them.
+POLKIT_DEFAULTS = {
+    "org.pbmd.control": ("no", "no", "auth_admin_keep"),
+    "org.pbmd.stop": ("no", "no", "yes"),
+    "org.pbmd.admin": ("no", "no", "auth_admin_keep"),
+    "org.pbmd.read-history": ("no", "no", "auth_admin_keep"),
+}
+
+
+def check_polkit(tree):
+    if tree.dirs["polkit_actiondir"] == "no":
+        raise AssertionError("polkit files are not installed (polkit_actiondir=no)")
+    found = {}
+    for action in ET.parse(tree.path("polkit_actiondir", "org.pbmd.policy")).iter("action"):
+        d = action.find("defaults")
+        found[action.get("id")] = tuple(d.findtext(k) for k in
+                                        ("allow_any", "allow_inactive", "allow_active"))
+    assert found == POLKIT_DEFAULTS, f"org.pbmd.policy defaults: {found}"
+    with open(tree.path("polkit_rulesdir", "50-org.pbmd.rules")) as f:
+        rules = f.read()
+    # the group gets everything pbmd itself lets it do, and not admin
+    for action in ("org.pbmd.control", "org.pbmd.stop", "org.pbmd.read-history"):
+        assert f'"{action}"' in rules, f"50-org.pbmd.rules does not name {action}"
+    assert '"org.pbmd.admin"' not in rules, "50-org.pbmd.rules hands out org.pbmd.admin"
+    note("control asks an administrator, stop never asks; the group gets control, stop and "
+         "read-history")
 
 
 # ---- udev ----
@@ -569,6 +603,7 @@ def main():
                  lambda: check_security(tree, "pbmd-session@.service"))
         tap.case("D-Bus activation starts pbmd.service", lambda: check_activation(tree))
         tap.case("D-Bus and polkit XML valid", lambda: check_xml(tree))
+        tap.case("polkit: starting asks, stopping does not", lambda: check_polkit(tree))
         tap.case("udev rule gives the panel to pbmd", lambda: check_udev(tree))
         tap.case("sysusers.d makes the pbmd user", lambda: check_sysusers(tree, state))
         tap.case("installed bus policy on a private bus", lambda: check_bus_policy(tree, state))

@@ -722,6 +722,47 @@ test_authorization(void **state)
 	assert_non_null(strstr(caller_said, "polkit is not running"));
 }
 
+/* Darkening is always allowed. A session's own user pauses, resumes and
+ * stops it with no polkit on the bus at all; anyone else stops or pauses it
+ * with org.pbmd.stop, which does not let them switch its light back on. */
+static void
+test_stopping_is_always_allowed(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+
+	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
+	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
+	assert_non_null(f->polkit);
+	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_CONTROL, TRUE);
+	pbm_fixture_spawn(f, NULL);
+	assert_int_equal(call_as_caller(f, "StartSession"), 0);
+	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
+	assert_int_equal(call_as_caller(f, "PauseSession"), 0);
+	assert_int_equal(call_as_caller(f, "ResumeSession"), 0);
+	assert_int_equal(call_as_caller(f, "StopSession"), 0);
+	assert_int_equal(pbm_test_count_outcome(f->history_db, "stopped"), 1);
+
+	/* a session of the test's own user */
+	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
+	assert_non_null(f->polkit);
+	path = pbm_fixture_start(f, "demo", NULL);
+	assert_int_equal(call_as_caller(f, "PauseSession"), 3);
+	assert_non_null(strstr(caller_said, PBM_POLKIT_ACTION_STOP));
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_STOP), 1);
+	assert_int_equal(pbm_test_polkit_get_calls(f->polkit, PBM_POLKIT_ACTION_CONTROL), 0);
+	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_STOP, TRUE);
+	assert_int_equal(call_as_caller(f, "PauseSession"), 0);
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "State",
+	                                      "paused", PBM_FIXTURE_WAIT_MS));
+	assert_int_equal(call_as_caller(f, "ResumeSession"), 3);
+	assert_non_null(strstr(caller_said, PBM_POLKIT_ACTION_CONTROL));
+	assert_int_equal(call_as_caller(f, "StopSession"), 0);
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      "stopped", PBM_FIXTURE_WAIT_MS));
+}
+
 /* The caller's uid: nobody's when the test runs as root, else its own. */
 static guint32
 caller_uid(void)
@@ -801,6 +842,7 @@ main(int argc, char **argv)
 		pbm_fixture_test(test_authorization, &outsiders),
 		pbm_fixture_test(test_authorization_by_group, NULL),
 		pbm_fixture_test(test_history_privacy, &outsiders),
+		pbm_fixture_test(test_stopping_is_always_allowed, &outsiders),
 		pbm_fixture_test(test_full_session_signals, NULL),
 	};
 

@@ -25,5 +25,6 @@
 
 /* polkit actions (data/org.pbmd.policy) */
 #define PBM_POLKIT_ACTION_CONTROL "org.pbmd.control"
+#define PBM_POLKIT_ACTION_STOP "org.pbmd.stop"
 #define PBM_POLKIT_ACTION_ADMIN "org.pbmd.admin"
 #define PBM_POLKIT_ACTION_READ_HISTORY "org.pbmd.read-history"

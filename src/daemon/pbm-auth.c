@@ -12,6 +12,7 @@
 typedef struct {
 	PbmAuthAction action;
 	gchar *group;
+	gint64 owner; /* passes without polkit, or PBM_AUTH_NO_OWNER */
 	gchar *sender;
 	GDBusConnection *connection;
 	guint32 uid;
@@ -39,6 +40,8 @@ action_id(PbmAuthAction action)
 		return PBM_POLKIT_ACTION_ADMIN;
 	case PBM_AUTH_READ_HISTORY:
 		return PBM_POLKIT_ACTION_READ_HISTORY;
+	case PBM_AUTH_STOP:
+		return PBM_POLKIT_ACTION_STOP;
 	case PBM_AUTH_CONTROL:
 	default:
 		return PBM_POLKIT_ACTION_CONTROL;
@@ -55,10 +58,13 @@ deny(GTask *task, const gchar *why)
 		                        "not authorized%s: this needs root or the polkit action %s",
 		                        why, PBM_POLKIT_ACTION_ADMIN);
 	else
-		g_task_return_new_error(task, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED,
-		                        "not authorized%s: this needs root, membership of the "
-		                        "group %s, or the polkit action %s",
-		                        why, c->group, action_id(c->action));
+		g_task_return_new_error(
+		        task, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_AUTHORIZED,
+		        "not authorized%s: this needs root, membership of the "
+		        "group %s%s, or the polkit action %s",
+		        why, c->group,
+		        c->owner != PBM_AUTH_NO_OWNER ? ", being the session's own user" : "",
+		        action_id(c->action));
 }
 
 static gboolean
@@ -193,7 +199,7 @@ credentials_done(GObject *source, GAsyncResult *result, gpointer user_data)
 	c->uid_known = TRUE;
 	g_variant_lookup(creds, "ProcessID", "u", &c->pid);
 	c->gids = g_variant_lookup_value(creds, "UnixGroupIDs", G_VARIANT_TYPE("au"));
-	if (c->uid == 0 || group_passes(c)) {
+	if (c->uid == 0 || (gint64)c->uid == c->owner || group_passes(c)) {
 		g_task_return_boolean(task, TRUE);
 		return;
 	}
@@ -203,13 +209,15 @@ credentials_done(GObject *source, GAsyncResult *result, gpointer user_data)
 
 void
 pbm_auth_check_async(GDBusMethodInvocation *invocation, PbmAuthAction action, const gchar *group,
-                     GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+                     gint64 owner, GCancellable *cancellable, GAsyncReadyCallback callback,
+                     gpointer user_data)
 {
 	GTask *task = g_task_new(NULL, cancellable, callback, user_data);
 	Check *c = g_new0(Check, 1);
 
 	c->action = action;
 	c->group = g_strdup(group != NULL ? group : PBM_AUTH_GROUP);
+	c->owner = owner;
 	c->sender = g_strdup(g_dbus_method_invocation_get_sender(invocation));
 	c->connection = g_object_ref(g_dbus_method_invocation_get_connection(invocation));
 	c->interactive = may_interact(c, invocation);

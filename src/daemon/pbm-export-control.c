@@ -67,7 +67,7 @@ call_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
 
 void
 pbm_export_call(PbmExportShared *shared, GDBusMethodInvocation *invocation, PbmAuthAction action,
-                PbmExportRun run, gpointer data, GDestroyNotify destroy)
+                gint64 owner, PbmExportRun run, gpointer data, GDestroyNotify destroy)
 {
 	Call *c = g_new0(Call, 1);
 	g_autofree gchar *group = pbm_export_shared_dup_control_group(shared);
@@ -77,7 +77,7 @@ pbm_export_call(PbmExportShared *shared, GDBusMethodInvocation *invocation, PbmA
 	c->run = run;
 	c->data = data;
 	c->destroy = destroy;
-	pbm_auth_check_async(invocation, action, group, NULL, call_authorized, c);
+	pbm_auth_check_async(invocation, action, group, owner, NULL, call_authorized, c);
 }
 
 typedef struct {
@@ -195,22 +195,25 @@ pbm_export_retire(PbmExportShared *shared, GDBusInterfaceSkeleton *skel, gpointe
 
 typedef struct {
 	PbmAuthAction auth;
+	gboolean owner_passes; /* the session's own user needs no right */
 	gboolean (*run)(PbmManager *manager, GError **error);
 } ControlMethod;
 
-/* The right each needs is here and nowhere else. */
+/* The right each needs is here and nowhere else. Stopping and pausing are
+ * always safe and have their own action; resuming switches light on again,
+ * which only its owner or who may start a session decides. */
 static const ControlMethod control_methods[] = {
-	[PBM_CONTROL_STOP] = { PBM_AUTH_CONTROL, pbm_manager_stop_session },
-	[PBM_CONTROL_PAUSE] = { PBM_AUTH_CONTROL, pbm_manager_pause_session },
-	[PBM_CONTROL_RESUME] = { PBM_AUTH_CONTROL, pbm_manager_resume_session },
-	[PBM_CONTROL_RELOAD] = { PBM_AUTH_ADMIN, pbm_manager_reload },
+	[PBM_CONTROL_STOP] = { PBM_AUTH_STOP, TRUE, pbm_manager_stop_session },
+	[PBM_CONTROL_PAUSE] = { PBM_AUTH_STOP, TRUE, pbm_manager_pause_session },
+	[PBM_CONTROL_RESUME] = { PBM_AUTH_CONTROL, TRUE, pbm_manager_resume_session },
+	[PBM_CONTROL_RELOAD] = { PBM_AUTH_ADMIN, FALSE, pbm_manager_reload },
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(control_methods) == PBM_CONTROL_RELOAD + 1);
 
 typedef struct {
 	const ControlMethod *method;
 	PbmManager *manager;
-	PbmSession *session; /* NULL: a Manager method */
+	gint64 session_id; /* what the call acts on; 0: whatever is active */
 } ControlCall;
 
 static void
@@ -219,19 +222,19 @@ control_call_free(gpointer data)
 	ControlCall *c = data;
 
 	g_object_unref(c->manager);
-	g_clear_object(&c->session);
 	g_free(c);
 }
 
 /* A Session object outlives its session by design (clients read its
- * outcome), so its methods must not act on a newer one. */
+ * outcome), so its methods must not act on a newer one; nor may a Manager
+ * method called for one session act on the next. */
 static gboolean
 check_still_active(ControlCall *c, GError **error)
 {
 	PbmSession *active = pbm_manager_get_session(c->manager);
 	g_autofree gchar *path = NULL;
 
-	if (c->session == NULL || c->session == active)
+	if (c->session_id == 0 || (active != NULL && pbm_session_get_id(active) == c->session_id))
 		return TRUE;
 	if (active == NULL) {
 		g_set_error_literal(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NOT_RUNNING,
@@ -262,9 +265,21 @@ pbm_export_control_invoke(PbmExportShared *shared, PbmControl control, PbmSessio
                           GDBusMethodInvocation *invocation)
 {
 	ControlCall *c = g_new0(ControlCall, 1);
+	gint64 owner = PBM_AUTH_NO_OWNER;
 
 	c->method = &control_methods[control];
 	c->manager = g_object_ref(shared->manager);
-	c->session = session != NULL ? g_object_ref(session) : NULL;
-	pbm_export_call(shared, invocation, c->method->auth, control_run, c, control_call_free);
+	if (session != NULL) {
+		/* both are set when the session is made and never change */
+		c->session_id = pbm_session_get_id(session);
+		owner = pbm_session_get_owner_uid(session);
+	} else if (control != PBM_CONTROL_RELOAD) {
+		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shared->lock);
+		c->session_id = shared->active_id;
+		owner = shared->active_id != 0 ? shared->active_owner : PBM_AUTH_NO_OWNER;
+	}
+	if (!c->method->owner_passes)
+		owner = PBM_AUTH_NO_OWNER;
+	pbm_export_call(shared, invocation, c->method->auth, owner, control_run, c,
+	                control_call_free);
 }

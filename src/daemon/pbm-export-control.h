@@ -30,6 +30,8 @@ typedef struct {
 	GMutex lock; /* guards what follows */
 	gchar *control_group;
 	PbmExportCatalog *catalog;
+	gint64 active_id;     /* the active session's, 0 for none */
+	guint32 active_owner; /* its user */
 } PbmExportShared;
 
 gchar *pbm_export_shared_dup_control_group(PbmExportShared *shared);
@@ -40,11 +42,13 @@ PbmExportCatalog *pbm_export_shared_get_catalog(PbmExportShared *shared);
  * invocation (now or later; then it takes a reference). uid: the caller. */
 typedef void (*PbmExportRun)(GDBusMethodInvocation *invocation, guint32 uid, gpointer data);
 
-/* On the bus thread: authorizes the caller of invocation for action, then
- * runs run(invocation, uid, data) on the safety context, or replies with
- * the refusal; data is destroyed on the safety context either way. */
+/* On the bus thread: authorizes the caller of invocation for action (owner:
+ * as pbm_auth_check_async()), then runs run(invocation, uid, data) on the
+ * safety context, or replies with the refusal; data is destroyed on the
+ * safety context either way. */
 void pbm_export_call(PbmExportShared *shared, GDBusMethodInvocation *invocation,
-                     PbmAuthAction action, PbmExportRun run, gpointer data, GDestroyNotify destroy);
+                     PbmAuthAction action, gint64 owner, PbmExportRun run, gpointer data,
+                     GDestroyNotify destroy);
 
 /* Replies value (floating) to invocation from the bus thread, after what
  * was invoked there before (a new session's object is exported first). */
@@ -67,8 +71,10 @@ typedef enum {
 } PbmControl;
 
 /* pbm_export_call() of a control method. session: the Session object's
- * own session, which must still be the active one; NULL for the Manager's
- * methods. */
+ * own session; NULL for the Manager's methods, which act on the session
+ * active when they are called. That session must still be the active one
+ * when the call runs, so that passing as its owner (stop, pause, resume)
+ * never acts on someone else's. */
 void pbm_export_control_invoke(PbmExportShared *shared, PbmControl control, PbmSession *session,
                                GDBusMethodInvocation *invocation);
 

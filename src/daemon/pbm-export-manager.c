@@ -90,8 +90,8 @@ handle_get_history(PbmDBusManager *skel, GDBusMethodInvocation *invocation, gint
 		g_dbus_method_invocation_take_error(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	pbm_auth_check_async(invocation, PBM_AUTH_READ_HISTORY, group, NULL, history_authorized,
-	                     g_steal_pointer(&c));
+	pbm_auth_check_async(invocation, PBM_AUTH_READ_HISTORY, group, PBM_AUTH_NO_OWNER, NULL,
+	                     history_authorized, g_steal_pointer(&c));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -153,8 +153,8 @@ handle_start_session(PbmDBusManager *skel, GDBusMethodInvocation *invocation, co
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	c->profile = g_strdup(profile);
-	pbm_export_call(shared, invocation, PBM_AUTH_CONTROL, start_run, g_steal_pointer(&c),
-	                start_call_free);
+	pbm_export_call(shared, invocation, PBM_AUTH_CONTROL, PBM_AUTH_NO_OWNER, start_run,
+	                g_steal_pointer(&c), start_call_free);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

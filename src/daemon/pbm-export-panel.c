@@ -161,7 +161,7 @@ identify_run(GDBusMethodInvocation *invocation, guint32 uid, gpointer panel)
 static gboolean
 handle_identify(PbmDBusPanel *skel, GDBusMethodInvocation *invocation, PbmExportPanel *self)
 {
-	pbm_export_call(self->shared, invocation, PBM_AUTH_CONTROL, identify_run,
+	pbm_export_call(self->shared, invocation, PBM_AUTH_CONTROL, PBM_AUTH_NO_OWNER, identify_run,
 	                g_object_ref(self->panel), g_object_unref);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -201,8 +201,8 @@ clear_fault_run(GDBusMethodInvocation *invocation, guint32 uid, gpointer panel)
 static gboolean
 handle_clear_fault(PbmDBusPanel *skel, GDBusMethodInvocation *invocation, PbmExportPanel *self)
 {
-	pbm_export_call(self->shared, invocation, PBM_AUTH_ADMIN, clear_fault_run,
-	                g_object_ref(self->panel), g_object_unref);
+	pbm_export_call(self->shared, invocation, PBM_AUTH_ADMIN, PBM_AUTH_NO_OWNER,
+	                clear_fault_run, g_object_ref(self->panel), g_object_unref);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

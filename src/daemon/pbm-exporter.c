@@ -16,7 +16,6 @@ struct _PbmExporter {
 	PbmDBusManager *manager_skel;
 	GHashTable *panels;        /* PbmPanel * -> PbmExportPanel * */
 	PbmExportSession *session; /* the active one, or the last until the next starts */
-	gint64 active_id;          /* shared.lock: the session ActiveSession may show */
 	guint tick;                /* 1 Hz while something moves */
 };
 
@@ -31,7 +30,7 @@ static void
 set_active_session(PbmExporter *self, gint64 id, const gchar *path)
 {
 	g_mutex_lock(&self->shared.lock);
-	self->active_id = id;
+	self->shared.active_id = id;
 	pbm_dbus_manager_set_active_session(self->manager_skel, path);
 	g_mutex_unlock(&self->shared.lock);
 }
@@ -194,7 +193,7 @@ announce(gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	g_mutex_lock(&self->shared.lock);
-	if (self->active_id == a->id)
+	if (self->shared.active_id == a->id)
 		pbm_dbus_manager_set_active_session(self->manager_skel, a->path);
 	g_mutex_unlock(&self->shared.lock);
 	pbm_dbus_manager_emit_session_started(self->manager_skel, a->path);
@@ -223,7 +222,8 @@ on_session_started(PbmManager *manager, PbmSession *s, PbmExporter *self)
 	g_signal_connect_object(s, "state-changed", G_CALLBACK(on_session_state), self, 0);
 	g_signal_connect_object(s, "step-changed", G_CALLBACK(on_session_state), self, 0);
 	g_mutex_lock(&self->shared.lock);
-	self->active_id = pbm_session_get_id(s);
+	self->shared.active_id = pbm_session_get_id(s);
+	self->shared.active_owner = pbm_session_get_owner_uid(s);
 	g_mutex_unlock(&self->shared.lock);
 	update_manager(self);
 	post_announcement(self, s, NULL, NULL);

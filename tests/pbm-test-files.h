@@ -14,4 +14,14 @@ G_BEGIN_DECLS
  * nothing is left. */
 gboolean pbm_test_rm_rf(const gchar *path);
 
+/* Writes text to path as a profile or configuration file an administrator
+ * wrote: mode 0644 whatever the umask, since pbmd refuses profiles that
+ * others may change. Fails the test on an error. */
+void pbm_test_write_file(const gchar *path, const gchar *text);
+
+/* Copies the shipped profiles (data/profiles of the source tree) into dir,
+ * made 0755, as 0644 files: what an installation has, whatever the modes
+ * of the checkout. */
+void pbm_test_copy_shipped_profiles(const gchar *dir);
+
 G_END_DECLS

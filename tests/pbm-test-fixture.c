@@ -20,22 +20,13 @@
 #endif
 
 static void
-write_file(const gchar *path, const gchar *text)
-{
-	g_autoptr(GError) error = NULL;
-
-	if (!g_file_set_contents(path, text, -1, &error))
-		fail_msg("%s", error->message);
-}
-
-static void
 write_profiles(const PbmFixture *f, const gchar *const *profiles)
 {
 	for (guint i = 0; profiles != NULL && profiles[i] != NULL; i += 2) {
 		g_autofree gchar *file = g_strconcat(profiles[i], ".conf", NULL);
 		g_autofree gchar *path = g_build_filename(f->profiles, file, NULL);
 
-		write_file(path, profiles[i + 1]);
+		pbm_test_write_file(path, profiles[i + 1]);
 	}
 }
 
@@ -76,6 +67,7 @@ static void
 make_files(PbmFixture *f, const PbmFixtureOptions *options)
 {
 	g_autoptr(GError) error = NULL;
+	g_autofree gchar *shipped = NULL;
 
 	f->dir = g_dir_make_tmp("pbm-test-XXXXXX", &error);
 	if (f->dir == NULL)
@@ -87,6 +79,8 @@ make_files(PbmFixture *f, const PbmFixtureOptions *options)
 	f->state = g_build_filename(f->dir, "state", NULL);
 	f->history_db = g_build_filename(f->state, "history.db", NULL);
 	make_dir(f->profiles, 0755);
+	shipped = g_build_filename(f->dir, "shipped", NULL);
+	pbm_test_copy_shipped_profiles(shipped);
 	make_dir(f->state, 0700);
 	write_profiles(f, options->profiles);
 	f->control_group = options->control_group != NULL ? g_strdup(options->control_group)
@@ -148,10 +142,10 @@ pbm_fixture_teardown(void **state)
 gchar *
 pbm_fixture_config_text(const PbmFixture *f, const gchar *limits)
 {
-	return g_strdup_printf("profile_dirs = [ \"%s\", \"%s/data/profiles\" ];\n"
+	return g_strdup_printf("profile_dirs = [ \"%s\", \"%s/shipped\" ];\n"
 	                       "devices = [ %s ]; control_group = \"%s\";\n"
 	                       "limits = { min_gap = 0; %s };\n",
-	                       f->profiles, PBM_SOURCE_DIR,
+	                       f->profiles, f->dir,
 	                       f->usb != NULL ? "\"" PBM_FIXTURE_USB_DEVICE "\"" : "",
 	                       f->control_group, limits != NULL ? limits : "");
 }
@@ -161,7 +155,7 @@ pbm_fixture_write_config(const PbmFixture *f, const gchar *limits)
 {
 	g_autofree gchar *text = pbm_fixture_config_text(f, limits);
 
-	write_file(f->config, text);
+	pbm_test_write_file(f->config, text);
 }
 
 void

@@ -22,6 +22,7 @@
 #include <pwd.h>
 
 #include "config.h"
+#include "pbm-test-files.h"
 #include "pbm-test-fixture.h"
 
 static void
@@ -763,6 +764,38 @@ test_stopping_is_always_allowed(void **state)
 	                                      "stopped", PBM_FIXTURE_WAIT_MS));
 }
 
+/* A profile someone else could have changed is not offered, and asking
+ * for it says why and what fixes it. */
+static void
+test_untrusted_profile(void **state)
+{
+	PbmFixture *f = *state;
+	g_autofree gchar *file = g_build_filename(f->profiles, "open.conf", NULL);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *named = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) get_error = NULL;
+	g_autofree gchar *session = NULL;
+	g_autoptr(GVariant) profile = NULL;
+
+	assert_true(
+	        g_file_get_contents(PBM_SOURCE_DIR "/data/profiles/demo.conf", &text, NULL, NULL));
+	/* the demo, renamed */
+	named = g_strconcat("name = \"open\";\n", strstr(text, "\ntitle") + 1, NULL);
+	pbm_test_write_file(file, named);
+	assert_int_equal(g_chmod(file, 0666), 0);
+	pbm_fixture_spawn(f, NULL);
+	session = pbm_fixture_try_start(f, "open", NULL, &error);
+	assert_null(session);
+	pbm_assert_dbus_error(error, "org.pbmd1.Error.NoSuchProfile",
+	                      "writable by everyone (mode 0666)");
+	profile = pbm_fixture_manager(f, "GetProfile", g_variant_new("(s)", "open"), &get_error);
+	assert_null(profile);
+	pbm_assert_dbus_error(get_error, "org.pbmd1.Error.NoSuchProfile", "chmod go-w");
+	/* the rest are offered */
+	g_free(pbm_fixture_start(f, "demo", NULL));
+}
+
 /* The caller's uid: nobody's when the test runs as root, else its own. */
 static guint32
 caller_uid(void)
@@ -843,6 +876,7 @@ main(int argc, char **argv)
 		pbm_fixture_test(test_authorization_by_group, NULL),
 		pbm_fixture_test(test_history_privacy, &outsiders),
 		pbm_fixture_test(test_stopping_is_always_allowed, &outsiders),
+		pbm_fixture_test(test_untrusted_profile, NULL),
 		pbm_fixture_test(test_full_session_signals, NULL),
 	};
 

@@ -98,14 +98,15 @@ advance(Fixture *f, gint64 us)
 static gchar *
 write_config(const gchar *dir)
 {
-	g_autofree gchar *profiles = g_build_filename(PBM_SOURCE_DIR, "data", "profiles", NULL);
+	g_autofree gchar *profiles = g_build_filename(dir, "profiles", NULL);
 	g_autofree gchar *history = g_build_filename(dir, "history.db", NULL);
 	g_autofree gchar *text = g_strdup_printf("profile_dirs = [ \"%s\" ];\n"
 	                                         "history_path = \"%s\";\n",
 	                                         profiles, history);
 	gchar *path = g_build_filename(dir, "pbmd.conf", NULL);
 
-	assert_true(g_file_set_contents(path, text, -1, NULL));
+	pbm_test_copy_shipped_profiles(profiles);
+	pbm_test_write_file(path, text);
 	return path;
 }
 

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
@@ -37,7 +38,8 @@ write_file(const gchar *dir, const gchar *file, const gchar *text, gssize len)
 	g_autoptr(GError) error = NULL;
 	gchar *path = g_build_filename(dir, file, NULL);
 
-	if (!g_file_set_contents(path, text, len, &error))
+	/* 0644 whatever the umask: pbmd refuses profiles others may write */
+	if (!g_file_set_contents_full(path, text, len, G_FILE_SET_CONTENTS_NONE, 0644, &error))
 		fail_msg("%s: %s", path, error->message);
 	return path;
 }
@@ -541,7 +543,8 @@ test_store_override(void **state)
 	g_autofree gchar *shipped =
 	        write_file(d->dirs[1], "skin.conf", PROFILE("skin", "Shipped"), -1);
 	g_autofree gchar *joint = write_file(d->dirs[1], "joint.conf", PROFILE("joint", "J"), -1);
-	g_autoptr(PbmProfileStore) store = pbm_profile_store_load((const gchar *const *)d->dirs);
+	g_autoptr(PbmProfileStore) store =
+	        pbm_profile_store_load((const gchar *const *)d->dirs, NULL);
 	PbmProfile *skin = pbm_profile_store_lookup(store, "skin");
 	GPtrArray *notes = pbm_profile_store_get_notes(store);
 	const gchar *names[] = { "joint", "skin", NULL };
@@ -567,7 +570,8 @@ test_store_broken_override(void **state)
 	g_autofree gchar *shipped =
 	        write_file(d->dirs[1], "skin.conf", PROFILE("skin", "Shipped"), -1);
 	g_autofree gchar *joint = write_file(d->dirs[1], "joint.conf", PROFILE("joint", "J"), -1);
-	g_autoptr(PbmProfileStore) store = pbm_profile_store_load((const gchar *const *)d->dirs);
+	g_autoptr(PbmProfileStore) store =
+	        pbm_profile_store_load((const gchar *const *)d->dirs, NULL);
 	GPtrArray *problems = pbm_profile_store_get_problems(store);
 	g_autofree gchar *where = g_strdup_printf("%s:3: distance_cm:", admin);
 	const gchar *names[] = { "joint", NULL };
@@ -595,7 +599,8 @@ test_store_bad_does_not_stop_others(void **state)
 	g_autofree gchar *b = write_file(d->dirs[0], "bbb.conf", "name = \"bbb\";\n%%%\n", -1);
 	g_autofree gchar *c = write_file(d->dirs[0], "ccc.conf", PROFILE("ccc", "C"), -1);
 	g_autofree gchar *e = write_file(d->dirs[0], "eee.conf", PROFILE("ddd", "E"), -1);
-	g_autoptr(PbmProfileStore) store = pbm_profile_store_load((const gchar *const *)d->dirs);
+	g_autoptr(PbmProfileStore) store =
+	        pbm_profile_store_load((const gchar *const *)d->dirs, NULL);
 	GPtrArray *problems = pbm_profile_store_get_problems(store);
 	const gchar *names[] = { "aaa", "ccc", NULL };
 	g_autofree gchar *b_where = g_strdup_printf("%s:2: ", b);
@@ -626,7 +631,7 @@ test_store_ignores_other_files(void **state)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(ignored); i++)
 		g_free(write_file(d->dirs[0], ignored[i], "garbage %%% not a profile\n", -1));
-	store = pbm_profile_store_load((const gchar *const *)d->dirs);
+	store = pbm_profile_store_load((const gchar *const *)d->dirs, NULL);
 	assert_names(store, names);
 	assert_int_equal(pbm_profile_store_get_problems(store)->len, 0);
 	assert_int_equal(pbm_profile_store_get_notes(store)->len, 0);
@@ -639,7 +644,8 @@ test_store_bad_file_name(void **state)
 	g_autofree gchar *upper = write_file(d->dirs[0], "Skin.conf", PROFILE("Skin", "S"), -1);
 	g_autofree gchar *space = write_file(d->dirs[0], "my skin.conf", PROFILE("skin", "S"), -1);
 	g_autofree gchar *joint = write_file(d->dirs[0], "joint.conf", PROFILE("joint", "J"), -1);
-	g_autoptr(PbmProfileStore) store = pbm_profile_store_load((const gchar *const *)d->dirs);
+	g_autoptr(PbmProfileStore) store =
+	        pbm_profile_store_load((const gchar *const *)d->dirs, NULL);
 	GPtrArray *problems = pbm_profile_store_get_problems(store);
 	const gchar *names[] = { "joint", NULL };
 	const gchar *paths[] = { upper, space };
@@ -674,8 +680,8 @@ test_store_missing_dir(void **state)
 	const gchar *none[] = { missing, NULL };
 	const gchar *names[] = { "skin", NULL };
 	const gchar *no_names[] = { NULL };
-	g_autoptr(PbmProfileStore) store = pbm_profile_store_load(dirs);
-	g_autoptr(PbmProfileStore) empty = pbm_profile_store_load(none);
+	g_autoptr(PbmProfileStore) store = pbm_profile_store_load(dirs, NULL);
+	g_autoptr(PbmProfileStore) empty = pbm_profile_store_load(none, NULL);
 
 	assert_names(store, names);
 	assert_int_equal(pbm_profile_store_get_problems(store)->len, 0);
@@ -683,6 +689,73 @@ test_store_missing_dir(void **state)
 	assert_names(empty, no_names);
 	assert_null(pbm_profile_store_lookup(empty, "skin"));
 	assert_int_equal(pbm_profile_store_get_problems(empty)->len, 0);
+}
+
+static const GError *
+problem_about(PbmProfileStore *store, const gchar *path)
+{
+	GPtrArray *problems = pbm_profile_store_get_problems(store);
+	g_autofree gchar *prefix = g_strdup_printf("%s: ", path);
+
+	for (guint i = 0; i < problems->len; i++) {
+		const GError *e = g_ptr_array_index(problems, i);
+		if (g_str_has_prefix(e->message, prefix))
+			return e;
+	}
+	fail_msg("no problem names %s", path);
+	return NULL;
+}
+
+static void
+assert_untrusted(PbmProfileStore *store, const gchar *path, const gchar *says, const gchar *fix)
+{
+	const GError *e = problem_about(store, path);
+
+	if (e == NULL)
+		return;
+	assert_true(g_error_matches(e, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_UNTRUSTED));
+	assert_non_null(strstr(e->message, says));
+	assert_non_null(strstr(e->message, fix));
+}
+
+/* A profile decides how much light goes into someone: pbmd believes only
+ * files and directories that no one but their owner, root or pbmd's own
+ * user, can change. */
+static void
+test_store_untrusted(void **state)
+{
+	Dirs *d = *state;
+	g_autofree gchar *skin = write_file(d->dirs[0], "skin.conf", PROFILE("skin", "S"), -1);
+	g_autofree gchar *grp = write_file(d->dirs[0], "grp.conf", PROFILE("grp", "G"), -1);
+	g_autofree gchar *all = write_file(d->dirs[0], "all.conf", PROFILE("all", "A"), -1);
+	g_autofree gchar *joint = write_file(d->dirs[1], "joint.conf", PROFILE("joint", "J"), -1);
+	g_autofree gchar *fix_grp = g_strdup_printf("chmod go-w %s", grp);
+	g_autofree gchar *fix_dir = g_strdup_printf("chmod go-w %s", d->dirs[1]);
+	g_autofree gchar *fix_owner = g_strdup_printf("chown root: %s", d->dirs[0]);
+	const gchar *names[] = { "skin", NULL };
+	const gchar *no_names[] = { NULL };
+	g_autoptr(PbmProfileStore) store = NULL;
+	g_autoptr(PbmProfileStore) strangers = NULL;
+	PbmFileTrust others = { .owners = { geteuid() + 1, geteuid() + 2 } };
+
+	assert_int_equal(g_chmod(grp, 0664), 0);
+	assert_int_equal(g_chmod(all, 0646), 0);
+	assert_int_equal(g_chmod(d->dirs[1], 0777), 0);
+	store = pbm_profile_store_load((const gchar *const *)d->dirs, NULL);
+	assert_names(store, names);
+	assert_int_equal(pbm_profile_store_get_problems(store)->len, 3);
+	assert_untrusted(store, grp, "writable by its group (mode 0664)", fix_grp);
+	assert_untrusted(store, all, "writable by everyone (mode 0646)", "chmod go-w");
+	/* a directory others may write is skipped whole */
+	assert_untrusted(store, d->dirs[1], "writable by everyone (mode 0777)", fix_dir);
+	/* and StartSession says why, not just that there is no such profile */
+	assert_non_null(g_hash_table_lookup(pbm_profile_store_get_skipped(store), "grp"));
+
+	/* owned by someone pbmd does not trust */
+	assert_int_equal(g_chmod(d->dirs[1], 0700), 0);
+	strangers = pbm_profile_store_load((const gchar *const *)d->dirs, &others);
+	assert_names(strangers, no_names);
+	assert_untrusted(strangers, d->dirs[0], "owned by uid", fix_owner);
 }
 
 int
@@ -700,6 +773,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_bad_file_name, dirs_setup,
 		                                dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_store_missing_dir, dirs_setup, dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_store_untrusted, dirs_setup, dirs_teardown),
 	};
 	gsize n_rows = G_N_ELEMENTS(bad_profiles);
 	gsize n = n_rows + G_N_ELEMENTS(store_tests);

@@ -88,14 +88,22 @@ shipped(const gchar *name)
 static void
 test_shipped_profiles_load(void **state)
 {
-	const gchar *dirs[] = { PBM_SOURCE_DIR "/data/profiles", NULL };
-	g_autoptr(PbmProfileStore) store = pbm_profile_store_load(dirs);
-	g_autoptr(GPtrArray) list = pbm_profile_store_list(store);
+	g_autofree gchar *tmp = g_dir_make_tmp("pbm-shipped-XXXXXX", NULL);
+	g_autofree gchar *dir = g_build_filename(tmp, "profiles", NULL);
+	const gchar *dirs[] = { dir, NULL };
+	g_autoptr(PbmProfileStore) store = NULL;
+	g_autoptr(GPtrArray) list = NULL;
 	const gchar *expected[] = {
 		"back-pain", "demo", "inflammation", "joint", "recovery", "skin"
 	};
 	PbmChannel ch[PBM_MAX_CHANNELS];
 
+	/* as installed, whatever the modes of the checkout */
+	assert_non_null(tmp);
+	pbm_test_copy_shipped_profiles(dir);
+	store = pbm_profile_store_load(dirs, NULL);
+	list = pbm_profile_store_list(store);
+	pbm_test_rm_rf(tmp);
 	sim_channels(ch);
 	assert_int_equal(pbm_profile_store_get_problems(store)->len, 0);
 	assert_int_equal(list->len, G_N_ELEMENTS(expected));

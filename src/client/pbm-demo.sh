@@ -27,9 +27,14 @@ address=$(head -n 1 "$work/address")
 
 # Whoever runs the demo controls its pbmd: their own group is its control
 # group (there is no polkit agent on a private bus).
+# pbmd believes only profiles that no one but their owner can change: the
+# shipped ones are copied as a package installs them, whatever the umask
+# of the checkout.
+mkdir -m 0755 "$work/profiles"
+install -m 0644 "$source_dir"/data/profiles/*.conf "$work/profiles/"
 cat > "$work/pbmd.conf" <<CONF
 # demo: the shipped profiles, no USB, no rest between sessions
-profile_dirs = [ "$source_dir/data/profiles" ];
+profile_dirs = [ "$work/profiles" ];
 devices = [];
 control_group = "$(id -gn)";
 limits = { min_gap = 0; };

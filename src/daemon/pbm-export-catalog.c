@@ -8,6 +8,7 @@ struct _PbmExportCatalog {
 	gconstpointer panel;   /* compared, never used */
 	GVariant *list;        /* aa{sv} */
 	GHashTable *by_name;   /* name -> a{sv} with steps */
+	GHashTable *skipped;   /* name -> why its file was not loaded */
 };
 
 static GVariant *
@@ -26,6 +27,8 @@ pbm_export_catalog_new(PbmManager *manager)
 	PbmProfileStore *store = pbm_manager_get_profiles(manager);
 	g_autoptr(GPtrArray) profiles = pbm_profile_store_list(store);
 	GVariantBuilder b;
+	GHashTableIter iter;
+	gpointer name, why;
 
 	self->profiles_serial = pbm_manager_get_profiles_serial(manager);
 	self->panel = pbm_manager_get_estimate_panel(manager);
@@ -39,6 +42,11 @@ pbm_export_catalog_new(PbmManager *manager)
 		                    g_variant_ref_sink(profile_variant(manager, p, TRUE)));
 	}
 	self->list = g_variant_ref_sink(g_variant_builder_end(&b));
+	self->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_hash_table_iter_init(&iter, pbm_profile_store_get_skipped(store));
+	while (g_hash_table_iter_next(&iter, &name, &why))
+		g_hash_table_insert(self->skipped, g_strdup(name),
+		                    g_strdup(((const GError *)why)->message));
 	return self;
 }
 
@@ -53,6 +61,7 @@ catalog_clear(PbmExportCatalog *self)
 {
 	g_variant_unref(self->list);
 	g_hash_table_unref(self->by_name);
+	g_hash_table_unref(self->skipped);
 }
 
 void
@@ -80,7 +89,7 @@ pbm_export_catalog_lookup(PbmExportCatalog *self, const gchar *name, GError **er
 	GVariant *profile = g_hash_table_lookup(self->by_name, name);
 
 	if (profile == NULL) {
-		pbm_manager_no_such_profile(name, error);
+		pbm_manager_no_such_profile(name, g_hash_table_lookup(self->skipped, name), error);
 		return NULL;
 	}
 	return g_variant_ref(profile);

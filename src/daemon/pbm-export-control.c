@@ -17,7 +17,37 @@ pbm_export_shared_get_catalog(PbmExportShared *shared)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shared->lock);
 
-	return pbm_export_catalog_ref(shared->catalog);
+	return shared->catalog != NULL ? pbm_export_catalog_ref(shared->catalog) : NULL;
+}
+
+/* Only the safety context sets shared->catalog, so it reads it unlocked. */
+gboolean
+pbm_export_shared_drop_stale_catalog(PbmExportShared *shared)
+{
+	PbmExportCatalog *old = shared->catalog;
+
+	if (old == NULL || pbm_export_catalog_is_for(old, shared->manager))
+		return FALSE;
+	g_mutex_lock(&shared->lock);
+	shared->catalog = NULL;
+	g_mutex_unlock(&shared->lock);
+	pbm_export_catalog_unref(old);
+	return TRUE;
+}
+
+PbmExportCatalog *
+pbm_export_shared_ensure_catalog(PbmExportShared *shared)
+{
+	PbmExportCatalog *fresh;
+
+	pbm_export_shared_drop_stale_catalog(shared);
+	if (shared->catalog != NULL)
+		return pbm_export_catalog_ref(shared->catalog);
+	fresh = pbm_export_catalog_new(shared->manager);
+	g_mutex_lock(&shared->lock);
+	shared->catalog = pbm_export_catalog_ref(fresh);
+	g_mutex_unlock(&shared->lock);
+	return fresh;
 }
 
 /* ---- an authorized call ---- */

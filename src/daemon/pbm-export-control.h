@@ -35,8 +35,16 @@ typedef struct {
 } PbmExportShared;
 
 gchar *pbm_export_shared_dup_control_group(PbmExportShared *shared);
-/* A reference to the profiles as they are now. */
+/* A reference to the profiles as they are now, or NULL while there is
+ * none yet (at start-up, after a change): then the safety context makes
+ * it, pbm_export_shared_ensure_catalog(). Made lazily, so that start-up
+ * does not wait for every profile's estimate. */
 PbmExportCatalog *pbm_export_shared_get_catalog(PbmExportShared *shared);
+/* On the safety context: the catalog, made first if it is missing or stale. */
+PbmExportCatalog *pbm_export_shared_ensure_catalog(PbmExportShared *shared);
+/* On the safety context: forgets the catalog if the profiles or the
+ * estimate panel changed since it was made; whether it did. */
+gboolean pbm_export_shared_drop_stale_catalog(PbmExportShared *shared);
 
 /* What an authorized call does, on the safety context: it replies to
  * invocation (now or later; then it takes a reference). uid: the caller. */

@@ -10,14 +10,71 @@
 
 /* ---- reading: open to everyone, on the bus thread ---- */
 
+/* ListProfiles (name NULL) or GetProfile(name) from catalog. */
+static void
+answer_profiles(PbmExportCatalog *catalog, GDBusMethodInvocation *invocation, const gchar *name)
+{
+	g_autoptr(GVariant) value = NULL;
+	GError *error = NULL;
+
+	value = name == NULL ? pbm_export_catalog_list(catalog)
+	                     : pbm_export_catalog_lookup(catalog, name, &error);
+	if (value == NULL) {
+		g_dbus_method_invocation_take_error(invocation, error);
+		return;
+	}
+	g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&value, 1));
+}
+
+typedef struct {
+	PbmExportShared *shared;
+	GDBusMethodInvocation *invocation;
+	gchar *name;
+} ProfilesCall;
+
+static void
+profiles_call_free(gpointer data)
+{
+	ProfilesCall *c = data;
+
+	g_object_unref(c->invocation);
+	g_free(c->name);
+	g_free(c);
+}
+
+static gboolean
+answer_profiles_on_safety(gpointer data)
+{
+	ProfilesCall *c = data;
+	g_autoptr(PbmExportCatalog) catalog = pbm_export_shared_ensure_catalog(c->shared);
+
+	answer_profiles(catalog, c->invocation, c->name);
+	return G_SOURCE_REMOVE;
+}
+
+/* From the catalog here, or, while there is none, where it is made. */
+static void
+serve_profiles(PbmExportShared *shared, GDBusMethodInvocation *invocation, const gchar *name)
+{
+	g_autoptr(PbmExportCatalog) catalog = pbm_export_shared_get_catalog(shared);
+	ProfilesCall *c;
+
+	if (catalog != NULL) {
+		answer_profiles(catalog, invocation, name);
+		return;
+	}
+	c = g_new0(ProfilesCall, 1);
+	c->shared = shared;
+	c->invocation = g_object_ref(invocation);
+	c->name = g_strdup(name);
+	pbm_bus_thread_to_safety(shared->bus, answer_profiles_on_safety, c, profiles_call_free);
+}
+
 static gboolean
 handle_list_profiles(PbmDBusManager *skel, GDBusMethodInvocation *invocation,
                      PbmExportShared *shared)
 {
-	g_autoptr(PbmExportCatalog) catalog = pbm_export_shared_get_catalog(shared);
-	g_autoptr(GVariant) list = pbm_export_catalog_list(catalog);
-
-	pbm_dbus_manager_complete_list_profiles(skel, invocation, list);
+	serve_profiles(shared, invocation, NULL);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -25,16 +82,13 @@ static gboolean
 handle_get_profile(PbmDBusManager *skel, GDBusMethodInvocation *invocation, const gchar *name,
                    PbmExportShared *shared)
 {
-	g_autoptr(PbmExportCatalog) catalog = pbm_export_shared_get_catalog(shared);
-	g_autoptr(GVariant) profile = NULL;
 	GError *error = NULL;
 
-	if (!pbm_dbus_args_check_profile_name(name, &error) ||
-	    (profile = pbm_export_catalog_lookup(catalog, name, &error)) == NULL) {
+	if (!pbm_dbus_args_check_profile_name(name, &error)) {
 		g_dbus_method_invocation_take_error(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	pbm_dbus_manager_complete_get_profile(skel, invocation, profile);
+	serve_profiles(shared, invocation, name);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -17,6 +17,7 @@ struct _PbmExporter {
 	GHashTable *panels;        /* PbmPanel * -> PbmExportPanel * */
 	PbmExportSession *session; /* the active one, or the last until the next starts */
 	guint tick;                /* 1 Hz while something moves */
+	guint catalog_idle;        /* makes the catalog when idle */
 };
 
 G_DEFINE_TYPE(PbmExporter, pbm_exporter, G_TYPE_OBJECT)
@@ -35,26 +36,33 @@ set_active_session(PbmExporter *self, gint64 id, const gchar *path)
 	g_mutex_unlock(&self->shared.lock);
 }
 
-/* The profiles as clients read them, made again when they or the panel
- * their estimates are for change. */
+static gboolean
+make_catalog(gpointer data)
+{
+	PbmExporter *self = data;
+
+	self->catalog_idle = 0;
+	pbm_export_catalog_unref(pbm_export_shared_ensure_catalog(&self->shared));
+	return G_SOURCE_REMOVE;
+}
+
+/* The profiles as clients read them: a stale catalog is dropped at once,
+ * and a new one made when nothing else is to be done, or earlier if a
+ * client asks first. */
 static void
 update_catalog(PbmExporter *self)
 {
-	PbmExportCatalog *old = self->shared.catalog;
-	g_autofree gchar *group = NULL;
+	const gchar *group = pbm_manager_get_config(self->manager)->control_group;
 
-	if (old != NULL && pbm_export_catalog_is_for(old, self->manager) &&
-	    g_strcmp0(self->shared.control_group,
-	              pbm_manager_get_config(self->manager)->control_group) == 0)
-		return;
-	group = g_strdup(pbm_manager_get_config(self->manager)->control_group);
-	g_mutex_lock(&self->shared.lock);
-	self->shared.catalog = pbm_export_catalog_new(self->manager);
-	g_free(self->shared.control_group);
-	self->shared.control_group = g_steal_pointer(&group);
-	g_mutex_unlock(&self->shared.lock);
-	if (old != NULL)
-		pbm_export_catalog_unref(old);
+	if (g_strcmp0(self->shared.control_group, group) != 0) {
+		g_mutex_lock(&self->shared.lock);
+		g_free(self->shared.control_group);
+		self->shared.control_group = g_strdup(group);
+		g_mutex_unlock(&self->shared.lock);
+	}
+	pbm_export_shared_drop_stale_catalog(&self->shared);
+	if (self->shared.catalog == NULL && self->catalog_idle == 0)
+		self->catalog_idle = g_idle_add_full(G_PRIORITY_LOW, make_catalog, self, NULL);
 }
 
 static void
@@ -290,6 +298,7 @@ pbm_exporter_dispose(GObject *object)
 	PbmExporter *self = PBM_EXPORTER(object);
 
 	g_clear_handle_id(&self->tick, g_source_remove);
+	g_clear_handle_id(&self->catalog_idle, g_source_remove);
 	if (self->manager != NULL)
 		g_signal_handlers_disconnect_by_data(self->manager, self);
 	if (self->shared.bus != NULL)

@@ -57,7 +57,8 @@ load_config(PbmManager *self, GError **error)
 static PbmProfileStore *
 load_profiles(PbmConfig *config)
 {
-	PbmProfileStore *store = pbm_profile_store_load((const gchar *const *)config->profile_dirs);
+	PbmProfileStore *store =
+	        pbm_profile_store_load((const gchar *const *)config->profile_dirs, NULL);
 	GPtrArray *problems = pbm_profile_store_get_problems(store);
 	GPtrArray *notes = pbm_profile_store_get_notes(store);
 
@@ -378,15 +379,23 @@ static PbmProfile *
 lookup_profile(PbmManager *self, const gchar *name, GError **error)
 {
 	PbmProfile *profile = pbm_profile_store_lookup(self->profiles, name);
+	const GError *why = NULL;
 
-	if (profile == NULL)
-		pbm_manager_no_such_profile(name, error);
-	return profile;
+	if (profile != NULL)
+		return profile;
+	why = g_hash_table_lookup(pbm_profile_store_get_skipped(self->profiles), name);
+	pbm_manager_no_such_profile(name, why != NULL ? why->message : NULL, error);
+	return NULL;
 }
 
 void
-pbm_manager_no_such_profile(const gchar *name, GError **error)
+pbm_manager_no_such_profile(const gchar *name, const gchar *why, GError **error)
 {
+	if (why != NULL) {
+		g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_SUCH_PROFILE,
+		            "profile \"%s\" was not loaded: %s", name, why);
+		return;
+	}
 	g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_SUCH_PROFILE,
 	            "there is no profile \"%s\"; ListProfiles lists the installed ones", name);
 }

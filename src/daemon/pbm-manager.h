@@ -74,8 +74,9 @@ gboolean pbm_manager_reload(PbmManager *self, GError **error);
  * returns (NULL: none). */
 gboolean pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out);
 PbmPanel *pbm_manager_get_estimate_panel(PbmManager *self);
-/* NoSuchProfile for name; pure, so any thread may call it. */
-void pbm_manager_no_such_profile(const gchar *name, GError **error);
+/* NoSuchProfile for name, saying why when its file was skipped (why: the
+ * problem, or NULL); pure, so any thread may call it. */
+void pbm_manager_no_such_profile(const gchar *name, const gchar *why, GError **error);
 
 /* Ends the active session with outcome (daemon-stopped, interrupted),
  * switches every panel off and waits briefly for them to acknowledge. */

@@ -24,6 +24,7 @@ typedef enum {
 	PBM_CONFIG_ERROR_MISSING,     /* a required key is absent */
 	PBM_CONFIG_ERROR_INVALID,     /* keys that do not fit together */
 	PBM_CONFIG_ERROR_NAME,        /* profile name and file name disagree */
+	PBM_CONFIG_ERROR_UNTRUSTED,   /* someone but an administrator could change it */
 } PbmConfigError;
 
 /* Files larger than this are refused before parsing. */

@@ -7,7 +7,9 @@ struct _PbmProfileStore {
 	GHashTable *profiles; /* name -> PbmProfile */
 	GHashTable *taken;    /* name -> path of the file that claimed it */
 	GPtrArray *problems;  /* GError * */
+	GHashTable *skipped;  /* name -> its GError in problems */
 	GPtrArray *notes;     /* gchar * */
+	PbmFileTrust trust;
 };
 
 static gint
@@ -23,7 +25,7 @@ load_file(PbmProfileStore *store, const gchar *dir, const gchar *file)
 	g_autofree gchar *name = g_strndup(file, strlen(file) - strlen(".conf"));
 	const gchar *owner = g_hash_table_lookup(store->taken, name);
 	GError *error = NULL;
-	PbmProfile *profile;
+	PbmProfile *profile = NULL;
 
 	if (owner != NULL) {
 		g_ptr_array_add(store->notes,
@@ -39,9 +41,10 @@ load_file(PbmProfileStore *store, const gchar *dir, const gchar *file)
 		return;
 	}
 	g_hash_table_insert(store->taken, g_strdup(name), g_strdup(path));
-	profile = pbm_profile_load(path, &error);
-	if (profile == NULL) {
+	if (!pbm_file_trust_check(&store->trust, path, &error) ||
+	    (profile = pbm_profile_load(path, &error)) == NULL) {
 		g_ptr_array_add(store->problems, error);
+		g_hash_table_insert(store->skipped, g_strdup(name), error);
 		return;
 	}
 	g_hash_table_insert(store->profiles, g_strdup(name), profile);
@@ -53,9 +56,14 @@ load_dir(PbmProfileStore *store, const gchar *dir)
 	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
 	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
 	const gchar *file;
+	GError *error = NULL;
 
 	if (d == NULL)
 		return;
+	if (!pbm_file_trust_check(&store->trust, dir, &error)) {
+		g_ptr_array_add(store->problems, error);
+		return;
+	}
 	while ((file = g_dir_read_name(d)) != NULL) {
 		if (g_str_has_suffix(file, ".conf") && file[0] != '.')
 			g_ptr_array_add(files, g_strdup(file));
@@ -66,13 +74,19 @@ load_dir(PbmProfileStore *store, const gchar *dir)
 }
 
 PbmProfileStore *
-pbm_profile_store_load(const gchar *const *dirs)
+pbm_profile_store_load(const gchar *const *dirs, const PbmFileTrust *trust)
 {
 	PbmProfileStore *store = g_new0(PbmProfileStore, 1);
+
+	if (trust != NULL)
+		store->trust = *trust;
+	else
+		pbm_file_trust_init(&store->trust);
 
 	store->profiles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                        (GDestroyNotify)pbm_profile_unref);
 	store->taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	store->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	store->problems = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
 	store->notes = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; dirs != NULL && dirs[i] != NULL; i++)
@@ -87,6 +101,7 @@ pbm_profile_store_free(PbmProfileStore *store)
 		return;
 	g_hash_table_unref(store->profiles);
 	g_hash_table_unref(store->taken);
+	g_hash_table_unref(store->skipped);
 	g_ptr_array_unref(store->problems);
 	g_ptr_array_unref(store->notes);
 	g_free(store);
@@ -124,6 +139,12 @@ GPtrArray *
 pbm_profile_store_get_problems(PbmProfileStore *store)
 {
 	return store->problems;
+}
+
+GHashTable *
+pbm_profile_store_get_skipped(PbmProfileStore *store)
+{
+	return store->skipped;
 }
 
 GPtrArray *

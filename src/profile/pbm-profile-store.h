@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include "pbm-file-trust.h"
 #include "pbm-profile.h"
 
 G_BEGIN_DECLS
@@ -16,7 +17,10 @@ typedef struct _PbmProfileStore PbmProfileStore;
  * admin's file is broken: that profile is then unavailable, not silently
  * replaced). Missing directories are fine. Never fails: problems are kept
  * in pbm_profile_store_get_problems(). */
-PbmProfileStore *pbm_profile_store_load(const gchar *const *dirs);
+/* Only files and directories trust allows are believed (NULL: root and
+ * the process's own user); a directory it does not allow is skipped whole,
+ * as one problem. */
+PbmProfileStore *pbm_profile_store_load(const gchar *const *dirs, const PbmFileTrust *trust);
 void pbm_profile_store_free(PbmProfileStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmProfileStore, pbm_profile_store_free)
 
@@ -25,6 +29,8 @@ PbmProfile *pbm_profile_store_lookup(PbmProfileStore *store, const gchar *name);
 GPtrArray *pbm_profile_store_list(PbmProfileStore *store);
 /* GError * for every file that was skipped, in load order. */
 GPtrArray *pbm_profile_store_get_problems(PbmProfileStore *store);
+/* name -> GError *: why the file that claimed that name was skipped. */
+GHashTable *pbm_profile_store_get_skipped(PbmProfileStore *store);
 /* Human-readable notes: which files were overridden by which. */
 GPtrArray *pbm_profile_store_get_notes(PbmProfileStore *store);
 

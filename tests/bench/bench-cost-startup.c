@@ -13,7 +13,7 @@
  * pbmd uses: pbm_profile_store_load() on the profile directory, and
  * pbm_history_open() + pbm_history_recover_interrupted() on the database. No panel: pbmd says READY
  * as soon as it owns its name. Each case runs once to warm the caches (printed, not counted), then
- * BENCH_COST_RUNS times (5); min/median/max are printed. After the runs, ListProfiles and
+ * BENCH_COST_RUNS times (5, NULL); min/median/max are printed. After the runs, ListProfiles and
  * GetHistory must show what was generated: otherwise the benchmark measured something else, and
  * fails.
  */
@@ -164,7 +164,7 @@ measure_profile_store(const gchar *label, const gchar *dir, guint expected)
 
 	for (guint i = 0; i < runs(); i++) {
 		gint64 start = g_get_monotonic_time();
-		g_autoptr(PbmProfileStore) store = pbm_profile_store_load(dirs);
+		g_autoptr(PbmProfileStore) store = pbm_profile_store_load(dirs, NULL);
 		gdouble value = (g_get_monotonic_time() - start) / 1000.0;
 		g_autoptr(GPtrArray) list = pbm_profile_store_list(store);
 

@@ -65,6 +65,8 @@ static const gchar bus_config_format[] =
         "          send_interface=\"org.freedesktop.DBus.Debug.Stats\"/>\n"
         "    <!-- as polkit's own policy: anyone may ask the authority -->\n"
         "    <allow send_destination=\"org.freedesktop.PolicyKit1\"/>\n"
+        "    <!-- as logind's own policy: anyone may ask it (Inhibit) -->\n"
+        "    <allow send_destination=\"org.freedesktop.login1\"/>\n"
         "  </policy>\n"
         "  <!-- the user running the tests runs pbmd, the fake authority and a\n"
         "       stand-in for logind (PrepareForSleep) -->\n"

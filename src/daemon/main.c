@@ -13,6 +13,7 @@
 #include "pbm-exporter.h"
 #include "pbm-log.h"
 #include "pbm-manager.h"
+#include "pbm-sleep-guard.h"
 
 #define EXIT_USAGE 2
 /* How long start-up waits for the first panels before saying READY. */
@@ -24,6 +25,7 @@ typedef struct {
 	PbmExporter *exporter;
 	GDBusConnection *connection;
 	GDBusConnection *system_bus; /* for logind, when there is one */
+	PbmSleepGuard *sleep_guard;
 	PbmBusGuard *guard;
 	guint name_id;
 	guint watchdog_id;
@@ -192,23 +194,6 @@ on_hangup(gpointer user_data)
 }
 
 static void
-on_prepare_for_sleep(GDBusConnection *connection, const gchar *sender, const gchar *path,
-                     const gchar *iface, const gchar *signal, GVariant *params, gpointer user_data)
-{
-	Daemon *d = user_data;
-	gboolean sleeping = FALSE;
-
-	g_variant_get(params, "(b)", &sleeping);
-	if (!sleeping) {
-		pbm_manager_release_starts(d->manager);
-		return;
-	}
-	pbm_manager_hold_starts(d->manager, "the system is going to sleep");
-	pbm_manager_end_session(d->manager, PBM_OUTCOME_INTERRUPTED,
-	                        "the system is going to sleep");
-}
-
-static void
 watch_suspend(Daemon *d)
 {
 	g_autoptr(GError) error = NULL;
@@ -218,10 +203,7 @@ watch_suspend(Daemon *d)
 		g_debug("no system bus, so no suspend notice: %s", error->message);
 		return;
 	}
-	g_dbus_connection_signal_subscribe(d->system_bus, "org.freedesktop.login1",
-	                                   "org.freedesktop.login1.Manager", "PrepareForSleep",
-	                                   "/org/freedesktop/login1", NULL,
-	                                   G_DBUS_SIGNAL_FLAGS_NONE, on_prepare_for_sleep, d, NULL);
+	d->sleep_guard = pbm_sleep_guard_new(d->system_bus, d->manager);
 }
 
 /* ---- main ---- */
@@ -295,6 +277,7 @@ run(Daemon *d)
 
 	/* Light off and the history closed before anything goes away. */
 	pbm_manager_shutdown(d->manager);
+	g_clear_pointer(&d->sleep_guard, pbm_sleep_guard_free);
 	g_clear_object(&d->exporter);
 	g_bus_unown_name(d->name_id);
 	g_dbus_connection_flush_sync(d->connection, NULL, NULL);

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pbm-sleep-guard.h"
+
+#include <gio/gunixfdlist.h>
+#include <unistd.h>
+
+#define LOGIND_NAME "org.freedesktop.login1"
+#define LOGIND_PATH "/org/freedesktop/login1"
+#define LOGIND_MANAGER "org.freedesktop.login1.Manager"
+
+struct _PbmSleepGuard {
+	GDBusConnection *bus;
+	PbmManager *manager;
+	guint subscription;
+	gint inhibitor;       /* the delay lock's fd, or -1 */
+	GCancellable *taking; /* an Inhibit call on its way, or NULL */
+	gboolean going_to_sleep;
+};
+
+static void
+release(PbmSleepGuard *self)
+{
+	if (self->taking != NULL) {
+		g_cancellable_cancel(self->taking);
+		g_clear_object(&self->taking);
+	}
+	if (self->inhibitor >= 0) {
+		close(self->inhibitor);
+		self->inhibitor = -1;
+	}
+}
+
+static gboolean
+wants_lock(PbmSleepGuard *self)
+{
+	return !self->going_to_sleep && pbm_manager_session_active(self->manager);
+}
+
+static void
+inhibit_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GUnixFDList) fds = NULL;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish(
+	        G_DBUS_CONNECTION(source), &fds, result, &error);
+	PbmSleepGuard *self = user_data;
+	gint32 index = -1;
+
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	g_clear_object(&self->taking);
+	if (reply == NULL) {
+		g_debug("no sleep inhibitor from logind: %s", error->message);
+		return;
+	}
+	g_variant_get(reply, "(h)", &index);
+	if (fds == NULL || index < 0 || index >= g_unix_fd_list_get_length(fds)) {
+		g_warning("logind's Inhibit reply carries no file descriptor");
+		return;
+	}
+	self->inhibitor = g_unix_fd_list_get(fds, index, &error);
+	if (self->inhibitor < 0)
+		g_warning("logind's sleep inhibitor: %s", error->message);
+	else if (!wants_lock(self))
+		release(self);
+}
+
+static void
+take(PbmSleepGuard *self)
+{
+	self->taking = g_cancellable_new();
+	g_dbus_connection_call_with_unix_fd_list(
+	        self->bus, LOGIND_NAME, LOGIND_PATH, LOGIND_MANAGER, "Inhibit",
+	        g_variant_new(
+	                "(ssss)", "sleep", "pbmd",
+	                "A light therapy session is running; pbmd switches the panel off first",
+	                "delay"),
+	        G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, self->taking,
+	        inhibit_done, self);
+}
+
+/* Held exactly while a session runs. */
+static void
+on_changed(PbmManager *manager, PbmSleepGuard *self)
+{
+	gboolean held = self->inhibitor >= 0 || self->taking != NULL;
+
+	if (wants_lock(self) && !held)
+		take(self);
+	else if (!wants_lock(self) && held)
+		release(self);
+}
+
+static void
+on_prepare_for_sleep(GDBusConnection *connection, const gchar *sender, const gchar *path,
+                     const gchar *iface, const gchar *signal, GVariant *params, gpointer user_data)
+{
+	PbmSleepGuard *self = user_data;
+	gboolean sleeping = FALSE;
+
+	if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(b)")))
+		return;
+	g_variant_get(params, "(b)", &sleeping);
+	self->going_to_sleep = sleeping;
+	if (!sleeping) {
+		pbm_manager_release_starts(self->manager);
+		return;
+	}
+	pbm_manager_hold_starts(self->manager, "the system is going to sleep");
+	/* returns once every panel is dark: then the machine may sleep */
+	pbm_manager_end_session(self->manager, PBM_OUTCOME_INTERRUPTED,
+	                        "the system is going to sleep");
+	release(self);
+}
+
+PbmSleepGuard *
+pbm_sleep_guard_new(GDBusConnection *bus, PbmManager *manager)
+{
+	PbmSleepGuard *self = g_new0(PbmSleepGuard, 1);
+
+	self->bus = g_object_ref(bus);
+	self->manager = g_object_ref(manager);
+	self->inhibitor = -1;
+	self->subscription = g_dbus_connection_signal_subscribe(
+	        bus, LOGIND_NAME, LOGIND_MANAGER, "PrepareForSleep", LOGIND_PATH, NULL,
+	        G_DBUS_SIGNAL_FLAGS_NONE, on_prepare_for_sleep, self, NULL);
+	g_signal_connect(manager, "changed", G_CALLBACK(on_changed), self);
+	on_changed(manager, self);
+	return self;
+}
+
+void
+pbm_sleep_guard_free(PbmSleepGuard *self)
+{
+	if (self == NULL)
+		return;
+	release(self);
+	g_signal_handlers_disconnect_by_data(self->manager, self);
+	g_dbus_connection_signal_unsubscribe(self->bus, self->subscription);
+	g_object_unref(self->manager);
+	g_object_unref(self->bus);
+	g_free(self);
+}

@@ -39,7 +39,7 @@ pbm_test_write_file(const gchar *path, const gchar *text)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_NONE, 0644, &error))
+	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
 		g_error("%s", error->message);
 }
 

@@ -16,7 +16,8 @@ gboolean pbm_test_rm_rf(const gchar *path);
 
 /* Writes text to path as a profile or configuration file an administrator
  * wrote: mode 0644 whatever the umask, since pbmd refuses profiles that
- * others may change. Fails the test on an error. */
+ * others may change; replaced whole (pbmd may read it at any time). Fails
+ * the test on an error. */
 void pbm_test_write_file(const gchar *path, const gchar *text);
 
 /* Copies the shipped profiles (data/profiles of the source tree) into dir,

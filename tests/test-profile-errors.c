@@ -39,7 +39,8 @@ write_file(const gchar *dir, const gchar *file, const gchar *text, gssize len)
 	gchar *path = g_build_filename(dir, file, NULL);
 
 	/* 0644 whatever the umask: pbmd refuses profiles others may write */
-	if (!g_file_set_contents_full(path, text, len, G_FILE_SET_CONTENTS_NONE, 0644, &error))
+	if (!g_file_set_contents_full(path, text, len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+	                              &error))
 		fail_msg("%s: %s", path, error->message);
 	return path;
 }

@@ -2,9 +2,9 @@
  *
  * The real pbmd with its real USB transport, the panel emulated under
  * umockdev, on a private bus: a session on USB, unplug mid-session and
- * replug, and SIGKILL of pbmd mid-session, after which the panel's own
+ * replug, SIGKILL of pbmd mid-session, after which the panel's own
  * watchdog switches the light off and the next pbmd records the session
- * as interrupted.
+ * as interrupted, and suspend, which waits for the panel to be dark.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 
 #include "pbm-mock-panel.h"
 #include "pbm-test-fixture.h"
+#include "pbm-test-logind.h"
 
 /* Each test starts with the panel plugged in. */
 static const PbmFixtureOptions usb_panel = { .usb = TRUE, .serial = "USBPANEL" };
@@ -94,12 +95,41 @@ test_sigkill_panel_goes_dark_by_itself(void **state)
 	assert_int_equal(pbm_test_count_outcome(db, "interrupted"), 1);
 }
 
+/* The machine sleeps only once the light is off at the panel: pbmd lets go
+ * of its delay inhibitor after the panel has acknowledged ALL_OFF. */
+static void
+test_suspend_dark_before_sleep(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmTestLogind) logind = NULL;
+	g_autofree gchar *path = NULL;
+
+	pbm_fixture_spawn(f, NULL);
+	logind = pbm_test_logind_new(f->bus, &error);
+	assert_non_null(logind);
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH_PANEL "/USBPANEL",
+	                                      PBM_DBUS_INTERFACE_PANEL, "Connected", "true",
+	                                      PBM_FIXTURE_WAIT_MS));
+	path = pbm_fixture_start(f, "demo", NULL);
+	assert_true(pbm_test_logind_wait(logind, 1, TRUE, PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH_PANEL "/USBPANEL",
+	                                      PBM_DBUS_INTERFACE_PANEL, "State", "lit",
+	                                      PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_mock_panel_is_lit(f->panel));
+	assert_true(pbm_test_logind_prepare_for_sleep(logind, TRUE, &error));
+	assert_true(pbm_test_logind_wait(logind, 1, FALSE, PBM_FIXTURE_WAIT_MS));
+	assert_false(pbm_mock_panel_is_lit(f->panel));
+	assert_int_equal(pbm_test_count_outcome(f->history_db, "interrupted"), 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		pbm_fixture_test(test_unplug_mid_session_and_replug, &usb_panel),
 		pbm_fixture_test(test_sigkill_panel_goes_dark_by_itself, &usb_panel),
+		pbm_fixture_test(test_suspend_dark_before_sleep, &usb_panel),
 	};
 
 	return cmocka_run_group_tests_name("daemon-usb", tests, NULL, NULL);

@@ -9,8 +9,6 @@
  * Error names stay literal here: they are the contract as a client sees it,
  * not a name to take from pbm-names.h.
  */
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,14 +18,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <gio/gunixfdlist.h>
-#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <pwd.h>
 
 #include "config.h"
 #include "pbm-test-files.h"
 #include "pbm-test-fixture.h"
+#include "pbm-test-logind.h"
 
 static void
 assert_active_session(PbmFixture *f, const gchar *want)
@@ -408,116 +405,6 @@ test_panel_methods_and_safety_limit(void **state)
 	}
 }
 
-/* ---- a stand-in for logind: PrepareForSleep and delay inhibitors ---- */
-
-typedef struct {
-	GDBusConnection *connection;
-	guint object_id;
-	guint inhibits;  /* Inhibit calls so far */
-	GVariant *asked; /* the last one's arguments */
-	gint held;       /* our end of the last inhibitor handed out, or -1 */
-} FakeLogind;
-
-static const gchar fake_logind_xml[] =
-        "<node><interface name='org.freedesktop.login1.Manager'>"
-        "<method name='Inhibit'><arg type='s' direction='in'/><arg type='s' direction='in'/>"
-        "<arg type='s' direction='in'/><arg type='s' direction='in'/>"
-        "<arg type='h' direction='out'/></method></interface></node>";
-
-/* As logind: the lock is a pipe whose write end the caller holds; it is
- * released when every copy of that end is closed. */
-static void
-fake_logind_call(GDBusConnection *connection, const gchar *sender, const gchar *path,
-                 const gchar *iface, const gchar *method, GVariant *params,
-                 GDBusMethodInvocation *invocation, gpointer data)
-{
-	FakeLogind *l = data;
-	gint ends[2];
-	g_autoptr(GUnixFDList) fds = NULL;
-
-	assert_true(g_unix_open_pipe(ends, FD_CLOEXEC, NULL));
-	fds = g_unix_fd_list_new_from_array(&ends[1], 1);
-	if (l->held >= 0)
-		close(l->held);
-	l->held = ends[0];
-	g_clear_pointer(&l->asked, g_variant_unref);
-	l->asked = g_variant_ref(params);
-	l->inhibits++;
-	g_dbus_method_invocation_return_value_with_unix_fd_list(invocation, g_variant_new("(h)", 0),
-	                                                        fds);
-}
-
-static void
-fake_logind_start(FakeLogind *l, PbmFixture *f)
-{
-	static const GDBusInterfaceVTable vtable = { fake_logind_call, NULL, NULL, { 0 } };
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml(fake_logind_xml, &error);
-	g_autoptr(GVariant) owned = NULL;
-
-	l->held = -1;
-	l->connection = pbm_test_bus_connect(f->bus, &error);
-	assert_non_null(l->connection);
-	assert_non_null(node);
-	l->object_id =
-	        g_dbus_connection_register_object(l->connection, "/org/freedesktop/login1",
-	                                          node->interfaces[0], &vtable, l, NULL, &error);
-	assert_int_not_equal(l->object_id, 0);
-	owned = g_dbus_connection_call_sync(
-	        l->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-	        "org.freedesktop.DBus", "RequestName",
-	        g_variant_new("(su)", "org.freedesktop.login1", 4u), G_VARIANT_TYPE("(u)"),
-	        G_DBUS_CALL_FLAGS_NONE, PBM_FIXTURE_WAIT_MS, NULL, &error);
-	assert_non_null(owned);
-}
-
-static void
-fake_logind_stop(FakeLogind *l)
-{
-	g_dbus_connection_unregister_object(l->connection, l->object_id);
-	g_clear_object(&l->connection);
-	g_clear_pointer(&l->asked, g_variant_unref);
-	if (l->held >= 0)
-		close(l->held);
-}
-
-static void
-fake_logind_prepare_for_sleep(FakeLogind *l, gboolean sleeping)
-{
-	g_autoptr(GError) error = NULL;
-
-	assert_true(g_dbus_connection_emit_signal(
-	        l->connection, NULL, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
-	        "PrepareForSleep", g_variant_new("(b)", sleeping), &error));
-	g_dbus_connection_flush_sync(l->connection, NULL, NULL);
-}
-
-/* Whether the caller still holds the last inhibitor. */
-static gboolean
-fake_logind_inhibited(FakeLogind *l)
-{
-	struct pollfd p = { .fd = l->held, .events = POLLIN };
-
-	return l->held >= 0 && !(poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0);
-}
-
-/* Serves logind's calls until inhibits calls were made and the last one is
- * held (or released), or the wait ends. */
-static gboolean
-fake_logind_wait(FakeLogind *l, guint inhibits, gboolean held)
-{
-	gint64 until = g_get_monotonic_time() + PBM_FIXTURE_WAIT_MS * (gint64)1000;
-
-	while (g_get_monotonic_time() < until) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		if (l->inhibits == inhibits && fake_logind_inhibited(l) == held)
-			return TRUE;
-		g_usleep(1000);
-	}
-	return FALSE;
-}
-
 /* logind says the machine is about to sleep: the session ends, lights off,
  * and does not come back by itself. While a session runs pbmd holds a delay
  * inhibitor, and lets go of it only once the panel is dark and the session
@@ -526,49 +413,51 @@ static void
 test_suspend_interrupts(void **state)
 {
 	PbmFixture *f = *state;
-	FakeLogind logind = { 0 };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmTestLogind) logind = NULL;
+	g_autoptr(GVariant) asked = NULL;
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *second = NULL;
 	const gchar *what = NULL, *who = NULL, *mode = NULL;
 
 	pbm_fixture_spawn(f, NULL);
-	fake_logind_start(&logind, f);
+	logind = pbm_test_logind_new(f->bus, &error);
+	assert_non_null(logind);
 	/* idle: nothing to hold the machine up for */
-	assert_true(fake_logind_wait(&logind, 0, FALSE));
+	assert_true(pbm_test_logind_wait(logind, 0, FALSE, PBM_FIXTURE_WAIT_MS));
 	path = pbm_fixture_start(f, "back-pain", NULL);
-	assert_true(fake_logind_wait(&logind, 1, TRUE));
-	g_variant_get(logind.asked, "(&s&s&s&s)", &what, &who, NULL, &mode);
+	assert_true(pbm_test_logind_wait(logind, 1, TRUE, PBM_FIXTURE_WAIT_MS));
+	asked = pbm_test_logind_get_last_inhibit(logind);
+	g_variant_get(asked, "(&s&s&s&s)", &what, &who, NULL, &mode);
 	assert_string_equal(what, "sleep");
 	assert_string_equal(who, "pbmd");
 	assert_string_equal(mode, "delay");
 
-	fake_logind_prepare_for_sleep(&logind, TRUE);
-	assert_true(fake_logind_wait(&logind, 1, FALSE));
-	/* released only after: already dark and recorded */
-	{
-		g_autofree gchar *st = pbm_fixture_string_property(
-		        f, PBM_DBUS_PATH_PANEL "/SIM0001", PBM_DBUS_INTERFACE_PANEL, "State");
-		assert_string_equal(st, "idle");
-		assert_int_equal(pbm_test_count_outcome(f->history_db, "interrupted"), 1);
-	}
+	assert_true(pbm_test_logind_prepare_for_sleep(logind, TRUE, &error));
+	assert_true(pbm_test_logind_wait(logind, 1, FALSE, PBM_FIXTURE_WAIT_MS));
+	/* let go of only once the session is recorded (and, test-daemon-usb
+	 * shows, the panel dark) */
+	assert_int_equal(pbm_test_count_outcome(f->history_db, "interrupted"), 1);
 	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
 	                                      "interrupted", PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH_PANEL "/SIM0001",
+	                                      PBM_DBUS_INTERFACE_PANEL, "State", "idle",
+	                                      PBM_FIXTURE_WAIT_MS));
 	/* nothing starts until the machine is back */
 	assert_null(pbm_fixture_try_start(f, "demo", NULL, NULL));
 	/* waking up does not restart it */
-	fake_logind_prepare_for_sleep(&logind, FALSE);
+	assert_true(pbm_test_logind_prepare_for_sleep(logind, FALSE, &error));
 	g_usleep(300000);
 	{
 		g_autofree gchar *st = pbm_fixture_string_property(
 		        f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State");
 		assert_string_equal(st, "idle");
 	}
-	/* a session that ends as planned or stopped lets go of its inhibitor */
+	/* a session that ends, here stopped, lets go of its inhibitor */
 	second = pbm_fixture_start(f, "demo", NULL);
-	assert_true(fake_logind_wait(&logind, 2, TRUE));
+	assert_true(pbm_test_logind_wait(logind, 2, TRUE, PBM_FIXTURE_WAIT_MS));
 	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, NULL));
-	assert_true(fake_logind_wait(&logind, 2, FALSE));
-	fake_logind_stop(&logind);
+	assert_true(pbm_test_logind_wait(logind, 2, FALSE, PBM_FIXTURE_WAIT_MS));
 }
 
 /* pbmd run by hand with bad input: it says what is wrong and exits with the

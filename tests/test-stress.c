@@ -1871,6 +1871,108 @@ test_attacks(void **state)
 	assert_true(!latencies_meaningful() || g_get_monotonic_time() - t0 < G_USEC_PER_SEC);
 }
 
+/* ---- StartSession racing SIGTERM ---- */
+
+#define RACE_ROUNDS 5
+
+typedef struct {
+	GDBusConnection *connection;
+	GThread *thread;
+	gint stop;
+} Racer;
+
+static void
+ignore_call_reply(GObject *source, GAsyncResult *result, gpointer unused)
+{
+	g_autoptr(GVariant) reply =
+	        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, NULL);
+}
+
+/* With a reply expected: pbmd drops calls that expect none. */
+static void
+send_no_wait(GDBusConnection *c, const gchar *method, GVariant *args)
+{
+	g_dbus_connection_call(c, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, method,
+	                       args, NULL, G_DBUS_CALL_FLAGS_NONE, PBM_FIXTURE_WAIT_MS, NULL,
+	                       ignore_call_reply, NULL);
+}
+
+/* StartSession and StopSession, one after the other every millisecond,
+ * without waiting for the replies: some start a session, some are Busy. */
+static gpointer
+racer_thread(gpointer data)
+{
+	Racer *r = data;
+	g_autoptr(GMainContext) context = g_main_context_new();
+
+	g_main_context_push_thread_default(context);
+	while (!g_atomic_int_get(&r->stop)) {
+		send_no_wait(r->connection, "StartSession",
+		             g_variant_new("(s@a{sv})", "demo", empty_options()));
+		send_no_wait(r->connection, "StopSession", NULL);
+		while (g_main_context_iteration(context, FALSE))
+			;
+		g_usleep(1000);
+	}
+	g_main_context_pop_thread_default(context);
+	return NULL;
+}
+
+/* Sessions that started before STOPPING=1, and fails on any after it:
+ * once pbmd says it is stopping, no light starts. */
+static guint
+starts_before_stopping(PbmFixture *f)
+{
+	g_auto(GStrv) log = pbm_test_daemon_get_notify_log(f->daemon);
+	gboolean stopping = FALSE;
+	guint before = 0;
+
+	for (guint i = 0; log[i] != NULL; i++) {
+		stopping = stopping || g_str_equal(log[i], "STOPPING=1");
+		if (!g_str_has_prefix(log[i], "STATUS=Running"))
+			continue;
+		if (stopping)
+			fail_msg("a session ran after STOPPING=1: %s", log[i]);
+		before++;
+	}
+	assert_true(stopping);
+	return before;
+}
+
+static void
+test_start_racing_sigterm(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	guint started = 0;
+
+	for (guint round = 0; round < RACE_ROUNDS; round++) {
+		Racer r = { 0 };
+		gint64 t0;
+		gint status;
+
+		pbm_fixture_spawn(f, NULL);
+		r.connection = pbm_test_bus_connect(f->bus, &error);
+		assert_non_null(r.connection);
+		r.thread = g_thread_new("racer", racer_thread, &r);
+		g_usleep((50 + 20 * round) * 1000);
+		t0 = g_get_monotonic_time();
+		status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, PBM_FIXTURE_WAIT_MS);
+		print_message("# round %u: pbmd exited %.1f ms after SIGTERM\n", round,
+		              (g_get_monotonic_time() - t0) / 1000.0);
+		g_atomic_int_set(&r.stop, 1);
+		g_thread_join(r.thread);
+		g_object_unref(r.connection);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		started += starts_before_stopping(f);
+		g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	}
+	print_message("# %u sessions started before SIGTERM in %d rounds, none after\n", started,
+	              RACE_ROUNDS);
+	/* the race was run: sessions did start while the calls came in */
+	assert_true(started > 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1886,6 +1988,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest attacks[] = {
 		cmocka_unit_test_prestate_setup_teardown(test_attacks, pbm_fixture_setup,
 		                                         attacks_teardown, (void *)&usb),
+		pbm_fixture_test(test_start_racing_sigterm, &simulated),
 	};
 
 	if (argc >= 2 && g_str_equal(argv[1], "battery"))

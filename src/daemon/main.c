@@ -180,6 +180,18 @@ on_terminate(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Stopping switches the light off: as urgent as the light's own deadlines,
+ * so that no amount of other work holds it up. */
+static void
+watch_signal(gint signum, GSourceFunc func, Daemon *d)
+{
+	g_autoptr(GSource) source = g_unix_signal_source_new(signum);
+
+	g_source_set_priority(source, G_PRIORITY_HIGH);
+	g_source_set_callback(source, func, d, NULL);
+	g_source_attach(source, NULL);
+}
+
 static gboolean
 on_hangup(gpointer user_data)
 {
@@ -265,8 +277,8 @@ run(Daemon *d)
 		return EXIT_FAILURE;
 	}
 	g_signal_connect(d->manager, "changed", G_CALLBACK(on_changed), d);
-	g_unix_signal_add(SIGTERM, on_terminate, d);
-	g_unix_signal_add(SIGINT, on_terminate, d);
+	watch_signal(SIGTERM, on_terminate, d);
+	watch_signal(SIGINT, on_terminate, d);
 	g_unix_signal_add(SIGHUP, on_hangup, d);
 	watch_suspend(d);
 	start_watchdog(d);

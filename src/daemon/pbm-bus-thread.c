@@ -33,11 +33,12 @@ pbm_bus_thread_new(GMainContext *safety)
 }
 
 static void
-attach(GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify destroy)
+attach(GMainContext *context, gint priority, GSourceFunc func, gpointer data,
+       GDestroyNotify destroy)
 {
 	g_autoptr(GSource) source = g_idle_source_new();
 
-	g_source_set_priority(source, G_PRIORITY_HIGH);
+	g_source_set_priority(source, priority);
 	g_source_set_callback(source, func, data, destroy);
 	g_source_attach(source, context);
 }
@@ -45,14 +46,14 @@ attach(GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify de
 void
 pbm_bus_thread_invoke(PbmBusThread *self, GSourceFunc func, gpointer data, GDestroyNotify destroy)
 {
-	attach(self->context, func, data, destroy);
+	attach(self->context, G_PRIORITY_HIGH, func, data, destroy);
 }
 
 void
-pbm_bus_thread_to_safety(PbmBusThread *self, GSourceFunc func, gpointer data,
+pbm_bus_thread_to_safety(PbmBusThread *self, gint priority, GSourceFunc func, gpointer data,
                          GDestroyNotify destroy)
 {
-	attach(self->safety, func, data, destroy);
+	attach(self->safety, priority, func, data, destroy);
 }
 
 typedef struct {
@@ -83,7 +84,7 @@ pbm_bus_thread_invoke_sync(PbmBusThread *self, GSourceFunc func, gpointer data)
 
 	g_mutex_init(&call.lock);
 	g_cond_init(&call.cond);
-	attach(self->context, run_sync_call, &call, NULL);
+	attach(self->context, G_PRIORITY_HIGH, run_sync_call, &call, NULL);
 	g_mutex_lock(&call.lock);
 	while (!call.done)
 		g_cond_wait(&call.cond, &call.lock);
@@ -105,7 +106,7 @@ pbm_bus_thread_free(PbmBusThread *self)
 	if (self == NULL)
 		return;
 	/* after everything invoked before */
-	attach(self->context, quit, self->loop, NULL);
+	attach(self->context, G_PRIORITY_HIGH, quit, self->loop, NULL);
 	g_thread_join(self->thread);
 	g_main_loop_unref(self->loop);
 	g_main_context_unref(self->context);

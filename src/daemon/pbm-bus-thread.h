@@ -13,8 +13,11 @@
  *                            must reach clients after them, in order;
  *   pbm_bus_thread_to_safety()  bus -> safety: one command a caller is
  *                            authorized for (start, stop, pause, resume,
- *                            identify, clear a fault, reload), at high
- *                            priority, each a bounded piece of work.
+ *                            identify, clear a fault, reload), each a
+ *                            bounded piece of work: stopping and pausing
+ *                            at high priority, with the light's deadlines
+ *                            and SIGTERM, the rest at default priority, so
+ *                            that a flood of them cannot hold up either.
  * Neither waits for the other except at start-up and shut-down.
  */
 #pragma once
@@ -33,8 +36,9 @@ void pbm_bus_thread_invoke(PbmBusThread *self, GSourceFunc func, gpointer data,
                            GDestroyNotify destroy);
 /* The same, and waits for it: start-up and shut-down only. */
 void pbm_bus_thread_invoke_sync(PbmBusThread *self, GSourceFunc func, gpointer data);
-/* Runs func(data) on the safety context, before its default-priority work. */
-void pbm_bus_thread_to_safety(PbmBusThread *self, GSourceFunc func, gpointer data,
+/* Runs func(data) on the safety context at priority (G_PRIORITY_HIGH or
+ * G_PRIORITY_DEFAULT), then destroy(data) there. */
+void pbm_bus_thread_to_safety(PbmBusThread *self, gint priority, GSourceFunc func, gpointer data,
                               GDestroyNotify destroy);
 /* Runs what was invoked before, stops and joins the thread. */
 void pbm_bus_thread_free(PbmBusThread *self);

@@ -58,6 +58,7 @@ typedef struct {
 	PbmExportRun run;
 	gpointer data;
 	GDestroyNotify destroy;
+	gint priority; /* on the safety context */
 	guint32 uid;
 	GError *refused;
 } Call;
@@ -92,7 +93,7 @@ call_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
 	Call *c = user_data;
 
 	pbm_auth_check_finish(result, &c->uid, &c->refused);
-	pbm_bus_thread_to_safety(c->shared->bus, call_run, c, call_free);
+	pbm_bus_thread_to_safety(c->shared->bus, c->priority, call_run, c, call_free);
 }
 
 void
@@ -107,6 +108,8 @@ pbm_export_call(PbmExportShared *shared, GDBusMethodInvocation *invocation, PbmA
 	c->run = run;
 	c->data = data;
 	c->destroy = destroy;
+	/* Darkening goes first; nothing else may starve SIGTERM or the clock. */
+	c->priority = action == PBM_AUTH_STOP ? G_PRIORITY_HIGH : G_PRIORITY_DEFAULT;
 	pbm_auth_check_async(invocation, action, group, owner, NULL, call_authorized, c);
 }
 
@@ -204,7 +207,8 @@ retire(gpointer data)
 	g_signal_handlers_disconnect_by_data(p->skel, p->handler_data);
 	if (g_dbus_interface_skeleton_get_connection(p->skel) != NULL)
 		g_dbus_interface_skeleton_unexport(p->skel);
-	pbm_bus_thread_to_safety(p->shared->bus, run_free_on_safety, p, publication_free);
+	pbm_bus_thread_to_safety(p->shared->bus, G_PRIORITY_DEFAULT, run_free_on_safety, p,
+	                         publication_free);
 	return G_SOURCE_REMOVE;
 }
 

@@ -12,19 +12,49 @@
 
 struct _PbmExportHistory {
 	gchar *path;
-	GThreadPool *pool;  /* one thread */
-	PbmHistory *reader; /* the pool's thread only; opened at the first query */
-	gboolean niced;     /* the pool's thread only */
+	GThreadPool *pool;   /* one thread */
+	PbmHistory *reader;  /* the pool's thread only; opened at the first query */
+	gboolean niced;      /* the pool's thread only */
+	GMutex lock;         /* guards what follows */
+	GHashTable *waiting; /* caller uid -> queries waiting or running */
 };
 
 typedef struct {
+	PbmExportHistory *self;
 	GDBusMethodInvocation *invocation;
 	PbmHistoryQuery query;
+	guint32 caller;
 } Query;
+
+/* One more query of uid, unless it has as many as it may. */
+static gboolean
+count_in(PbmExportHistory *self, guint32 uid)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->waiting, GUINT_TO_POINTER(uid)));
+
+	if (n >= PBM_EXPORT_HISTORY_PER_USER)
+		return FALSE;
+	g_hash_table_insert(self->waiting, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n + 1));
+	return TRUE;
+}
+
+static void
+count_out(PbmExportHistory *self, guint32 uid)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->waiting, GUINT_TO_POINTER(uid)));
+
+	if (n <= 1)
+		g_hash_table_remove(self->waiting, GUINT_TO_POINTER(uid));
+	else
+		g_hash_table_insert(self->waiting, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n - 1));
+}
 
 static void
 query_free(Query *q)
 {
+	count_out(q->self, q->caller);
 	g_object_unref(q->invocation);
 	g_free(q);
 }
@@ -82,16 +112,29 @@ pbm_export_history_new(const gchar *path)
 	PbmExportHistory *self = g_new0(PbmExportHistory, 1);
 
 	self->path = g_strdup(path);
+	g_mutex_init(&self->lock);
+	self->waiting = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->pool = g_thread_pool_new(answer, self, 1, FALSE, NULL);
 	return self;
 }
 
 void
 pbm_export_history_query(PbmExportHistory *self, GDBusMethodInvocation *invocation, gint64 since,
-                         guint limit, gint64 owner_uid)
+                         guint limit, gint64 owner_uid, guint32 caller_uid)
 {
-	Query *q = g_new0(Query, 1);
+	Query *q;
 
+	if (!count_in(self, caller_uid)) {
+		g_dbus_method_invocation_return_error(
+		        invocation, PBM_DBUS_ERROR, PBM_DBUS_ERROR_BUSY,
+		        "%u history queries of this user are waiting already; ask again when "
+		        "they are answered",
+		        PBM_EXPORT_HISTORY_PER_USER);
+		return;
+	}
+	q = g_new0(Query, 1);
+	q->self = self;
+	q->caller = caller_uid;
 	q->invocation = g_object_ref(invocation);
 	q->query.since = since;
 	q->query.limit = limit;
@@ -106,6 +149,8 @@ pbm_export_history_free(PbmExportHistory *self)
 		return;
 	g_thread_pool_free(self->pool, FALSE, TRUE);
 	g_clear_pointer(&self->reader, pbm_history_free);
+	g_hash_table_unref(self->waiting);
+	g_mutex_clear(&self->lock);
 	g_free(self->path);
 	g_free(self);
 }

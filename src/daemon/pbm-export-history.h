@@ -4,8 +4,10 @@
  * their own at a lower CPU priority (nice 10), through an SQLite
  * connection of their own that only reads, so that neither the safety
  * context nor the bus thread ever waits on a query, and many clients
- * asking at once share one core's spare time. How many may wait is
- * bounded by the bus guard.
+ * asking at once share one core's spare time. At most
+ * PBM_EXPORT_HISTORY_PER_USER queries of one user wait at a time, however
+ * many connections they open (the bus guard counts per connection), so
+ * that one user's flood of queries and their replies cannot crowd the bus.
  */
 #pragma once
 
@@ -17,11 +19,14 @@ G_BEGIN_DECLS
 
 typedef struct _PbmExportHistory PbmExportHistory;
 
+#define PBM_EXPORT_HISTORY_PER_USER 4u
+
 PbmExportHistory *pbm_export_history_new(const gchar *path);
 /* Replies to invocation with the rows (pbm_history_list(): owner_uid
- * PBM_HISTORY_ANY_OWNER or one user's), or Device naming the problem. */
+ * PBM_HISTORY_ANY_OWNER or one user's), Device naming the problem, or Busy
+ * when caller_uid has PBM_EXPORT_HISTORY_PER_USER queries waiting. */
 void pbm_export_history_query(PbmExportHistory *self, GDBusMethodInvocation *invocation,
-                              gint64 since, guint limit, gint64 owner_uid);
+                              gint64 since, guint limit, gint64 owner_uid, guint32 caller_uid);
 /* Answers what is queued, then ends the thread. */
 void pbm_export_history_free(PbmExportHistory *self);
 

@@ -67,7 +67,8 @@ serve_profiles(PbmExportShared *shared, GDBusMethodInvocation *invocation, const
 	c->shared = shared;
 	c->invocation = g_object_ref(invocation);
 	c->name = g_strdup(name);
-	pbm_bus_thread_to_safety(shared->bus, answer_profiles_on_safety, c, profiles_call_free);
+	pbm_bus_thread_to_safety(shared->bus, G_PRIORITY_DEFAULT, answer_profiles_on_safety, c,
+	                         profiles_call_free);
 }
 
 static gboolean
@@ -126,7 +127,7 @@ history_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
 		return;
 	}
 	pbm_export_history_query(c->shared->history, c->invocation, c->since, c->limit,
-	                         everyone ? PBM_HISTORY_ANY_OWNER : (gint64)uid);
+	                         everyone ? PBM_HISTORY_ANY_OWNER : (gint64)uid, uid);
 }
 
 static gboolean

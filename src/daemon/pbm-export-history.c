@@ -17,6 +17,7 @@ struct _PbmExportHistory {
 	gboolean niced;      /* the pool's thread only */
 	GMutex lock;         /* guards what follows */
 	GHashTable *waiting; /* caller uid -> queries waiting or running */
+	GHashTable *clients; /* sender -> calls admitted */
 };
 
 typedef struct {
@@ -51,10 +52,43 @@ count_out(PbmExportHistory *self, guint32 uid)
 		g_hash_table_insert(self->waiting, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n - 1));
 }
 
+gboolean
+pbm_export_history_admit(PbmExportHistory *self, GDBusMethodInvocation *invocation)
+{
+	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->clients, sender));
+
+	if (n >= PBM_EXPORT_HISTORY_PER_CLIENT) {
+		g_dbus_method_invocation_return_error(
+		        invocation, PBM_DBUS_ERROR, PBM_DBUS_ERROR_BUSY,
+		        "%u GetHistory calls of this connection are in progress already; ask "
+		        "again when they are answered",
+		        PBM_EXPORT_HISTORY_PER_CLIENT);
+		return FALSE;
+	}
+	g_hash_table_insert(self->clients, g_strdup(sender), GUINT_TO_POINTER(n + 1));
+	return TRUE;
+}
+
+void
+pbm_export_history_dismiss(PbmExportHistory *self, GDBusMethodInvocation *invocation)
+{
+	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->clients, sender));
+
+	if (n <= 1)
+		g_hash_table_remove(self->clients, sender);
+	else
+		g_hash_table_insert(self->clients, g_strdup(sender), GUINT_TO_POINTER(n - 1));
+}
+
 static void
 query_free(Query *q)
 {
 	count_out(q->self, q->caller);
+	pbm_export_history_dismiss(q->self, q->invocation);
 	g_object_unref(q->invocation);
 	g_free(q);
 }
@@ -114,6 +148,7 @@ pbm_export_history_new(const gchar *path)
 	self->path = g_strdup(path);
 	g_mutex_init(&self->lock);
 	self->waiting = g_hash_table_new(g_direct_hash, g_direct_equal);
+	self->clients = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->pool = g_thread_pool_new(answer, self, 1, FALSE, NULL);
 	return self;
 }
@@ -125,6 +160,7 @@ pbm_export_history_query(PbmExportHistory *self, GDBusMethodInvocation *invocati
 	Query *q;
 
 	if (!count_in(self, caller_uid)) {
+		pbm_export_history_dismiss(self, invocation);
 		g_dbus_method_invocation_return_error(
 		        invocation, PBM_DBUS_ERROR, PBM_DBUS_ERROR_BUSY,
 		        "%u history queries of this user are waiting already; ask again when "
@@ -150,6 +186,7 @@ pbm_export_history_free(PbmExportHistory *self)
 	g_thread_pool_free(self->pool, FALSE, TRUE);
 	g_clear_pointer(&self->reader, pbm_history_free);
 	g_hash_table_unref(self->waiting);
+	g_hash_table_unref(self->clients);
 	g_mutex_clear(&self->lock);
 	g_free(self->path);
 	g_free(self);

@@ -20,9 +20,20 @@ G_BEGIN_DECLS
 typedef struct _PbmExportHistory PbmExportHistory;
 
 #define PBM_EXPORT_HISTORY_PER_USER 4u
+/* GetHistory calls of one client (connection) in progress at once,
+ * counted before the caller is even identified, so that a flood costs pbmd
+ * and the bus no credentials lookups. */
+#define PBM_EXPORT_HISTORY_PER_CLIENT 2u
+
+/* On the bus thread, as a GetHistory call arrives: TRUE, and the call takes
+ * one of its client's places, or FALSE, having replied Busy. The place is
+ * given back by pbm_export_history_query() once answered, or by
+ * pbm_export_history_dismiss() if the call ends before a query. */
+gboolean pbm_export_history_admit(PbmExportHistory *self, GDBusMethodInvocation *invocation);
+void pbm_export_history_dismiss(PbmExportHistory *self, GDBusMethodInvocation *invocation);
 
 PbmExportHistory *pbm_export_history_new(const gchar *path);
-/* Replies to invocation with the rows (pbm_history_list(): owner_uid
+/* For an admitted invocation: replies with the rows (pbm_history_list(): owner_uid
  * PBM_HISTORY_ANY_OWNER or one user's), Device naming the problem, or Busy
  * when caller_uid has PBM_EXPORT_HISTORY_PER_USER queries waiting. */
 void pbm_export_history_query(PbmExportHistory *self, GDBusMethodInvocation *invocation,

@@ -100,11 +100,14 @@ typedef struct {
 	GDBusMethodInvocation *invocation;
 	gint64 since;
 	guint limit;
+	gboolean admitted; /* holds one of its client's places */
 } HistoryCall;
 
 static void
 history_call_free(HistoryCall *c)
 {
+	if (c->admitted)
+		pbm_export_history_dismiss(c->shared->history, c->invocation);
 	g_object_unref(c->invocation);
 	g_free(c);
 }
@@ -126,6 +129,7 @@ history_authorized(GObject *source, GAsyncResult *result, gpointer user_data)
 		g_dbus_method_invocation_return_gerror(c->invocation, error);
 		return;
 	}
+	c->admitted = FALSE; /* the query gives the place back */
 	pbm_export_history_query(c->shared->history, c->invocation, c->since, c->limit,
 	                         everyone ? PBM_HISTORY_ANY_OWNER : (gint64)uid, uid);
 }
@@ -145,6 +149,9 @@ handle_get_history(PbmDBusManager *skel, GDBusMethodInvocation *invocation, gint
 		g_dbus_method_invocation_take_error(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
+	if (!pbm_export_history_admit(shared->history, invocation))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	c->admitted = TRUE;
 	pbm_auth_check_async(invocation, PBM_AUTH_READ_HISTORY, group, PBM_AUTH_NO_OWNER, NULL,
 	                     history_authorized, g_steal_pointer(&c));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;

@@ -61,7 +61,7 @@ setup(void **state)
 }
 
 static gchar *
-session_outcome(PbmBench *bench, const gchar *path)
+read_outcome(PbmBench *bench, const gchar *path)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) value = NULL;
@@ -74,6 +74,22 @@ session_outcome(PbmBench *bench, const gchar *path)
 		fail_msg("Outcome of %s: %s", path, error->message);
 	g_variant_get(reply, "(v)", &value);
 	return g_variant_dup_string(value, NULL);
+}
+
+/* The outcome, once pbmd shows it: only after the history has it, which
+ * may be a moment after the manager is idle again. */
+static gchar *
+session_outcome(PbmBench *bench, const gchar *path)
+{
+	gint64 until = g_get_monotonic_time() + PBM_BENCH_WAIT_MS * (gint64)1000;
+	gchar *outcome = read_outcome(bench, path);
+
+	while (outcome[0] == '\0' && g_get_monotonic_time() < until) {
+		g_free(outcome);
+		g_usleep(5000);
+		outcome = read_outcome(bench, path);
+	}
+	return outcome;
 }
 
 /* Runs one session; times[k] is the device time at which step k's levels

@@ -15,6 +15,7 @@ struct _PbmSleepGuard {
 	gint inhibitor;       /* the delay lock's fd, or -1 */
 	GCancellable *taking; /* an Inhibit call on its way, or NULL */
 	gboolean going_to_sleep;
+	gboolean preparing; /* ending the session: the lock stays until it is done */
 };
 
 static void
@@ -85,6 +86,8 @@ on_changed(PbmManager *manager, PbmSleepGuard *self)
 {
 	gboolean held = self->inhibitor >= 0 || self->taking != NULL;
 
+	if (self->preparing)
+		return;
 	if (wants_lock(self) && !held)
 		take(self);
 	else if (!wants_lock(self) && held)
@@ -106,10 +109,14 @@ on_prepare_for_sleep(GDBusConnection *connection, const gchar *sender, const gch
 		pbm_manager_release_starts(self->manager);
 		return;
 	}
+	/* The session's end and the panels going dark emit "changed"; the lock
+	 * is kept through all of it, and let go of only once every panel has
+	 * confirmed it is dark and the session is recorded. */
+	self->preparing = TRUE;
 	pbm_manager_hold_starts(self->manager, "the system is going to sleep");
-	/* returns once every panel is dark: then the machine may sleep */
 	pbm_manager_end_session(self->manager, PBM_OUTCOME_INTERRUPTED,
 	                        "the system is going to sleep");
+	self->preparing = FALSE;
 	release(self);
 }
 

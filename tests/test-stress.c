@@ -1640,8 +1640,14 @@ typedef struct {
 	GDBusConnection *connection;
 	GThread *thread;
 	gint stop;
-	GArray *latencies_us; /* gint64 */
+	GArray *latencies_us; /* gint64, the reader's own until it is joined */
+	gint reads;           /* how many it holds, for the test to read */
 } Reader;
+
+/* A p99 means something only over enough reads: the reader goes on under
+ * the attack after the session until it has this many (bounded in time). */
+#define READER_MIN_READS 300
+#define READER_MAX_EXTRA_US (15 * G_USEC_PER_SEC)
 
 static gpointer
 reader_thread(gpointer data)
@@ -1659,6 +1665,7 @@ reader_thread(gpointer data)
 		if (v == NULL)
 			dt = G_MAXINT64;
 		g_array_append_val(r->latencies_us, dt);
+		g_atomic_int_inc(&r->reads);
 		g_usleep(5000);
 	}
 	return NULL;
@@ -1723,7 +1730,7 @@ attack_during_sessions(PbmFixture *f, const gchar *kind)
 	Reader r = { .latencies_us = g_array_new(FALSE, FALSE, sizeof(gint64)) };
 	Attacker a;
 	Timing t;
-	gint64 stop_us, p99;
+	gint64 stop_us, p99, until;
 	guint64 rss;
 
 	attacker_start(f, kind, &a);
@@ -1732,6 +1739,9 @@ attack_during_sessions(PbmFixture *f, const gchar *kind)
 	r.thread = g_thread_new("reader", reader_thread, &r);
 	timed_session(f, NULL, &t);
 	stop_us = stop_latency_us(f);
+	until = g_get_monotonic_time() + READER_MAX_EXTRA_US;
+	while (g_atomic_int_get(&r.reads) < READER_MIN_READS && g_get_monotonic_time() < until)
+		g_usleep(20000);
 	g_atomic_int_set(&r.stop, 1);
 	g_thread_join(r.thread);
 	p99 = reader_p99(&r);

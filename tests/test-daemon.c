@@ -729,6 +729,20 @@ test_authorization(void **state)
 	assert_non_null(strstr(caller_said, "polkit is not running"));
 }
 
+/* pbmd, with the caller (outside the control group) able to reach the bus
+ * and granted org.pbmd.control by a fake polkit that says no to the rest. */
+static void
+spawn_for_caller_with_control(PbmFixture *f)
+{
+	g_autoptr(GError) error = NULL;
+
+	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
+	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
+	assert_non_null(f->polkit);
+	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_CONTROL, TRUE);
+	pbm_fixture_spawn(f, NULL);
+}
+
 /* Darkening is always allowed. A session's own user pauses, resumes and
  * stops it with no polkit on the bus at all; anyone else stops or pauses it
  * with org.pbmd.stop, which does not let them switch its light back on. */
@@ -739,11 +753,7 @@ test_stopping_is_always_allowed(void **state)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *path = NULL;
 
-	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
-	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
-	assert_non_null(f->polkit);
-	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_CONTROL, TRUE);
-	pbm_fixture_spawn(f, NULL);
+	spawn_for_caller_with_control(f);
 	assert_int_equal(call_as_caller(f, "StartSession"), 0);
 	g_clear_pointer(&f->polkit, pbm_test_polkit_free);
 	assert_int_equal(call_as_caller(f, "PauseSession"), 0);
@@ -768,6 +778,55 @@ test_stopping_is_always_allowed(void **state)
 	assert_int_equal(call_as_caller(f, "StopSession"), 0);
 	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
 	                                      "stopped", PBM_FIXTURE_WAIT_MS));
+}
+
+typedef struct {
+	guint answered, busy;
+	gchar *busy_said;
+} HistoryReplies;
+
+static void
+history_replied(GObject *source, GAsyncResult *result, gpointer data)
+{
+	HistoryReplies *r = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+	g_autofree gchar *remote = error != NULL ? g_dbus_error_get_remote_error(error) : NULL;
+
+	r->answered++;
+	if (g_strcmp0(remote, "org.pbmd1.Error.Busy") == 0) {
+		r->busy++;
+		g_free(r->busy_said);
+		r->busy_said = g_strdup(error->message);
+	} else if (reply == NULL) {
+		fail_msg("GetHistory: %s", error->message);
+	}
+}
+
+/* One connection asking for many pages at once gets two in progress and
+ * Busy for the rest, at once, and pbmd goes on answering. */
+static void
+test_history_calls_per_connection(void **state)
+{
+	PbmFixture *f = *state;
+	HistoryReplies r = { 0 };
+	gint64 until;
+
+	pbm_fixture_spawn(f, NULL);
+	for (guint i = 0; i < 10; i++)
+		g_dbus_connection_call(
+		        f->client, PBM_DBUS_NAME, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+		        "GetHistory", g_variant_new("(xu)", (gint64)0, 100u), NULL,
+		        G_DBUS_CALL_FLAGS_NONE, PBM_FIXTURE_WAIT_MS, NULL, history_replied, &r);
+	until = g_get_monotonic_time() + PBM_FIXTURE_WAIT_MS * (gint64)1000;
+	while (r.answered < 10 && g_get_monotonic_time() < until)
+		g_main_context_iteration(NULL, TRUE);
+	assert_int_equal(r.answered, 10);
+	assert_true(r.busy >= 1 && r.busy <= 8);
+	assert_non_null(strstr(r.busy_said, "in progress already"));
+	g_free(r.busy_said);
+	g_variant_unref(pbm_fixture_history(f));
 }
 
 /* A profile someone else could have changed is not offered, and asking
@@ -834,15 +893,10 @@ static void
 test_history_privacy(void **state)
 {
 	PbmFixture *f = *state;
-	g_autoptr(GError) error = NULL;
 	g_autofree gchar *path = NULL;
 	gint all, own;
 
-	assert_int_equal(g_chmod(pbm_test_bus_get_dir(f->bus), 0755), 0);
-	f->polkit = pbm_test_polkit_new(f->bus, FALSE, &error);
-	assert_non_null(f->polkit);
-	pbm_test_polkit_set_action_answer(f->polkit, PBM_POLKIT_ACTION_CONTROL, TRUE);
-	pbm_fixture_spawn(f, NULL);
+	spawn_for_caller_with_control(f);
 	/* one session of the caller, one of the test's own user */
 	assert_int_equal(call_as_caller(f, "StartSession"), 0);
 	assert_int_equal(call_as_caller(f, "StopSession"), 0);
@@ -883,6 +937,7 @@ main(int argc, char **argv)
 		pbm_fixture_test(test_history_privacy, &outsiders),
 		pbm_fixture_test(test_stopping_is_always_allowed, &outsiders),
 		pbm_fixture_test(test_untrusted_profile, NULL),
+		pbm_fixture_test(test_history_calls_per_connection, NULL),
 		pbm_fixture_test(test_full_session_signals, NULL),
 	};
 

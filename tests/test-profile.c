@@ -88,9 +88,9 @@ shipped(const gchar *name)
 static void
 test_shipped_profiles_load(void **state)
 {
-	g_autofree gchar *tmp = g_dir_make_tmp("pbm-shipped-XXXXXX", NULL);
-	g_autofree gchar *dir = g_build_filename(tmp, "profiles", NULL);
-	const gchar *dirs[] = { dir, NULL };
+	g_autofree gchar *tmp = NULL;
+	g_autofree gchar *dir = NULL;
+	const gchar *dirs[] = { NULL, NULL };
 	g_autoptr(PbmProfileStore) store = NULL;
 	g_autoptr(GPtrArray) list = NULL;
 	const gchar *expected[] = {
@@ -99,7 +99,10 @@ test_shipped_profiles_load(void **state)
 	PbmChannel ch[PBM_MAX_CHANNELS];
 
 	/* as installed, whatever the modes of the checkout */
+	tmp = g_dir_make_tmp("pbm-shipped-XXXXXX", NULL);
 	assert_non_null(tmp);
+	dir = g_build_filename(tmp, "profiles", NULL);
+	dirs[0] = dir;
 	pbm_test_copy_shipped_profiles(dir);
 	store = pbm_profile_store_load(dirs, NULL);
 	list = pbm_profile_store_list(store);

@@ -21,18 +21,17 @@ pbm_export_shared_get_catalog(PbmExportShared *shared)
 }
 
 /* Only the safety context sets shared->catalog, so it reads it unlocked. */
-gboolean
+void
 pbm_export_shared_drop_stale_catalog(PbmExportShared *shared)
 {
 	PbmExportCatalog *old = shared->catalog;
 
 	if (old == NULL || pbm_export_catalog_is_for(old, shared->manager))
-		return FALSE;
+		return;
 	g_mutex_lock(&shared->lock);
 	shared->catalog = NULL;
 	g_mutex_unlock(&shared->lock);
 	pbm_export_catalog_unref(old);
-	return TRUE;
 }
 
 PbmExportCatalog *

@@ -43,8 +43,8 @@ PbmExportCatalog *pbm_export_shared_get_catalog(PbmExportShared *shared);
 /* On the safety context: the catalog, made first if it is missing or stale. */
 PbmExportCatalog *pbm_export_shared_ensure_catalog(PbmExportShared *shared);
 /* On the safety context: forgets the catalog if the profiles or the
- * estimate panel changed since it was made; whether it did. */
-gboolean pbm_export_shared_drop_stale_catalog(PbmExportShared *shared);
+ * estimate panel changed since it was made. */
+void pbm_export_shared_drop_stale_catalog(PbmExportShared *shared);
 
 /* What an authorized call does, on the safety context: it replies to
  * invocation (now or later; then it takes a reference). uid: the caller. */

@@ -16,7 +16,7 @@ struct _PbmExportHistory {
 	PbmHistory *reader;  /* the pool's thread only; opened at the first query */
 	gboolean niced;      /* the pool's thread only */
 	GMutex lock;         /* guards what follows */
-	GHashTable *waiting; /* caller uid -> queries waiting or running */
+	GHashTable *waiting; /* caller uid (text) -> queries waiting or running */
 	GHashTable *clients; /* sender -> calls admitted */
 };
 
@@ -27,29 +27,48 @@ typedef struct {
 	guint32 caller;
 } Query;
 
-/* One more query of uid, unless it has as many as it may. */
+/* Places in progress per key (a user, a connection): one more for key
+ * unless it has max already. Holds the lock. */
+static gboolean
+take_place(GHashTable *places, const gchar *key, guint max)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(places, key));
+
+	if (n >= max)
+		return FALSE;
+	g_hash_table_insert(places, g_strdup(key), GUINT_TO_POINTER(n + 1));
+	return TRUE;
+}
+
+static void
+give_place(GHashTable *places, const gchar *key)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(places, key));
+
+	if (n <= 1)
+		g_hash_table_remove(places, key);
+	else
+		g_hash_table_insert(places, g_strdup(key), GUINT_TO_POINTER(n - 1));
+}
+
 static gboolean
 count_in(PbmExportHistory *self, guint32 uid)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
-	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->waiting, GUINT_TO_POINTER(uid)));
+	gchar key[16];
 
-	if (n >= PBM_EXPORT_HISTORY_PER_USER)
-		return FALSE;
-	g_hash_table_insert(self->waiting, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n + 1));
-	return TRUE;
+	g_snprintf(key, sizeof key, "%u", uid);
+	return take_place(self->waiting, key, PBM_EXPORT_HISTORY_PER_USER);
 }
 
 static void
 count_out(PbmExportHistory *self, guint32 uid)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
-	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->waiting, GUINT_TO_POINTER(uid)));
+	gchar key[16];
 
-	if (n <= 1)
-		g_hash_table_remove(self->waiting, GUINT_TO_POINTER(uid));
-	else
-		g_hash_table_insert(self->waiting, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n - 1));
+	g_snprintf(key, sizeof key, "%u", uid);
+	give_place(self->waiting, key);
 }
 
 gboolean
@@ -57,9 +76,8 @@ pbm_export_history_admit(PbmExportHistory *self, GDBusMethodInvocation *invocati
 {
 	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
-	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->clients, sender));
 
-	if (n >= PBM_EXPORT_HISTORY_PER_CLIENT) {
+	if (!take_place(self->clients, sender, PBM_EXPORT_HISTORY_PER_CLIENT)) {
 		g_dbus_method_invocation_return_error(
 		        invocation, PBM_DBUS_ERROR, PBM_DBUS_ERROR_BUSY,
 		        "%u GetHistory calls of this connection are in progress already; ask "
@@ -67,7 +85,6 @@ pbm_export_history_admit(PbmExportHistory *self, GDBusMethodInvocation *invocati
 		        PBM_EXPORT_HISTORY_PER_CLIENT);
 		return FALSE;
 	}
-	g_hash_table_insert(self->clients, g_strdup(sender), GUINT_TO_POINTER(n + 1));
 	return TRUE;
 }
 
@@ -76,12 +93,8 @@ pbm_export_history_dismiss(PbmExportHistory *self, GDBusMethodInvocation *invoca
 {
 	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
-	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(self->clients, sender));
 
-	if (n <= 1)
-		g_hash_table_remove(self->clients, sender);
-	else
-		g_hash_table_insert(self->clients, g_strdup(sender), GUINT_TO_POINTER(n - 1));
+	give_place(self->clients, sender);
 }
 
 static void
@@ -147,7 +160,7 @@ pbm_export_history_new(const gchar *path)
 
 	self->path = g_strdup(path);
 	g_mutex_init(&self->lock);
-	self->waiting = g_hash_table_new(g_direct_hash, g_direct_equal);
+	self->waiting = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->clients = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->pool = g_thread_pool_new(answer, self, 1, FALSE, NULL);
 	return self;

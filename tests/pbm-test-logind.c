@@ -87,13 +87,24 @@ pbm_test_logind_free(PbmTestLogind *l)
 	g_free(l);
 }
 
+static gboolean
+prepare(PbmTestLogind *l, const gchar *signal, gboolean going, GError **error)
+{
+	return g_dbus_connection_emit_signal(l->connection, NULL, LOGIND_PATH, LOGIND_MANAGER,
+	                                     signal, g_variant_new("(b)", going), error) &&
+	       g_dbus_connection_flush_sync(l->connection, NULL, error);
+}
+
 gboolean
 pbm_test_logind_prepare_for_sleep(PbmTestLogind *l, gboolean sleeping, GError **error)
 {
-	return g_dbus_connection_emit_signal(l->connection, NULL, LOGIND_PATH, LOGIND_MANAGER,
-	                                     "PrepareForSleep", g_variant_new("(b)", sleeping),
-	                                     error) &&
-	       g_dbus_connection_flush_sync(l->connection, NULL, error);
+	return prepare(l, "PrepareForSleep", sleeping, error);
+}
+
+gboolean
+pbm_test_logind_prepare_for_shutdown(PbmTestLogind *l, GError **error)
+{
+	return prepare(l, "PrepareForShutdown", TRUE, error);
 }
 
 static gboolean

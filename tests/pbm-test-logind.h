@@ -20,6 +20,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmTestLogind, pbm_test_logind_free)
 
 gboolean pbm_test_logind_prepare_for_sleep(PbmTestLogind *logind, gboolean sleeping,
                                            GError **error);
+/* A reboot or poweroff is on its way. */
+gboolean pbm_test_logind_prepare_for_shutdown(PbmTestLogind *logind, GError **error);
 /* Serves calls until inhibits Inhibit calls were made and the caller holds
  * the last one (held) or has let go of it (!held); FALSE after timeout_ms. */
 gboolean pbm_test_logind_wait(PbmTestLogind *logind, guint inhibits, gboolean held,

@@ -429,7 +429,7 @@ test_suspend_interrupts(void **state)
 	assert_true(pbm_test_logind_wait(logind, 1, TRUE, PBM_FIXTURE_WAIT_MS));
 	asked = pbm_test_logind_get_last_inhibit(logind);
 	g_variant_get(asked, "(&s&s&s&s)", &what, &who, NULL, &mode);
-	assert_string_equal(what, "sleep");
+	assert_string_equal(what, "sleep:shutdown");
 	assert_string_equal(who, "pbmd");
 	assert_string_equal(mode, "delay");
 
@@ -458,6 +458,30 @@ test_suspend_interrupts(void **state)
 	assert_true(pbm_test_logind_wait(logind, 2, TRUE, PBM_FIXTURE_WAIT_MS));
 	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, NULL));
 	assert_true(pbm_test_logind_wait(logind, 2, FALSE, PBM_FIXTURE_WAIT_MS));
+}
+
+/* A reboot or poweroff is nobody's choice to stop the therapy: the session
+ * ends as interrupted, dark and recorded before logind lets the machine go,
+ * and nothing starts while it goes down. */
+static void
+test_shutdown_interrupts(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmTestLogind) logind = NULL;
+	g_autofree gchar *path = NULL;
+
+	pbm_fixture_spawn(f, NULL);
+	logind = pbm_test_logind_new(f->bus, &error);
+	assert_non_null(logind);
+	path = pbm_fixture_start(f, "back-pain", NULL);
+	assert_true(pbm_test_logind_wait(logind, 1, TRUE, PBM_FIXTURE_WAIT_MS));
+	assert_true(pbm_test_logind_prepare_for_shutdown(logind, &error));
+	assert_true(pbm_test_logind_wait(logind, 1, FALSE, PBM_FIXTURE_WAIT_MS));
+	assert_int_equal(pbm_test_count_outcome(f->history_db, "interrupted"), 1);
+	assert_true(pbm_fixture_wait_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Outcome",
+	                                      "interrupted", PBM_FIXTURE_WAIT_MS));
+	assert_null(pbm_fixture_try_start(f, "demo", NULL, NULL));
 }
 
 /* pbmd run by hand with bad input: it says what is wrong and exits with the
@@ -929,6 +953,7 @@ main(int argc, char **argv)
 		pbm_fixture_test(test_panel_methods_and_safety_limit, NULL),
 		pbm_fixture_test(test_sigterm_mid_session, NULL),
 		pbm_fixture_test(test_suspend_interrupts, NULL),
+		pbm_fixture_test(test_shutdown_interrupts, NULL),
 		pbm_fixture_test(test_sigkill_then_restart_interrupted, NULL),
 		pbm_fixture_test(test_sighup_broken_config_keeps_running, NULL),
 		pbm_fixture_test(test_watchdog_pings, NULL),

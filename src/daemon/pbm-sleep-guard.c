@@ -11,11 +11,12 @@
 struct _PbmSleepGuard {
 	GDBusConnection *bus;
 	PbmManager *manager;
-	guint subscription;
-	gint inhibitor;       /* the delay lock's fd, or -1 */
-	GCancellable *taking; /* an Inhibit call on its way, or NULL */
-	gboolean going_to_sleep;
-	gboolean preparing; /* ending the session: the lock stays until it is done */
+	guint sleep_subscription;
+	guint shutdown_subscription;
+	gint inhibitor;          /* the delay lock's fd, or -1 */
+	GCancellable *taking;    /* an Inhibit call on its way, or NULL */
+	gboolean going_to_sleep; /* or shutting down */
+	gboolean preparing;      /* ending the session: the lock stays until it is done */
 };
 
 static void
@@ -73,7 +74,7 @@ take(PbmSleepGuard *self)
 	g_dbus_connection_call_with_unix_fd_list(
 	        self->bus, LOGIND_NAME, LOGIND_PATH, LOGIND_MANAGER, "Inhibit",
 	        g_variant_new(
-	                "(ssss)", "sleep", "pbmd",
+	                "(ssss)", "sleep:shutdown", "pbmd",
 	                "A light therapy session is running; pbmd switches the panel off first",
 	                "delay"),
 	        G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, self->taking,
@@ -94,18 +95,25 @@ on_changed(PbmManager *manager, PbmSleepGuard *self)
 		release(self);
 }
 
+/* PrepareForSleep and PrepareForShutdown alike: the session ends as
+ * interrupted (a reboot or a suspend is nobody's decision to stop the
+ * therapy, and the light must be off before the machine goes), and no
+ * session starts until the machine is back or the shutdown is cancelled. */
 static void
-on_prepare_for_sleep(GDBusConnection *connection, const gchar *sender, const gchar *path,
-                     const gchar *iface, const gchar *signal, GVariant *params, gpointer user_data)
+on_prepare(GDBusConnection *connection, const gchar *sender, const gchar *path, const gchar *iface,
+           const gchar *signal, GVariant *params, gpointer user_data)
 {
 	PbmSleepGuard *self = user_data;
-	gboolean sleeping = FALSE;
+	const gchar *why = g_str_equal(signal, "PrepareForShutdown")
+	                           ? "the system is shutting down"
+	                           : "the system is going to sleep";
+	gboolean going = FALSE;
 
 	if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(b)")))
 		return;
-	g_variant_get(params, "(b)", &sleeping);
-	self->going_to_sleep = sleeping;
-	if (!sleeping) {
+	g_variant_get(params, "(b)", &going);
+	self->going_to_sleep = going;
+	if (!going) {
 		pbm_manager_release_starts(self->manager);
 		return;
 	}
@@ -113,11 +121,18 @@ on_prepare_for_sleep(GDBusConnection *connection, const gchar *sender, const gch
 	 * is kept through all of it, and let go of only once every panel has
 	 * confirmed it is dark and the session is recorded. */
 	self->preparing = TRUE;
-	pbm_manager_hold_starts(self->manager, "the system is going to sleep");
-	pbm_manager_end_session(self->manager, PBM_OUTCOME_INTERRUPTED,
-	                        "the system is going to sleep");
+	pbm_manager_hold_starts(self->manager, why);
+	pbm_manager_end_session(self->manager, PBM_OUTCOME_INTERRUPTED, why);
 	self->preparing = FALSE;
 	release(self);
+}
+
+static guint
+subscribe(PbmSleepGuard *self, const gchar *signal)
+{
+	return g_dbus_connection_signal_subscribe(self->bus, LOGIND_NAME, LOGIND_MANAGER, signal,
+	                                          LOGIND_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+	                                          on_prepare, self, NULL);
 }
 
 PbmSleepGuard *
@@ -128,9 +143,8 @@ pbm_sleep_guard_new(GDBusConnection *bus, PbmManager *manager)
 	self->bus = g_object_ref(bus);
 	self->manager = g_object_ref(manager);
 	self->inhibitor = -1;
-	self->subscription = g_dbus_connection_signal_subscribe(
-	        bus, LOGIND_NAME, LOGIND_MANAGER, "PrepareForSleep", LOGIND_PATH, NULL,
-	        G_DBUS_SIGNAL_FLAGS_NONE, on_prepare_for_sleep, self, NULL);
+	self->sleep_subscription = subscribe(self, "PrepareForSleep");
+	self->shutdown_subscription = subscribe(self, "PrepareForShutdown");
 	g_signal_connect(manager, "changed", G_CALLBACK(on_changed), self);
 	on_changed(manager, self);
 	return self;
@@ -143,7 +157,8 @@ pbm_sleep_guard_free(PbmSleepGuard *self)
 		return;
 	release(self);
 	g_signal_handlers_disconnect_by_data(self->manager, self);
-	g_dbus_connection_signal_unsubscribe(self->bus, self->subscription);
+	g_dbus_connection_signal_unsubscribe(self->bus, self->sleep_subscription);
+	g_dbus_connection_signal_unsubscribe(self->bus, self->shutdown_subscription);
 	g_object_unref(self->manager);
 	g_object_unref(self->bus);
 	g_free(self);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Suspend and a running session. While a session runs, pbmd holds a
- * logind delay inhibitor, so that the machine does not sleep with the
- * light on: on PrepareForSleep(true) pbmd ends the session as interrupted,
- * waits for every panel to confirm it is dark, and only then lets the
- * machine go. From PrepareForSleep(true) to resume no session starts.
+ * Suspend, shutdown and a running session. While a session runs, pbmd
+ * holds a logind delay inhibitor for sleep and shutdown, so that the
+ * machine does not sleep or reboot with the light on: on PrepareForSleep
+ * or PrepareForShutdown (true) pbmd ends the session as interrupted, waits
+ * for every panel to confirm it is dark, and only then lets the machine
+ * go. From then until resume (or a cancelled shutdown) no session starts.
  * Without logind there is neither a notice nor anything to wait for.
  */
 #pragma once

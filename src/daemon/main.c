@@ -106,25 +106,6 @@ maybe_ready(Daemon *d)
 	g_message("pbmd %s ready", PACKAGE_VERSION);
 }
 
-static gboolean
-probe_wait_over(gpointer user_data)
-{
-	Daemon *d = user_data;
-
-	d->ready_id = 0;
-	maybe_ready(d);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-on_changed(PbmManager *manager, Daemon *d)
-{
-	if (!d->ready && pbm_manager_get_pending_probes(manager) == 0)
-		maybe_ready(d);
-	if (d->ready)
-		notify_status(d);
-}
-
 /* ---- the bus ---- */
 
 static void
@@ -133,10 +114,7 @@ on_name_acquired(GDBusConnection *connection, const gchar *name, gpointer user_d
 	Daemon *d = user_data;
 
 	d->name_owned = TRUE;
-	if (pbm_manager_get_pending_probes(d->manager) == 0)
-		maybe_ready(d);
-	else
-		d->ready_id = g_timeout_add(PROBE_WAIT_MS, probe_wait_over, d);
+	maybe_ready(d);
 }
 
 static void
@@ -152,6 +130,49 @@ on_name_lost(GDBusConnection *connection, const gchar *name, gpointer user_data)
 		          name);
 	d->exit_code = EXIT_FAILURE;
 	g_main_loop_quit(d->loop);
+}
+
+/* D-Bus activation hands pbmd the call that started it as soon as the name
+ * is owned: owning it only once the panels plugged in at start are probed
+ * (or after PROBE_WAIT_MS) keeps that call from answering no-panel about a
+ * panel that is there. */
+static void
+own_name(Daemon *d)
+{
+	if (d->name_id != 0)
+		return;
+	g_clear_handle_id(&d->ready_id, g_source_remove);
+	d->name_id = g_bus_own_name_on_connection(d->connection, PBM_DBUS_NAME,
+	                                          G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+	                                          on_name_acquired, on_name_lost, d, NULL);
+}
+
+static gboolean
+probe_wait_over(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	d->ready_id = 0;
+	own_name(d);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+on_changed(PbmManager *manager, Daemon *d)
+{
+	if (d->name_id == 0 && pbm_manager_get_pending_probes(manager) == 0)
+		own_name(d);
+	if (d->ready)
+		notify_status(d);
+}
+
+static void
+own_name_when_probed(Daemon *d)
+{
+	if (pbm_manager_get_pending_probes(d->manager) == 0)
+		own_name(d);
+	else
+		d->ready_id = g_timeout_add(PROBE_WAIT_MS, probe_wait_over, d);
 }
 
 static GDBusConnection *
@@ -282,16 +303,15 @@ run(Daemon *d)
 	g_unix_signal_add(SIGHUP, on_hangup, d);
 	watch_suspend(d);
 	start_watchdog(d);
-	d->name_id = g_bus_own_name_on_connection(d->connection, PBM_DBUS_NAME,
-	                                          G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
-	                                          on_name_acquired, on_name_lost, d, NULL);
+	own_name_when_probed(d);
 	g_main_loop_run(d->loop);
 
 	/* Light off and the history closed before anything goes away. */
 	pbm_manager_shutdown(d->manager);
 	g_clear_pointer(&d->sleep_guard, pbm_sleep_guard_free);
 	g_clear_object(&d->exporter);
-	g_bus_unown_name(d->name_id);
+	if (d->name_id != 0)
+		g_bus_unown_name(d->name_id);
 	g_dbus_connection_flush_sync(d->connection, NULL, NULL);
 	return d->exit_code;
 }

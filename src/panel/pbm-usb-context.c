@@ -7,6 +7,12 @@
 
 /* How long shutdown waits for cancelled transfers to come back. */
 #define SHUTDOWN_WAIT_US (2 * G_USEC_PER_SEC)
+/* A panel can lose pbmd's claim without leaving the bus: a USB reset on
+ * resume from suspend unbinds usbfs from it, and its transfers fail as if
+ * it were unplugged, but udev sees no event. So a while after a panel goes,
+ * the bus is looked at again, and one that is still there is opened anew.
+ * The delay lets libusb take in the removal of a panel truly unplugged. */
+#define RESCAN_DELAY_MS 1000
 
 typedef struct {
 	GSource source;
@@ -25,6 +31,7 @@ struct _PbmUsbContext {
 	GQueue arrived;        /* libusb_device*, referenced, waiting to be opened */
 	GQueue left;           /* libusb_device*, referenced */
 	guint idle_id;
+	guint rescan_id;
 	gboolean started;
 };
 
@@ -163,12 +170,14 @@ open_device(libusb_device *device, GError **error)
 	return pbm_usb_transport_new(device, handle, devnode);
 }
 
+/* The live transport of device: one that is gone may linger until its
+ * last transfer is back, while the device is opened again. */
 static PbmUsbTransport *
 find_transport(PbmUsbContext *self, libusb_device *device)
 {
 	for (guint i = 0; i < self->transports->len; i++) {
 		PbmUsbTransport *t = g_ptr_array_index(self->transports, i);
-		if (pbm_usb_transport_get_device(t) == device)
+		if (pbm_usb_transport_get_device(t) == device && !pbm_usb_transport_is_gone(t))
 			return t;
 	}
 	return NULL;
@@ -182,6 +191,25 @@ transport_finalized(gpointer user_data, GObject *where_the_object_was)
 	g_ptr_array_remove_fast(self->transports, where_the_object_was);
 }
 
+static void enumerate_once(PbmUsbContext *self);
+
+static gboolean
+rescan(gpointer user_data)
+{
+	PbmUsbContext *self = user_data;
+
+	self->rescan_id = 0;
+	enumerate_once(self);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+on_transport_disconnected(PbmTransport *transport, PbmUsbContext *self)
+{
+	if (self->rescan_id == 0)
+		self->rescan_id = g_timeout_add(RESCAN_DELAY_MS, rescan, self);
+}
+
 static void
 handle_arrived(PbmUsbContext *self, libusb_device *device)
 {
@@ -192,11 +220,15 @@ handle_arrived(PbmUsbContext *self, libusb_device *device)
 		return;
 	transport = open_device(device, &error);
 	if (transport == NULL) {
-		g_signal_emit(self, signals[SIGNAL_DEVICE_ERROR], 0, error);
+		/* a panel that left while a rescan looked: nothing to say */
+		if (!g_error_matches(error, PBM_PANEL_ERROR, PBM_PANEL_ERROR_NO_DEVICE))
+			g_signal_emit(self, signals[SIGNAL_DEVICE_ERROR], 0, error);
 		return;
 	}
 	g_ptr_array_add(self->transports, transport);
 	g_object_weak_ref(G_OBJECT(transport), transport_finalized, self);
+	g_signal_connect_object(transport, "disconnected", G_CALLBACK(on_transport_disconnected),
+	                        self, 0);
 	g_signal_emit(self, signals[SIGNAL_DEVICE_ADDED], 0, transport);
 	g_object_unref(transport);
 }
@@ -265,7 +297,8 @@ id_matches(PbmUsbContext *self, libusb_device *device)
 	return FALSE;
 }
 
-/* Without hotplug support (no udev), panels present at start-up still work. */
+/* Without hotplug support (no udev), panels present at start-up still work;
+ * and a rescan finds a panel that lost its claim but not its place. */
 static void
 enumerate_once(PbmUsbContext *self)
 {
@@ -319,6 +352,7 @@ pbm_usb_context_shutdown(PbmUsbContext *self)
 		        self->ctx,
 		        g_array_index(self->hotplug_handles, libusb_hotplug_callback_handle, i));
 	g_array_set_size(self->hotplug_handles, 0);
+	g_clear_handle_id(&self->rescan_id, g_source_remove);
 	for (guint i = 0; i < self->transports->len; i++)
 		pbm_transport_close(PBM_TRANSPORT(g_ptr_array_index(self->transports, i)));
 	/* Let cancelled transfers come back so every handle closes cleanly. */
@@ -345,6 +379,7 @@ pbm_usb_context_dispose(GObject *object)
 	if (self->ctx != NULL && self->hotplug_handles != NULL)
 		pbm_usb_context_shutdown(self);
 	g_clear_handle_id(&self->idle_id, g_source_remove);
+	g_clear_handle_id(&self->rescan_id, g_source_remove);
 	while ((device = g_queue_pop_head(&self->arrived)) != NULL)
 		libusb_unref_device(device);
 	while ((device = g_queue_pop_head(&self->left)) != NULL)

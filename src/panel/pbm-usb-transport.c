@@ -64,6 +64,12 @@ pbm_usb_transport_release(PbmUsbTransport *self)
 	self->handle = NULL;
 }
 
+gboolean
+pbm_usb_transport_is_gone(PbmUsbTransport *self)
+{
+	return self->gone;
+}
+
 void
 pbm_usb_transport_mark_gone(PbmUsbTransport *self)
 {

@@ -27,6 +27,8 @@ struct libusb_device *pbm_usb_transport_get_device(PbmUsbTransport *self);
 void pbm_usb_transport_mark_gone(PbmUsbTransport *self);
 /* TRUE while a transfer's callback has not run yet. */
 gboolean pbm_usb_transport_is_busy(PbmUsbTransport *self);
+/* Unplugged, or its transfers failed as if it were. */
+gboolean pbm_usb_transport_is_gone(PbmUsbTransport *self);
 /* Closes the handle once no transfer is in flight; not from inside a libusb
  * callback, where libusb_close() deadlocks. */
 void pbm_usb_transport_release(PbmUsbTransport *self);

@@ -270,6 +270,10 @@ def check_polkit(tree):
         d = action.find("defaults")
         found[action.get("id")] = tuple(d.findtext(k) for k in
                                         ("allow_any", "allow_inactive", "allow_active"))
+        # polkitd answers pbmd (not root) only about actions pbmd's user owns
+        owners = [a.text for a in action.iter("annotate")
+                  if a.get("key") == "org.freedesktop.policykit.owner"]
+        assert owners == ["unix-user:pbmd"], f"{action.get('id')}: owner {owners}"
     assert found == POLKIT_DEFAULTS, f"org.pbmd.policy defaults: {found}"
     with open(tree.path("polkit_rulesdir", "50-org.pbmd.rules")) as f:
         rules = f.read()
@@ -414,6 +418,9 @@ def check_sysusers(tree, state):
     assert people is not None and 0 < int(people[2]) < 1000, \
         f"systemd-sysusers made no system group pbmd-users: {people}"
     assert people[3] == "", f"pbmd-users has members from the start: {people}"
+    timer = lookup(root, "pbmd-session", "passwd")
+    assert timer is not None and 0 < int(timer[2]) < 1000 and timer[6].endswith("nologin"), \
+        f"systemd-sysusers made no system user pbmd-session: {timer}"
     note(f"systemd-sysusers: system user pbmd uid {uid}, group pbmd gid {gid}, shell {user[6]}; "
          f"group pbmd-users gid {people[2]}")
 
@@ -524,7 +531,7 @@ def bus_policy_inner(tree_root, dirs, users_root):
         r = gdbus(address, "nobody", [], *start)
         if "NotAuthorized" not in r.stderr:
             problems.append(f"nobody could start a session: {r.stdout}{r.stderr}")
-        # as pbmd-session@.service runs pbmctl: DynamicUser= with the group
+        # as pbmd-session@.service runs pbmctl: a user with the group
         # pbmd-users as a supplementary group that no user database lists,
         # and a process pbmd cannot look at: only the bus knows its groups
         r = gdbus(address, "nobody", ["pbmd-users"], *start)

@@ -146,8 +146,9 @@ static gsize
 build_descriptors(guint8 *out, guint16 vid, guint16 pid)
 {
 	static const guint8 config[] = {
-		/* configuration: 1 interface, self-powered, 100 mA */
-		9, USB_DT_CONFIG, 32, 0, 1, 1, 0, 0xc0, 50,
+		/* configuration: 1 interface, self-powered, 100 mA; wTotalLength
+		 * counts the three descriptors, 9 + 9 + 7 bytes */
+		9, USB_DT_CONFIG, 9 + 9 + 7, 0, 1, 1, 0, 0xc0, 50,
 		/* interface 0, vendor class, 1 endpoint */
 		9, USB_DT_INTERFACE, PBM_USB_INTERFACE, 0, 1, PBM_USB_INTERFACE_CLASS, 0, 0, 0,
 		/* interrupt IN 0x81, 64 bytes, every 10 ms (full speed: in ms) */

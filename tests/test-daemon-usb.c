@@ -123,6 +123,39 @@ test_suspend_dark_before_sleep(void **state)
 	assert_int_equal(pbm_test_count_outcome(f->history_db, "interrupted"), 1);
 }
 
+static gdouble
+panel_temperature(PbmFixture *f)
+{
+	g_autoptr(GVariant) t = pbm_fixture_property(f, PBM_DBUS_PATH_PANEL "/USBPANEL",
+	                                             PBM_DBUS_INTERFACE_PANEL, "Temperature");
+
+	return g_variant_get_double(t);
+}
+
+/* An idle panel's temperature still reaches its readers (a warm room, a
+ * board cooling down after a session): it stood still at its first value
+ * until something moved, found by the full-system test. */
+static void
+test_idle_temperature_published(void **state)
+{
+	PbmFixture *f = *state;
+	gdouble t0;
+	gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+	PbmSim *sim;
+
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH_PANEL "/USBPANEL",
+	                                      PBM_DBUS_INTERFACE_PANEL, "Connected", "true",
+	                                      PBM_FIXTURE_WAIT_MS));
+	t0 = panel_temperature(f);
+	sim = pbm_mock_panel_lock_sim(f->panel);
+	pbm_sim_set_ambient(sim, 300.0);
+	pbm_mock_panel_unlock_sim(f->panel);
+	while (panel_temperature(f) < t0 + 0.5 && g_get_monotonic_time() < until)
+		g_usleep(100000);
+	assert_true(panel_temperature(f) >= t0 + 0.5);
+}
+
 int
 main(void)
 {
@@ -130,6 +163,7 @@ main(void)
 		pbm_fixture_test(test_unplug_mid_session_and_replug, &usb_panel),
 		pbm_fixture_test(test_sigkill_panel_goes_dark_by_itself, &usb_panel),
 		pbm_fixture_test(test_suspend_dark_before_sleep, &usb_panel),
+		pbm_fixture_test(test_idle_temperature_published, &usb_panel),
 	};
 
 	return cmocka_run_group_tests_name("daemon-usb", tests, NULL, NULL);

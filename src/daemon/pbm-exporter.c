@@ -123,6 +123,17 @@ on_panel_notify(PbmPanel *panel, GParamSpec *pspec, PbmExporter *self)
 	ensure_tick(self);
 }
 
+/* While something moves, the tick publishes telemetry once a second. An
+ * idle panel reports once a second too, and its temperature still changes
+ * (cooling down after a session, a warm room): published as it comes, or a
+ * widget would show the temperature the last session ended with. */
+static void
+on_panel_status(PbmPanel *panel, gconstpointer status, PbmExporter *self)
+{
+	if (self->tick == 0)
+		pbm_export_panel_update_telemetry(g_hash_table_lookup(self->panels, panel));
+}
+
 static void
 on_panel_added(PbmManager *manager, PbmPanel *panel, PbmExporter *self)
 {
@@ -131,6 +142,7 @@ on_panel_added(PbmManager *manager, PbmPanel *panel, PbmExporter *self)
 	g_hash_table_insert(self->panels, g_object_ref(panel), exported);
 	g_signal_connect(panel, "notify::state", G_CALLBACK(on_panel_notify), self);
 	g_signal_connect(panel, "notify::connected", G_CALLBACK(on_panel_notify), self);
+	g_signal_connect(panel, "status", G_CALLBACK(on_panel_status), self);
 	update_manager(self);
 }
 

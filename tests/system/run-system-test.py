@@ -265,10 +265,18 @@ def run_boot(work, boot, panel, tap):
     return ending
 
 
+# Marks after which the light must go off by the panel's own watchdog: 3 s
+# (pbmd's default watchdog_timeout_ms) after the last heartbeat it took.
+WATCHDOG_MARKS = ("unplug mid-session", "systemctl kill -s KILL pbmd")
+WATCHDOG_S = 3.0
+
+
 def light_figures(work, tap):
     """From the panel's log: how long after each of the guest's marks the
-    light was off at the device (the host's clock)."""
+    light was off at the device, and after pbmd's last heartbeat (the
+    host's clock)."""
     mark = None
+    heartbeat = None
     try:
         with open(os.path.join(work, "panel.log")) as f:
             lines = f.read().splitlines()
@@ -278,8 +286,16 @@ def light_figures(work, tap):
         when, _, event = line.partition(" ")
         if event.startswith("mark "):
             mark = (float(when), event[5:])
+        elif event.startswith("request heartbeat") and event.endswith(" ok"):
+            heartbeat = float(when)
         elif event.startswith("light off") and mark is not None:
-            tap.diag(f"figure: host: {mark[1]}: dark {float(when) - mark[0]:.3f} s later")
+            after_beat = float(when) - heartbeat if heartbeat is not None else float("nan")
+            tap.diag(f"figure: host: {mark[1]}: dark {float(when) - mark[0]:.3f} s later, "
+                     f"{after_beat:.3f} s after the last heartbeat")
+            if mark[1] in WATCHDOG_MARKS:
+                tap.result(WATCHDOG_S - 0.1 <= after_beat <= WATCHDOG_S + 0.05,
+                           f"{mark[1]}: the panel's watchdog switched the light off "
+                           f"{WATCHDOG_S:.0f} s after pbmd's last heartbeat ({after_beat:.3f} s)")
             mark = None
 
 

@@ -21,7 +21,7 @@
  *            replies, calls carrying file descriptors, a 24 MB call, and
  *            SIGTERM during a flood: a session's lit time stays within
  *            10 ms of plan, StopSession darkens the panel within 250 ms,
- *            another client's Properties.Get p99 stays under 100 ms, RSS
+ *            another client's Properties.Get p99 stays under 250 ms, RSS
  *            under pbmd.service's MemoryMax, fds flat, SIGTERM ends pbmd
  *            within 1 s.
  * Usage: test-stress battery | load | soak [SESSIONS] | attacks

@@ -89,20 +89,26 @@ def make_image(args, work, tap):
              f"install {t2 - t1:.0f} s, image {t3 - t2:.0f} s")
 
 
+def connect_unix(path, timeout):
+    """Connects to a unix socket that may not be listening yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(path)
+            return sock
+        except OSError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 class Panel:
     """The control socket of pbm-usbredir-panel: one line out, one back."""
 
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        self.sock = connect_unix(path, 10)
         self.file = self.sock.makefile("rw")
         self.lock = threading.Lock()
 
@@ -121,16 +127,7 @@ class Qmp:
     """QEMU's monitor: waits for the guest to suspend, then wakes it."""
 
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        self.sock = connect_unix(path, 30)
         self.file = self.sock.makefile("rw")
         self.file.readline()  # the greeting
         self.send({"execute": "qmp_capabilities"})
@@ -182,20 +179,6 @@ def qemu_command(work, boot):
         "-chardev", f"socket,id=test,path={work}/test.sock,server=on,wait=off",
         "-device", "virtserialport,chardev=test,name=org.pbmd.test",
     ]
-
-
-def connect_unix(path, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)
-            return sock
-        except OSError:
-            sock.close()
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def plug_when_ready(panel, tap):

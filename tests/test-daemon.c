@@ -222,7 +222,7 @@ test_full_session_signals(void **state)
 		g_autoptr(GVariant) progress =
 		        pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Progress");
 		assert_string_equal(g_variant_get_string(outcome, NULL), "completed");
-		assert_float_equal(g_variant_get_double(dose), 0.8 * 34 * 15 / 1000, 0.01);
+		assert_float_equal(g_variant_get_double(dose), 0.4 * 34 * 15 / 1000, 0.01);
 		assert_float_equal(g_variant_get_double(progress), 1.0, 1e-9);
 	}
 	/* none is active, though the finished one stays readable */

@@ -66,8 +66,8 @@ static const gchar kill_profile[] =
         "description = \"Ramp, step change, second step.\";\n"
         "distance_cm = 15.0;\n"
         "steps = (\n"
-        "  { name = \"ramp\"; duration = \"1s\"; red = 60; ramp_s = 0.5; },\n"
-        "  { name = \"both\"; duration = \"1s\"; red = 80; nir = 80; }\n"
+        "  { name = \"ramp\"; duration = \"1s\"; percent_red = 60; ramp_s = 0.5; },\n"
+        "  { name = \"both\"; duration = \"1s\"; percent_red = 70; percent_nir = 60; }\n"
         ");\n";
 #define KILL_PROFILE_US (2 * G_USEC_PER_SEC)
 
@@ -79,8 +79,8 @@ static const gchar long_profile[] =
         "description = \"Two 3.5 s steps.\";\n"
         "distance_cm = 15.0;\n"
         "steps = (\n"
-        "  { name = \"red\"; duration = \"3s\"; red = 50; ramp_s = 0.2; },\n"
-        "  { name = \"both\"; duration = \"4s\"; red = 60; nir = 60; }\n"
+        "  { name = \"red\"; duration = \"3s\"; percent_red = 50; ramp_s = 0.2; },\n"
+        "  { name = \"both\"; duration = \"4s\"; percent_red = 60; percent_nir = 60; }\n"
         ");\n";
 #define LONG_PROFILE_US (7 * G_USEC_PER_SEC)
 

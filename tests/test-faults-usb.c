@@ -45,8 +45,8 @@ static const gchar profile_steps[] =
         "description = \"A short first step, then a long one.\";\n"
         "distance_cm = 15.0;\n"
         "steps = (\n"
-        "  { name = \"first\";  duration = \"2s\";  red = 40; },\n"
-        "  { name = \"second\"; duration = \"60s\"; red = 60; nir = 60; }\n"
+        "  { name = \"first\";  duration = \"2s\";  percent_red = 40; },\n"
+        "  { name = \"second\"; duration = \"60s\"; percent_red = 60; percent_nir = 60; }\n"
         ");\n";
 
 static const gchar profile_long[] =
@@ -55,7 +55,7 @@ static const gchar profile_long[] =
         "description = \"Five minutes of red and NIR.\";\n"
         "distance_cm = 15.0;\n"
         "steps = (\n"
-        "  { name = \"only\"; duration = \"5m\"; red = 50; nir = 50; }\n"
+        "  { name = \"only\"; duration = \"5m\"; percent_red = 40; percent_nir = 40; }\n"
         ");\n";
 
 /* Everything but the panel: each test plugs its own (some need a special

@@ -727,7 +727,7 @@ test_not_ours(void **state)
 	h = open_history(f->path);
 	g_clear_pointer(&h, pbm_history_free);
 	db = raw_open(f->path, SQLITE_OPEN_READWRITE);
-	raw_exec(db, "PRAGMA user_version = 2");
+	raw_exec(db, "PRAGMA user_version = 3");
 	sqlite3_close(db);
 	assert_open_refused(f->path, "newer than this pbmd knows");
 
@@ -976,6 +976,59 @@ test_last_end(void **state)
 	assert_int_equal(end, NOW - HOUR);
 }
 
+/* The min_interval of a profile counts its sessions that gave at least
+ * half their planned dose (30 J/cm2 planned by begin_at). */
+static void
+test_last_profile_end(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmHistory) h = open_history(f->path);
+	g_autoptr(GError) error = NULL;
+	gint64 end = -1;
+	gint64 full, stopped, other;
+
+	assert_true(pbm_history_last_profile_end(h, "back", &end, &error));
+	assert_int_equal(end, 0);
+	full = begin_at(h, "back", NOW - 50 * HOUR);
+	finish_at(h, full, NOW - 49 * HOUR, 10, 20);
+	stopped = begin_at(h, "back", NOW - 3 * HOUR);
+	finish_at(h, stopped, NOW - 3 * HOUR + MINUTE, 1, 2);
+	other = begin_at(h, "skin", NOW - 2 * HOUR);
+	finish_at(h, other, NOW - HOUR, 10, 20);
+	assert_true(pbm_history_last_profile_end(h, "back", &end, &error));
+	assert_int_equal(end, NOW - 49 * HOUR);
+	assert_true(pbm_history_last_profile_end(h, "skin", &end, &error));
+	assert_int_equal(end, NOW - HOUR);
+}
+
+/* A history of pbmd 0.1 (format 1) gains the goggles column, its rows
+ * reading as not acknowledged; new rows record it. */
+static void
+test_goggles_recorded_and_migrated(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmHistory) h = open_history(f->path);
+	g_autoptr(PbmHistoryEntry) old = NULL, acknowledged = NULL;
+	g_autoptr(GError) error = NULL;
+	PbmHistoryStart start = {
+		.profile = "p", .started_at = NOW, .distance_cm = 15, .goggles = TRUE
+	};
+	gint64 old_id, id = 0;
+	sqlite3 *db;
+
+	old_id = begin_at(h, "p", NOW - HOUR);
+	g_clear_pointer(&h, pbm_history_free);
+	db = raw_open(f->path, SQLITE_OPEN_READWRITE);
+	raw_exec(db, "ALTER TABLE sessions DROP COLUMN goggles; PRAGMA user_version = 1");
+	sqlite3_close(db);
+	h = open_history(f->path);
+	assert_true(pbm_history_get(h, old_id, &old, &error));
+	assert_false(old->goggles);
+	assert_true(pbm_history_begin(h, &start, &id, &error));
+	assert_true(pbm_history_get(h, id, &acknowledged, &error));
+	assert_true(acknowledged->goggles);
+}
+
 static void
 test_list(void **state)
 {
@@ -1104,6 +1157,8 @@ main(void)
 		T(test_rolling_dose_open_sessions),
 		T(test_rolling_dose_unwritten_end),
 		T(test_last_end),
+		T(test_last_profile_end),
+		T(test_goggles_recorded_and_migrated),
 		T(test_list),
 		T(test_ten_thousand_sessions),
 #undef T

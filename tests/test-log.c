@@ -173,7 +173,8 @@ test_session(void **state)
 
 	g_ptr_array_set_size(records, 0);
 	/* the manager lets go of a session when it ends */
-	session = pbm_manager_start_session(f->manager, "demo", NULL, 0, 1000, &error);
+	session = pbm_manager_start_session(f->manager, "demo", NULL, &(PbmPlanRequest){ 0 }, 1000,
+	                                    &error);
 	assert_non_null(session);
 	g_object_ref(session);
 	advance(f, S(31));

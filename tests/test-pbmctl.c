@@ -436,15 +436,15 @@ test_profile_check(void **state)
 	Result r;
 
 	/* offline: no daemon needed */
-	assert_true(
-	        g_file_set_contents(good,
-	                            "name = \"mine\"; title = \"Mine\"; distance_cm = 20;\n"
-	                            "steps = ( { name = \"a\"; duration = \"5m\"; red = 60; } );\n",
-	                            -1, NULL));
+	assert_true(g_file_set_contents(
+	        good,
+	        "name = \"mine\"; title = \"Mine\"; distance_cm = 20;\n"
+	        "steps = ( { name = \"a\"; duration = \"5m\"; percent_red = 60; } );\n",
+	        -1, NULL));
 	assert_true(g_file_set_contents(
 	        bad,
 	        "name = \"broken\"; title = \"B\"; distance_cm = 20;\n"
-	        "steps = ( { name = \"a\"; duration = \"5m\"; red = 160; } );\n",
+	        "steps = ( { name = \"a\"; duration = \"5m\"; percent_red = 160; } );\n",
 	        -1, NULL));
 	r = pbmctl(f, "profile", "check", good);
 	assert_int_equal(r.code, 0);
@@ -452,7 +452,8 @@ test_profile_check(void **state)
 	result_clear(&r);
 	r = pbmctl(f, "profile", "check", bad);
 	assert_int_equal(r.code, 2);
-	assert_contains(r.err, "broken.conf:2: red: 160 % is out of range; allowed 0 to 100 %");
+	assert_contains(r.err,
+	                "broken.conf:2: percent_red: 160 % is out of range; allowed 0 to 100 %");
 	result_clear(&r);
 	r = pbmctl(f, "--json", "profile", "check", bad);
 	assert_contains(r.out, "\"valid\":false");

@@ -69,9 +69,9 @@ typedef struct {
 #define HEAD(name) "name = \"" name "\";\ntitle = \"Test\";\ndistance_cm = 15.0;\n"
 /* The step on line 5. */
 #define STEP(body) "steps = (\n\t{ " body " }\n);\n"
-#define GOOD_STEP STEP("name = \"s\"; duration = \"1m\"; red = 50;")
+#define GOOD_STEP STEP("name = \"s\"; duration = \"1m\"; percent_red = 50;")
 
-#define STROBE_STEP STEP("name = \"s\"; duration = \"1m\"; red = 50; pulse_hz = 10;")
+#define STROBE_STEP STEP("name = \"s\"; duration = \"1m\"; percent_red = 50; pulse_hz = 10;")
 #define NUL_TEXT HEAD("nul") "# a NUL byte: \0\n" GOOD_STEP
 #define NAME_65 "a23456789012345678901234567890123456789012345678901234567890abcde"
 
@@ -79,8 +79,8 @@ static const BadProfile bad_profiles[] = {
 	/* ---- syntax ---- */
 	{ "syntax/missing-comma-between-steps", "comma.conf",
 	  HEAD("comma") "steps = (\n"
-	                "\t{ name = \"a\"; duration = \"1m\"; red = 50; }\n"
-	                "\t{ name = \"b\"; duration = \"1m\"; red = 50; }\n"
+	                "\t{ name = \"a\"; duration = \"1m\"; percent_red = 50; }\n"
+	                "\t{ name = \"b\"; duration = \"1m\"; percent_red = 50; }\n"
 	                ");\n",
 	  0, PBM_CONFIG_ERROR_SYNTAX, 6, "syntax error" },
 	/* A string may span lines, so libconfig notices only at the end of
@@ -91,11 +91,11 @@ static const BadProfile bad_profiles[] = {
 	{ "syntax/garbage", "garbage.conf", HEAD("garbage") "%%% not a setting\n" GOOD_STEP, 0,
 	  PBM_CONFIG_ERROR_SYNTAX, 4, "syntax error" },
 	{ "syntax/unquoted-duration", "unquoted.conf",
-	  HEAD("unquoted") STEP("name = \"s\"; duration = 5m; red = 50;"), 0,
+	  HEAD("unquoted") STEP("name = \"s\"; duration = 5m; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_SYNTAX, 5, "syntax error" },
 	{ "syntax/trailing-comma", "trailing.conf",
 	  HEAD("trailing") "steps = (\n"
-	                   "\t{ name = \"s\"; duration = \"1m\"; red = 50; },\n"
+	                   "\t{ name = \"s\"; duration = \"1m\"; percent_red = 50; },\n"
 	                   ");\n",
 	  0, PBM_CONFIG_ERROR_SYNTAX, 6, "syntax error" },
 	{ "syntax/duplicate-key", "duplicate.conf",
@@ -107,26 +107,27 @@ static const BadProfile bad_profiles[] = {
 	  PBM_CONFIG_ERROR_UNKNOWN_KEY, 4,
 	  "goggles: unknown key (a typo must not silently change a setting); allowed here: name, "
 	  "title, description, distance_cm, goggles_required, allow_visible_pulse, "
-	  "pulse_warning, steps" },
+	  "pulse_warning, min_interval, steps" },
 	{ "unknown-key/step", "typo.conf",
 	  HEAD("typo") "steps = (\n"
-	               "\t{ name = \"s\"; red = 50;\n"
+	               "\t{ name = \"s\"; percent_red = 50;\n"
 	               "\t  durration = \"1m\"; }\n"
 	               ");\n",
 	  0, PBM_CONFIG_ERROR_UNKNOWN_KEY, 6,
 	  "durration: unknown key (a typo must not silently change a setting); allowed here: "
-	  "name, duration, dose_red, dose_nir, red, nir, wavelengths, pulse_hz, duty, ramp_s" },
+	  "name, duration, dose_red, dose_nir, irradiance_red, irradiance_nir, percent_red, "
+	  "percent_nir, wavelengths, pulse_hz, duty, ramp_s" },
 	{ "unknown-key/wavelength", "wl-typo.conf",
 	  HEAD("wl-typo") "steps = (\n"
 	                  "\t{ name = \"s\"; duration = \"1m\";\n"
 	                  "\t  wavelengths = (\n"
-	                  "\t\t{ nm = 660; level = 50; },\n"
+	                  "\t\t{ nm = 660; percent = 50; },\n"
 	                  "\t\t{ nm = 850; levle = 50; }\n"
 	                  "\t  ); }\n"
 	                  ");\n",
 	  0, PBM_CONFIG_ERROR_UNKNOWN_KEY, 8,
 	  "levle: unknown key (a typo must not silently "
-	  "change a setting); allowed here: nm, level" },
+	  "change a setting); allowed here: nm, irradiance, percent" },
 
 	/* ---- wrong types ---- */
 	{ "type/distance-string", "dist-str.conf",
@@ -135,18 +136,18 @@ static const BadProfile bad_profiles[] = {
 	{ "type/name-number", "number.conf", "name = 42;\ntitle = \"Test\";\n", 0,
 	  PBM_CONFIG_ERROR_TYPE, 1, "name: must be a string, not a whole number" },
 	{ "type/steps-group", "steps-group.conf",
-	  HEAD("steps-group") "steps = { name = \"s\"; duration = \"1m\"; red = 50; };\n", 0,
-	  PBM_CONFIG_ERROR_TYPE, 4, "steps: must be a list of 1 to 32 steps" },
+	  HEAD("steps-group") "steps = { name = \"s\"; duration = \"1m\"; percent_red = 50; };\n",
+	  0, PBM_CONFIG_ERROR_TYPE, 4, "steps: must be a list of 1 to 32 steps" },
 	{ "type/steps-array", "steps-array.conf", HEAD("steps-array") "steps = [ 1, 2 ];\n", 0,
 	  PBM_CONFIG_ERROR_TYPE, 4, "steps: must be a list of 1 to 32 steps" },
 	{ "type/goggles-int", "goggles.conf", HEAD("goggles") GOOD_STEP "goggles_required = 1;\n",
 	  0, PBM_CONFIG_ERROR_TYPE, 7,
 	  "goggles_required: must be true or false, not a whole number" },
 	{ "type/level-string", "level-str.conf",
-	  HEAD("level-str") STEP("name = \"s\"; duration = \"1m\"; red = \"50\";"), 0,
+	  HEAD("level-str") STEP("name = \"s\"; duration = \"1m\"; percent_red = \"50\";"), 0,
 	  PBM_CONFIG_ERROR_TYPE, 5, "red: must be a number, not a string" },
 	{ "type/duration-decimal", "dur-float.conf",
-	  HEAD("dur-float") STEP("name = \"s\"; duration = 1.5; red = 50;"), 0,
+	  HEAD("dur-float") STEP("name = \"s\"; duration = 1.5; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_TYPE, 5,
 	  "duration: must be a duration (\"10m\", \"90s\" or seconds), not a decimal number" },
 	{ "type/wavelengths-array", "wl-array.conf",
@@ -154,67 +155,67 @@ static const BadProfile bad_profiles[] = {
 	  PBM_CONFIG_ERROR_TYPE, 5, "wavelengths: must be a list of 1 to 8 groups" },
 	{ "type/wavelength-not-group", "wl-entry.conf",
 	  HEAD("wl-entry") STEP("name = \"s\"; duration = \"1m\"; wavelengths = ( 660 );"), 0,
-	  PBM_CONFIG_ERROR_TYPE, 5, "entry 1 must be a group { nm = ...; level = ...; }" },
+	  PBM_CONFIG_ERROR_TYPE, 5, "entry 1 must be a group { nm = ...; irradiance = ...; }" },
 
 	/* ---- durations ---- */
 	{ "duration/negative", "dur-neg.conf",
-	  HEAD("dur-neg") STEP("name = \"s\"; duration = -5; red = 50;"), 0, PBM_CONFIG_ERROR_RANGE,
-	  5, "duration: -5 s is out of range; allowed 1 s to 2 h" },
+	  HEAD("dur-neg") STEP("name = \"s\"; duration = -5; percent_red = 50;"), 0,
+	  PBM_CONFIG_ERROR_RANGE, 5, "duration: -5 s is out of range; allowed 1 s to 2 h" },
 	{ "duration/zero", "dur-zero.conf",
-	  HEAD("dur-zero") STEP("name = \"s\"; duration = 0; red = 50;"), 0, PBM_CONFIG_ERROR_RANGE,
-	  5, "duration: 0 s is out of range; allowed 1 s to 2 h" },
+	  HEAD("dur-zero") STEP("name = \"s\"; duration = 0; percent_red = 50;"), 0,
+	  PBM_CONFIG_ERROR_RANGE, 5, "duration: 0 s is out of range; allowed 1 s to 2 h" },
 	{ "duration/zero-string", "dur-0s.conf",
-	  HEAD("dur-0s") STEP("name = \"s\"; duration = \"0s\"; red = 50;"), 0,
+	  HEAD("dur-0s") STEP("name = \"s\"; duration = \"0s\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "allowed 1 s to 2 h" },
 	{ "duration/over-2h", "dur-long.conf",
-	  HEAD("dur-long") STEP("name = \"s\"; duration = \"2h 1s\"; red = 50;"), 0,
+	  HEAD("dur-long") STEP("name = \"s\"; duration = \"2h 1s\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "2 h 1 s is out of range; allowed 1 s to 2 h" },
 	{ "duration/huge", "dur-huge.conf",
-	  HEAD("dur-huge") STEP("name = \"s\"; duration = 10000000000; red = 50;"), 0,
+	  HEAD("dur-huge") STEP("name = \"s\"; duration = 10000000000; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "is too large to be read safely" },
 	/* 2^32 + 60 seconds must not turn into one minute. */
 	{ "duration/huge-wraps-to-1m", "dur-wrap.conf",
-	  HEAD("dur-wrap") STEP("name = \"s\"; duration = 4294967356; red = 50;"), 0,
+	  HEAD("dur-wrap") STEP("name = \"s\"; duration = 4294967356; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "is too large to be read safely" },
 	{ "duration/bad-unit", "dur-10x.conf",
-	  HEAD("dur-10x") STEP("name = \"s\"; duration = \"10x\"; red = 50;"), 0,
+	  HEAD("dur-10x") STEP("name = \"s\"; duration = \"10x\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5,
 	  "'10x' is not a duration (unknown unit); write seconds (\"90\"), or a number with a "
 	  "unit: \"90s\", \"5m\", \"1h\", \"1m30s\"" },
 	{ "duration/repeated-unit", "dur-5m5m.conf",
-	  HEAD("dur-5m5m") STEP("name = \"s\"; duration = \"5m5m\"; red = 50;"), 0,
+	  HEAD("dur-5m5m") STEP("name = \"s\"; duration = \"5m5m\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5,
 	  "'5m5m' is not a duration (units must appear once, as h, m, s)" },
 	{ "duration/negative-string", "dur-minus.conf",
-	  HEAD("dur-minus") STEP("name = \"s\"; duration = \"-3s\"; red = 50;"), 0,
+	  HEAD("dur-minus") STEP("name = \"s\"; duration = \"-3s\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "'-3s' is not a duration (expected a whole number); write" },
 	{ "duration/empty-string", "dur-empty.conf",
-	  HEAD("dur-empty") STEP("name = \"s\"; duration = \"\"; red = 50;"), 0,
+	  HEAD("dur-empty") STEP("name = \"s\"; duration = \"\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "'' is not a duration (it is empty); write" },
 
 	/* ---- levels ---- */
 	{ "level/over-100", "level-high.conf",
-	  HEAD("level-high") STEP("name = \"s\"; duration = \"1m\"; red = 100.5;"), 0,
+	  HEAD("level-high") STEP("name = \"s\"; duration = \"1m\"; percent_red = 100.5;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "red: 100.5 % is out of range; allowed 0 to 100 %" },
 	{ "level/negative", "level-neg.conf",
-	  HEAD("level-neg") STEP("name = \"s\"; duration = \"1m\"; nir = -10;"), 0,
+	  HEAD("level-neg") STEP("name = \"s\"; duration = \"1m\"; percent_nir = -10;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "nir: -10 % is out of range; allowed 0 to 100 %" },
 	{ "level/two-decimals", "level-fine.conf",
-	  HEAD("level-fine") STEP("name = \"s\"; duration = \"1m\"; red = 50.25;"), 0,
+	  HEAD("level-fine") STEP("name = \"s\"; duration = \"1m\"; percent_red = 50.25;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5,
 	  "red: 50.25 % has more than one decimal; levels go in steps of 0.1 %" },
 	/* 2^32 + 50 must not turn into 50 %. */
 	{ "level/huge-wraps-to-50", "level-wrap.conf",
-	  HEAD("level-wrap") STEP("name = \"s\"; duration = \"1m\"; red = 4294967346;"), 0,
+	  HEAD("level-wrap") STEP("name = \"s\"; duration = \"1m\"; percent_red = 4294967346;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "is too large to be read safely" },
 	/* Even where libconfig promotes big decimals, hex stays 32 bits. */
 	{ "level/huge-hex-wraps-to-50", "level-hex.conf",
-	  HEAD("level-hex") STEP("name = \"s\"; duration = \"1m\"; red = 0x100000032;"), 0,
+	  HEAD("level-hex") STEP("name = \"s\"; duration = \"1m\"; percent_red = 0x100000032;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "is too large to be read safely" },
 	{ "level/wavelength-over-100", "wl-high.conf",
 	  HEAD("wl-high") STEP("name = \"s\"; duration = \"1m\"; "
-	                       "wavelengths = ( { nm = 660; level = 101; } );"),
-	  0, PBM_CONFIG_ERROR_RANGE, 5, "level: 101 % is out of range; allowed 0 to 100 %" },
+	                       "wavelengths = ( { nm = 660; percent = 101; } );"),
+	  0, PBM_CONFIG_ERROR_RANGE, 5, "percent: 101 % is out of range; allowed 0 to 100 %" },
 
 	/* ---- steps ---- */
 	{ "steps/empty", "empty-steps.conf", HEAD("empty-steps") "steps = ( );\n", 0,
@@ -225,60 +226,61 @@ static const BadProfile bad_profiles[] = {
 	  HEAD("step-str") "steps = (\n\t\"warm-up\"\n);\n", 0, PBM_CONFIG_ERROR_TYPE, 6,
 	  "step 1 must be a group { name = ...; duration = ...; ... }" },
 	{ "steps/step-without-name", "no-step-name.conf",
-	  HEAD("no-step-name") STEP("duration = \"1m\"; red = 50;"), 0, PBM_CONFIG_ERROR_MISSING, 5,
-	  "name: required key is missing" },
+	  HEAD("no-step-name") STEP("duration = \"1m\"; percent_red = 50;"), 0,
+	  PBM_CONFIG_ERROR_MISSING, 5, "name: required key is missing" },
 	/* pbmd.profile(5): a step name is 1 to 64 bytes. */
 	{ "steps/empty-step-name", "empty-step-name.conf",
-	  HEAD("empty-step-name") STEP("name = \"\"; duration = \"1m\"; red = 50;"), 0,
+	  HEAD("empty-step-name") STEP("name = \"\"; duration = \"1m\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "name: " },
 	{ "steps/no-duration-no-dose", "neither.conf",
-	  HEAD("neither") STEP("name = \"s\"; red = 50;"), 0, PBM_CONFIG_ERROR_INVALID, 5,
-	  "step \"s\" needs either a duration or a target dose (dose_red, dose_nir), not neither" },
+	  HEAD("neither") STEP("name = \"s\"; percent_red = 50;"), 0, PBM_CONFIG_ERROR_INVALID, 5,
+	  "step \"s\" needs a duration, a target dose (dose_red, dose_nir), or both" },
 	{ "steps/duration-and-dose", "both.conf",
-	  HEAD("both") STEP("name = \"s\"; duration = \"1m\"; dose_red = 5.0; red = 50;"), 0,
-	  PBM_CONFIG_ERROR_INVALID, 5,
-	  "duration: step \"s\" needs either a duration or a target dose (dose_red, dose_nir), "
-	  "not both" },
+	  HEAD("both") STEP("name = \"s\"; duration = \"1m\"; dose_red = 5.0; percent_red = 50;"),
+	  0, PBM_CONFIG_ERROR_INVALID, 5,
+	  "dose_red: with a duration, dose_red sets the red irradiance itself (dose / duration)" },
 	{ "steps/dose-for-unlit-band", "dose-nir.conf",
-	  HEAD("dose-nir") STEP("name = \"s\"; dose_nir = 10.0; red = 50;"), 0,
+	  HEAD("dose-nir") STEP("name = \"s\"; dose_nir = 10.0; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_INVALID, 5,
-	  "dose_nir: this step gives no nir light, so that dose is never reached" },
+	  "dose_nir: this step has no duration and gives no nir light, so that dose is never "
+	  "reached: add irradiance_nir (or a duration)" },
 	{ "steps/dose-for-unlit-wavelength", "dose-red.conf",
 	  HEAD("dose-red") STEP("name = \"s\"; dose_red = 10.0; "
-	                        "wavelengths = ( { nm = 850; level = 80; } );"),
+	                        "wavelengths = ( { nm = 850; percent = 80; } );"),
 	  0, PBM_CONFIG_ERROR_INVALID, 5,
-	  "dose_red: this step gives no red light, so that dose is never reached" },
+	  "dose_red: this step has no duration and gives no red light, so that dose is never "
+	  "reached" },
 	{ "steps/dose-zero", "dose-zero.conf",
-	  HEAD("dose-zero") STEP("name = \"s\"; dose_red = 0; red = 50;"), 0,
+	  HEAD("dose-zero") STEP("name = \"s\"; dose_red = 0; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5,
 	  "dose_red: 0 J/cm2 is out of range; allowed 0.01 to 100 J/cm2" },
 	{ "steps/all-levels-zero", "dark.conf",
-	  HEAD("dark") STEP("name = \"s\"; duration = \"1m\"; red = 0; nir = 0;"), 0,
-	  PBM_CONFIG_ERROR_INVALID, 5, "step \"s\" gives no light: every level is 0" },
+	  HEAD("dark") STEP("name = \"s\"; duration = \"1m\"; percent_red = 0; percent_nir = 0;"),
+	  0, PBM_CONFIG_ERROR_INVALID, 5, "step \"s\" gives no light: every level is 0" },
 	{ "steps/no-level", "no-level.conf",
 	  HEAD("no-level") STEP("name = \"s\"; duration = \"1m\";"), 0, PBM_CONFIG_ERROR_MISSING, 5,
-	  "a step needs a level: red = ..., nir = ... (percent) or wavelengths = ( ... )" },
+	  "a step needs a level: irradiance_red = ..., irradiance_nir = ... (mW/cm²)" },
 
 	/* ---- wavelengths ---- */
 	{ "wavelengths/mixed-with-bands", "mixed.conf",
 	  HEAD("mixed") "steps = (\n"
-	                "\t{ name = \"s\"; duration = \"1m\"; red = 50;\n"
-	                "\t  wavelengths = ( { nm = 850; level = 80; } ); }\n"
+	                "\t{ name = \"s\"; duration = \"1m\"; percent_red = 50;\n"
+	                "\t  wavelengths = ( { nm = 850; percent = 80; } ); }\n"
 	                ");\n",
 	  0, PBM_CONFIG_ERROR_INVALID, 6,
-	  "wavelengths: give levels per band (red, nir) or per wavelength, not both" },
+	  "wavelengths: give levels per band (irradiance_red, ...) or per wavelength, not both" },
 	{ "wavelengths/duplicate", "twice.conf",
 	  HEAD("twice") "steps = (\n"
 	                "\t{ name = \"s\"; duration = \"1m\";\n"
 	                "\t  wavelengths = (\n"
-	                "\t\t{ nm = 660; level = 50; },\n"
-	                "\t\t{ nm = 660; level = 20; }\n"
+	                "\t\t{ nm = 660; percent = 50; },\n"
+	                "\t\t{ nm = 660; percent = 20; }\n"
 	                "\t  ); }\n"
 	                ");\n",
 	  0, PBM_CONFIG_ERROR_INVALID, 8, "nm: 660 nm is listed twice" },
 	{ "wavelengths/out-of-range", "uv.conf",
 	  HEAD("uv") STEP("name = \"s\"; duration = \"1m\"; "
-	                  "wavelengths = ( { nm = 365; level = 50; } );"),
+	                  "wavelengths = ( { nm = 365; percent = 50; } );"),
 	  0, PBM_CONFIG_ERROR_RANGE, 5, "nm: 365 is out of range; allowed 380 to 1100" },
 	{ "wavelengths/empty", "wl-empty.conf",
 	  HEAD("wl-empty") STEP("name = \"s\"; duration = \"1m\"; wavelengths = ( );"), 0,
@@ -286,30 +288,63 @@ static const BadProfile bad_profiles[] = {
 	{ "wavelengths/missing-level", "wl-nolevel.conf",
 	  HEAD("wl-nolevel")
 	          STEP("name = \"s\"; duration = \"1m\"; wavelengths = ( { nm = 660; } );"),
-	  0, PBM_CONFIG_ERROR_MISSING, 5, "level: required key is missing" },
+	  0, PBM_CONFIG_ERROR_MISSING, 5,
+	  "irradiance: entry 1 needs irradiance = ... (mW/cm²) or percent = ..." },
+
+	/* ---- prescriptions ---- */
+	{ "prescription/retired-percent-key", "old-red.conf",
+	  HEAD("old-red") STEP("name = \"s\"; duration = \"1m\"; red = 50;"), 0,
+	  PBM_CONFIG_ERROR_INVALID, 5,
+	  "red: a level in percent gives a different dose on every panel; write irradiance_red "
+	  "(mW/cm² at the skin) or dose_red (J/cm²), or percent_red instead" },
+	{ "prescription/retired-wavelength-level", "old-level.conf",
+	  HEAD("old-level") STEP("name = \"s\"; duration = \"1m\"; "
+	                         "wavelengths = ( { nm = 660; level = 50; } );"),
+	  0, PBM_CONFIG_ERROR_INVALID, 5,
+	  "level: a level in percent gives a different dose on every panel; write irradiance "
+	  "(mW/cm² at the skin), or percent instead" },
+	{ "prescription/percent-and-irradiance", "both-kinds.conf",
+	  HEAD("both-kinds") STEP("name = \"s\"; duration = \"1m\"; percent_nir = 50; "
+	                          "irradiance_nir = 20;"),
+	  0, PBM_CONFIG_ERROR_INVALID, 5,
+	  "percent_nir: give irradiance_nir or percent_nir, not both" },
+	{ "prescription/irradiance-zero", "irr-zero.conf",
+	  HEAD("irr-zero") STEP("name = \"s\"; duration = \"1m\"; irradiance_red = 0;"), 0,
+	  PBM_CONFIG_ERROR_RANGE, 5,
+	  "irradiance_red: 0 mW/cm2 is out of range; allowed 0.01 to 500" },
+	{ "prescription/dose-too-fast", "fast-dose.conf",
+	  HEAD("fast-dose") STEP("name = \"s\"; duration = \"1s\"; dose_nir = 1.0;"), 0,
+	  PBM_CONFIG_ERROR_RANGE, 5,
+	  "dose_nir: 1 J/cm² in 1 s is 1000.0 mW/cm², above 500 mW/cm²" },
+	{ "prescription/min-interval-too-long", "interval.conf",
+	  HEAD("interval") "min_interval = \"30d\";\n" GOOD_STEP, 0, PBM_CONFIG_ERROR_RANGE, 4,
+	  "min_interval: " },
 
 	/* ---- pulsing ---- */
 	{ "pulse/duty-without-pulse", "duty.conf",
-	  HEAD("duty") STEP("name = \"s\"; duration = \"1m\"; nir = 50; duty = 50;"), 0,
+	  HEAD("duty") STEP("name = \"s\"; duration = \"1m\"; percent_nir = 50; duty = 50;"), 0,
 	  PBM_CONFIG_ERROR_INVALID, 5,
 	  "duty: a duty cycle needs pulse_hz; continuous light has no duty" },
 	{ "pulse/hz-too-high", "fast.conf",
-	  HEAD("fast") STEP("name = \"s\"; duration = \"1m\"; nir = 50; pulse_hz = 20000;"), 0,
-	  PBM_CONFIG_ERROR_RANGE, 5, "pulse_hz: 20000 Hz is out of range; allowed 1 to 10000 Hz" },
+	  HEAD("fast") STEP("name = \"s\"; duration = \"1m\"; percent_nir = 50; pulse_hz = 20000;"),
+	  0, PBM_CONFIG_ERROR_RANGE, 5,
+	  "pulse_hz: 20000 Hz is out of range; allowed 1 to 10000 Hz" },
 	{ "pulse/hz-too-low", "slow.conf",
-	  HEAD("slow") STEP("name = \"s\"; duration = \"1m\"; nir = 50; pulse_hz = 0.5;"), 0,
-	  PBM_CONFIG_ERROR_RANGE, 5, "pulse_hz: 0.5 Hz is out of range; allowed 1 to 10000 Hz" },
+	  HEAD("slow") STEP("name = \"s\"; duration = \"1m\"; percent_nir = 50; pulse_hz = 0.5;"),
+	  0, PBM_CONFIG_ERROR_RANGE, 5, "pulse_hz: 0.5 Hz is out of range; allowed 1 to 10000 Hz" },
 	{ "pulse/duty-zero", "duty-zero.conf",
-	  HEAD("duty-zero") STEP("name = \"s\"; duration = \"1m\"; nir = 50; pulse_hz = 100; "
-	                         "duty = 0;"),
+	  HEAD("duty-zero")
+	          STEP("name = \"s\"; duration = \"1m\"; percent_nir = 50; pulse_hz = 100; "
+	               "duty = 0;"),
 	  0, PBM_CONFIG_ERROR_RANGE, 5, "duty: 0 % is out of range; allowed 1 to 100 %" },
 	{ "pulse/ramp-too-long", "ramp.conf",
-	  HEAD("ramp") STEP("name = \"s\"; duration = \"1m\"; red = 50; ramp_s = 11;"), 0,
+	  HEAD("ramp") STEP("name = \"s\"; duration = \"1m\"; percent_red = 50; ramp_s = 11;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "ramp_s: 11 s is out of range; allowed 0 to 10 s" },
 	{ "pulse/visible-without-opt-in", "flicker.conf",
 	  HEAD("flicker") "steps = (\n"
-	                  "\t{ name = \"warm\"; duration = \"1m\"; nir = 50; },\n"
-	                  "\t{ name = \"strobe\"; duration = \"1m\"; red = 50; pulse_hz = 10; }\n"
+	                  "\t{ name = \"warm\"; duration = \"1m\"; percent_nir = 50; },\n"
+	                  "\t{ name = \"strobe\"; duration = \"1m\"; percent_red = 50; pulse_hz = "
+	                  "10; }\n"
 	                  ");\n",
 	  0, PBM_CONFIG_ERROR_INVALID, 6,
 	  "pulse_hz: step \"strobe\" pulses visible red light at 10 Hz, which can trigger "
@@ -317,7 +352,7 @@ static const BadProfile bad_profiles[] = {
 	  "allow_visible_pulse = true and a pulse_warning" },
 	{ "pulse/visible-wavelength-without-opt-in", "flicker-wl.conf",
 	  HEAD("flicker-wl") STEP("name = \"s\"; duration = \"1m\"; pulse_hz = 40; "
-	                          "wavelengths = ( { nm = 630; level = 50; } );"),
+	                          "wavelengths = ( { nm = 630; percent = 50; } );"),
 	  0, PBM_CONFIG_ERROR_INVALID, 5, "or opt in with allow_visible_pulse = true" },
 	/* Names the line of the opt-in that lacks its warning. */
 	{ "pulse/opt-in-without-warning", "no-warning.conf",
@@ -374,7 +409,7 @@ static const BadProfile bad_profiles[] = {
 	  "name = \"tab\";\ntitle = \"a\\tb\";\ndistance_cm = 15.0;\n" GOOD_STEP, 0,
 	  PBM_CONFIG_ERROR_RANGE, 2, "title: contains a control character; use plain text" },
 	{ "string/raw-control-character", "esc.conf",
-	  HEAD("esc") STEP("name = \"\x1b[2J\"; duration = \"1m\"; red = 50;"), 0,
+	  HEAD("esc") STEP("name = \"\x1b[2J\"; duration = \"1m\"; percent_red = 50;"), 0,
 	  PBM_CONFIG_ERROR_RANGE, 5, "name: contains a control character; use plain text" },
 
 	/* ---- whole files (no line) ---- */

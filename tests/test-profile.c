@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -149,9 +150,10 @@ test_shipped_profile_shapes(void **state)
 	assert_true(pbm_profile_estimate(skin, ch, 2, &e, NULL));
 	assert_true(e.dose[PBM_BAND_INDEX_NIR] == 0);
 	assert_false(skin->goggles_required);
-	/* joint: NIR-heavy */
+	/* joint: 6 J/cm2 of NIR and 3 of red, less what the 3 s ramp up holds back */
 	assert_true(pbm_profile_estimate(joint, ch, 2, &e, NULL));
-	assert_true(e.dose[PBM_BAND_INDEX_NIR] > 3 * e.dose[PBM_BAND_INDEX_RED]);
+	assert_float_equal(e.dose[PBM_BAND_INDEX_NIR], 6.0, 0.06);
+	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 3.0, 0.03);
 	/* demo: 30 seconds */
 	assert_true(pbm_profile_estimate(demo, ch, 2, &e, NULL));
 	assert_int_equal(e.duration_us, S(30));
@@ -168,11 +170,17 @@ test_dose_back_pain(void **state)
 
 	sim_channels(ch);
 	assert_true(pbm_profile_estimate(p, ch, 2, &e, NULL));
-	/* 15 cm: red 36.00, NIR 34.00 mW/cm2 at full level.
-	 * red: 0.6*36*60 + 0.6*36*480 + 0.4*36*60 = 12528 mJ/cm2
-	 * NIR: 0.6*34*60 + 1.0*34*480 + 0.4*34*60 = 18360 mJ/cm2 */
-	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 12.528, 1e-9);
-	assert_float_equal(e.dose[PBM_BAND_INDEX_NIR], 18.360, 1e-9);
+	/* 15 cm: red 36.00, NIR 34.00 mW/cm2 at full level. Prescriptions are
+	 * rounded down to whole permille: red 10 -> 277 (9.972 mW/cm2), NIR
+	 * 8 J/cm2 in 480 s = 16.667 -> 490 (16.660). Ramps are linear:
+	 * red: 9.972 * (60 - 5/2) + 9.972 * 2/2 (ramping down) + 9.972 * (60 - 2/2)
+	 * NIR: 16.660 * (480 - 2/2) + 16.660 * 2/2 (ramping down) */
+	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 1.171710, 1e-9);
+	assert_float_equal(e.dose[PBM_BAND_INDEX_NIR], 7.9968, 1e-9);
+	assert_int_equal(e.duration_us, S(600));
+	/* the eye: NIR 166.60 W/m2 for 480 s, less the ramps (same as the dose) */
+	assert_float_equal(e.eye_exposure, 79968.0, 1e-6);
+	assert_float_equal(e.max_irradiance, 16.660, 1e-9);
 }
 
 static void
@@ -185,11 +193,13 @@ test_dose_pulsed(void **state)
 	sim_channels(ch);
 	assert_true(pbm_profile_estimate(p, ch, 2, &e, NULL));
 	/* 20 cm: red 30.00, NIR 28.00.
-	 * red: 0.7*30*300 + 0.5*30*120 = 8100 mJ/cm2
-	 * NIR: 0.8*28*0.5 (duty) *300 + 0.5*28*120 = 3360 + 1680 = 5040 mJ/cm2 */
-	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 8.1, 1e-9);
-	assert_float_equal(e.dose[PBM_BAND_INDEX_NIR], 5.04, 1e-9);
-	assert_int_equal(e.duration_us, S(12 * 60));
+	 * red: 15 -> 500 permille, 3 s ramp: 15 * (240 - 1.5); then 10 -> 333
+	 *   (9.99) for 60 s
+	 * NIR pulsed at 50 % duty: 12 -> 857 permille of 14 = 11.998 for 240 s;
+	 *   then continuous 12 -> 428 (11.984) for 60 s */
+	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 3.5775 + 0.5994, 1e-9);
+	assert_float_equal(e.dose[PBM_BAND_INDEX_NIR], 2.87952 + 0.71904, 1e-9);
+	assert_int_equal(e.duration_us, S(9 * 60));
 }
 
 static void
@@ -198,24 +208,54 @@ test_dose_ended_step(void **state)
 	g_autoptr(PbmProfile) p = shipped("recovery");
 	PbmChannel ch[PBM_MAX_CHANNELS];
 	PbmEstimate e;
-	gdouble t = 10.0 * 1000.0 / 28.0; /* s to reach 10 J/cm2 at 28 mW/cm2 */
+	/* 20 cm: NIR 20 -> 714 permille of 28 = 19.992, red 10 -> 333 of 30 =
+	 * 9.99. The 3 s ramp gives 19.992 * 3 / 2 mJ/cm2, then 5 J/cm2 takes
+	 * the rest at full rate. */
+	gdouble t = 3.0 + (5000.0 - 19.992 * 1.5) / 19.992;
 
 	sim_channels(ch);
 	assert_true(pbm_profile_estimate(p, ch, 2, &e, NULL));
-	assert_float_equal(e.dose[PBM_BAND_INDEX_NIR], 10.0, 1e-9);
-	/* red runs alongside for the same time, then 2 min at 50 % */
-	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 0.8 * 30 * t / 1000 + 0.5 * 30 * 120 / 1000,
+	assert_float_equal(e.dose[PBM_BAND_INDEX_NIR], 5.0, 1e-9);
+	/* red runs alongside for the same time, then 2 min at 15 mW/cm2 */
+	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 9.99 * (t - 1.5) / 1000 + 15.0 * 120 / 1000,
 	                   1e-9);
-	assert_true(llabs(e.duration_us - (gint64)(t * G_USEC_PER_SEC) - S(120)) <= 1);
+	assert_true(llabs(e.duration_us - (gint64)ceil(t * G_USEC_PER_SEC) - S(120)) <= 1);
+}
+
+static void
+test_dose_ended_in_ramp(void **state)
+{
+	g_autoptr(PbmProfile) p = load_text(
+	        "short.conf", "name = \"short\"; title = \"t\"; distance_cm = 15.0;\n"
+	                      "steps = ( { name = \"s\"; dose_red = 0.018; percent_red = 100; "
+	                      "ramp_s = 4.0; } );\n");
+	PbmChannel ch[PBM_MAX_CHANNELS];
+	PbmEstimate e;
+
+	sim_channels(ch);
+	assert_true(pbm_profile_estimate(p, ch, 2, &e, NULL));
+	/* ramping 0 -> 36 mW/cm2 over 4 s: 36/4 * t^2 / 2 = 18 mJ/cm2 at t = 2 s */
+	assert_float_equal(e.dose[PBM_BAND_INDEX_RED], 0.018, 1e-12);
+	assert_true(llabs(e.duration_us - S(2)) <= 1);
+}
+
+static void
+test_eye_limit(void **state)
+{
+	/* IEC 62471: 18000 * t^0.25 J/m2 up to 1000 s, 100 W/m2 beyond */
+	assert_float_equal(pbm_eye_ir_limit(S(600)), 89086.0, 1.0);
+	assert_float_equal(pbm_eye_ir_limit(S(16)), 36000.0, 1e-6);
+	assert_float_equal(pbm_eye_ir_limit(S(2000)), 200000.0, 1e-6);
 }
 
 static void
 test_dose_two_targets(void **state)
 {
 	g_autoptr(PbmProfile) p = load_text(
-	        "two.conf", "name = \"two\"; title = \"t\"; distance_cm = 15.0;\n"
-	                    "steps = ( { name = \"s\"; dose_red = 1.8; dose_nir = 6.8; red = 50; "
-	                    "nir = 100; } );\n");
+	        "two.conf",
+	        "name = \"two\"; title = \"t\"; distance_cm = 15.0;\n"
+	        "steps = ( { name = \"s\"; dose_red = 1.8; dose_nir = 6.8; percent_red = 50; "
+	        "percent_nir = 100; } );\n");
 	PbmChannel ch[PBM_MAX_CHANNELS];
 	PbmEstimate e;
 
@@ -233,10 +273,10 @@ test_interpolated_not_inverse_square(void **state)
 {
 	g_autoptr(PbmProfile) near = load_text(
 	        "near.conf", "name = \"near\"; title = \"t\"; distance_cm = 12.5;\n"
-	                     "steps = ( { name = \"s\"; duration = 100; red = 100; } );\n");
+	                     "steps = ( { name = \"s\"; duration = 100; percent_red = 100; } );\n");
 	g_autoptr(PbmProfile) far = load_text(
 	        "far.conf", "name = \"far\"; title = \"t\"; distance_cm = 30;\n"
-	                    "steps = ( { name = \"s\"; duration = 100; red = 100; } );\n");
+	                    "steps = ( { name = \"s\"; duration = 100; percent_red = 100; } );\n");
 	PbmChannel ch[PBM_MAX_CHANNELS];
 	PbmEstimate e;
 
@@ -253,9 +293,10 @@ test_interpolated_not_inverse_square(void **state)
 static void
 test_distance_outside_calibration(void **state)
 {
-	g_autoptr(PbmProfile) p = load_text(
-	        "close.conf", "name = \"close\"; title = \"t\"; distance_cm = 3;\n"
-	                      "steps = ( { name = \"s\"; duration = 100; red = 100; } );\n");
+	g_autoptr(PbmProfile) p =
+	        load_text("close.conf",
+	                  "name = \"close\"; title = \"t\"; distance_cm = 3;\n"
+	                  "steps = ( { name = \"s\"; duration = 100; percent_red = 100; } );\n");
 	PbmChannel ch[PBM_MAX_CHANNELS];
 	PbmEstimate e;
 	g_autoptr(GError) error = NULL;
@@ -277,17 +318,34 @@ test_levels_refused_not_clamped(void **state)
 	g_autoptr(GError) error = NULL;
 	const PbmStep *deep = g_ptr_array_index(p->steps, 1);
 
+	g_autoptr(PbmProfile) full =
+	        load_text("full.conf",
+	                  "name = \"full\"; title = \"t\"; distance_cm = 15.0;\n"
+	                  "steps = ( { name = \"all\"; duration = 60; percent_nir = 100; } );\n");
+
 	sim_channels(ch);
-	assert_true(pbm_step_levels_for_panel(deep, ch, 2, levels, NULL));
-	assert_int_equal(levels[0], 600);
-	assert_int_equal(levels[1], 1000);
+	assert_true(pbm_step_levels_for_panel(deep, ch, 2, 15.0, levels, NULL));
+	assert_int_equal(levels[0], 0);
+	assert_int_equal(levels[1], 490);
 	assert_int_equal(levels[2], 0);
+	/* further away the same prescription needs more of the panel */
+	assert_true(pbm_step_levels_for_panel(deep, ch, 2, 30.0, levels, NULL));
+	assert_int_equal(levels[1], 793); /* 16.667 of 21.00 */
+
+	/* a panel that cannot reach the prescription is refused, saying what
+	 * it can give */
+	ch[1].max_level = 400;
+	assert_false(pbm_step_levels_for_panel(deep, ch, 2, 15.0, levels, &error));
+	assert_non_null(
+	        strstr(error->message, "\"deep\" prescribes 16.7 mW/cm² of nir at 15.0 cm"));
+	assert_non_null(strstr(error->message, "gives at most 13.6 mW/cm²"));
+	g_clear_error(&error);
 
 	ch[1].max_level = 900;
-	assert_false(pbm_step_levels_for_panel(deep, ch, 2, levels, &error));
+	assert_false(pbm_step_levels_for_panel(g_ptr_array_index(full->steps, 0), ch, 2, 15.0,
+	                                       levels, &error));
 	assert_non_null(strstr(error->message, "100.0 %"));
 	assert_non_null(strstr(error->message, "limit of 90.0 %"));
-	assert_non_null(strstr(error->message, "deep"));
 }
 
 static void
@@ -298,50 +356,51 @@ test_levels_missing_band_or_wavelength(void **state)
 	        "wl.conf",
 	        "name = \"wl\"; title = \"t\"; distance_cm = 15;\n"
 	        "steps = ( { name = \"a\"; duration = 60;\n"
-	        "  wavelengths = ( { nm = 660; level = 50; }, { nm = 850; level = 25.5; } "
+	        "  wavelengths = ( { nm = 660; percent = 50; }, { nm = 850; percent = 25.5; } "
 	        "); },\n"
-	        "  { name = \"b\"; duration = 60; wavelengths = ( { nm = 630; level = 10; "
+	        "  { name = \"b\"; duration = 60; wavelengths = ( { nm = 630; percent = 10; "
 	        "} ); } );\n");
 	PbmChannel ch[PBM_MAX_CHANNELS];
 	guint16 levels[PBM_MAX_CHANNELS];
 	g_autoptr(GError) error = NULL;
 
 	sim_channels(ch);
-	assert_true(
-	        pbm_step_levels_for_panel(g_ptr_array_index(wl->steps, 0), ch, 2, levels, NULL));
+	assert_true(pbm_step_levels_for_panel(g_ptr_array_index(wl->steps, 0), ch, 2, 15.0, levels,
+	                                      NULL));
 	assert_int_equal(levels[0], 500);
 	assert_int_equal(levels[1], 255);
-	assert_false(
-	        pbm_step_levels_for_panel(g_ptr_array_index(wl->steps, 1), ch, 2, levels, &error));
+	assert_false(pbm_step_levels_for_panel(g_ptr_array_index(wl->steps, 1), ch, 2, 15.0, levels,
+	                                       &error));
 	assert_non_null(strstr(error->message, "630 nm"));
 	g_clear_error(&error);
 
 	/* a red-only panel cannot run a profile that needs NIR */
-	assert_false(pbm_step_levels_for_panel(g_ptr_array_index(back->steps, 0), ch, 1, levels,
-	                                       &error));
+	assert_false(pbm_step_levels_for_panel(g_ptr_array_index(back->steps, 1), ch, 1, 15.0,
+	                                       levels, &error));
 	assert_non_null(strstr(error->message, "no nir channel"));
 }
 
 static void
 test_visible_pulse_opt_in(void **state)
 {
-	g_autoptr(PbmProfile) p =
-	        load_text("flicker.conf",
-	                  "name = \"flicker\"; title = \"t\"; distance_cm = 15;\n"
-	                  "allow_visible_pulse = true;\n"
-	                  "pulse_warning = \"Flickering red light: do not use with photosensitive "
-	                  "epilepsy.\";\n"
-	                  "steps = ( { name = \"s\"; duration = 60; red = 50; pulse_hz = 10; duty "
-	                  "= 50; } );\n");
-	g_autoptr(PbmProfile) nir =
-	        load_text("nir-pulse.conf",
-	                  "name = \"nir-pulse\"; title = \"t\"; distance_cm = 15;\n"
-	                  "steps = ( { name = \"s\"; duration = 60; nir = 50; pulse_hz = 10; "
-	                  "} );\n");
+	g_autoptr(PbmProfile) p = load_text(
+	        "flicker.conf",
+	        "name = \"flicker\"; title = \"t\"; distance_cm = 15;\n"
+	        "allow_visible_pulse = true;\n"
+	        "pulse_warning = \"Flickering red light: do not use with photosensitive "
+	        "epilepsy.\";\n"
+	        "steps = ( { name = \"s\"; duration = 60; percent_red = 50; pulse_hz = 10; duty "
+	        "= 50; } );\n");
+	g_autoptr(PbmProfile) nir = load_text(
+	        "nir-pulse.conf",
+	        "name = \"nir-pulse\"; title = \"t\"; distance_cm = 15;\n"
+	        "steps = ( { name = \"s\"; duration = 60; percent_nir = 50; pulse_hz = 10; "
+	        "} );\n");
 	g_autoptr(PbmProfile) fast = load_text(
-	        "fast.conf", "name = \"fast\"; title = \"t\"; distance_cm = 15;\n"
-	                     "steps = ( { name = \"s\"; duration = 60; red = 50; pulse_hz = 1000; "
-	                     "duty = 25; } );\n");
+	        "fast.conf",
+	        "name = \"fast\"; title = \"t\"; distance_cm = 15;\n"
+	        "steps = ( { name = \"s\"; duration = 60; percent_red = 50; pulse_hz = 1000; "
+	        "duty = 25; } );\n");
 	const PbmStep *s;
 
 	assert_true(pbm_profile_has_visible_pulse(p));
@@ -359,7 +418,7 @@ test_visible_pulse_opt_in(void **state)
 		        "deep-red.conf",
 		        "name = \"deep-red\"; title = \"t\"; distance_cm = 15;\n"
 		        "steps = ( { name = \"s\"; duration = 60;\n"
-		        "  wavelengths = ( { nm = 730; level = 50; } ); pulse_hz = 10; } );\n");
+		        "  wavelengths = ( { nm = 730; percent = 50; } ); pulse_hz = 10; } );\n");
 		g_autoptr(GError) error = NULL;
 		g_autoptr(PbmProfile) deep = pbm_profile_load(path, &error);
 		assert_null(deep);
@@ -379,11 +438,12 @@ test_no_silent_rounding(void **state)
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree gchar *text = g_strdup_printf(
-		        "name = \"r\"; title = \"t\"; distance_cm = 15;\n"
-		        "steps = ( { name = \"s\"; duration = 60; nir = 50; pulse_hz = 1000; %s } "
-		        ");\n",
-		        cases[i][0]);
+		g_autofree gchar *text =
+		        g_strdup_printf("name = \"r\"; title = \"t\"; distance_cm = 15;\n"
+		                        "steps = ( { name = \"s\"; duration = 60; percent_nir = "
+		                        "50; pulse_hz = 1000; %s } "
+		                        ");\n",
+		                        cases[i][0]);
 		g_autofree gchar *path = write_file("r.conf", text);
 		g_autoptr(GError) error = NULL;
 		g_autoptr(PbmProfile) p = pbm_profile_load(path, &error);
@@ -391,10 +451,11 @@ test_no_silent_rounding(void **state)
 		/* pulse_hz given twice in case 2 is a syntax error: keep one */
 		if (i == 1) {
 			g_free(text);
-			text = g_strdup_printf("name = \"r\"; title = \"t\"; distance_cm = 15;\n"
-			                       "steps = ( { name = \"s\"; duration = 60; nir = 50; "
-			                       "%s } );\n",
-			                       cases[i][0]);
+			text = g_strdup_printf(
+			        "name = \"r\"; title = \"t\"; distance_cm = 15;\n"
+			        "steps = ( { name = \"s\"; duration = 60; percent_nir = 50; "
+			        "%s } );\n",
+			        cases[i][0]);
 			g_free(path);
 			path = write_file("r.conf", text);
 			g_clear_error(&error);
@@ -503,11 +564,18 @@ test_config_defaults(void **state)
 	assert_int_equal(c->limits.watchdog_timeout_us, S(3));
 	assert_false(c->limits.allow_visible_pulse);
 	assert_int_equal(c->limits.thermal_action, PBM_THERMAL_DERATE);
+	/* the dose policy of pbmd.conf(5), with its sources there */
+	assert_float_equal(c->limits.daily_dose_max[0], 20.0, 1e-12);
+	assert_float_equal(c->limits.daily_dose_max[1], 20.0, 1e-12);
+	assert_float_equal(c->limits.daily_dose_total, 20.0, 1e-12);
+	assert_float_equal(c->limits.session_dose_max, 10.0, 1e-12);
+	assert_float_equal(c->limits.max_irradiance, 50.0, 1e-12);
 	/* the shipped file, all comments, gives the same */
 	if (from_file == NULL)
 		fail_msg("%s", error->message);
 	assert_int_equal(from_file->limits.max_session_us, c->limits.max_session_us);
-	assert_float_equal(from_file->limits.daily_dose_max[0], 60.0, 1e-12);
+	assert_float_equal(from_file->limits.daily_dose_max[0], 20.0, 1e-12);
+	assert_float_equal(from_file->limits.session_dose_max, 10.0, 1e-12);
 }
 
 static void
@@ -521,6 +589,7 @@ test_config_full(void **state)
 	                    "history_path = \"/tmp/h.db\";\n"
 	                    "control_group = \"therapy\";\n"
 	                    "limits = { max_session = \"1m\"; min_gap = 0; daily_dose_red = 5.5;\n"
+	                    "  daily_dose_total = 7.5; session_dose_max = 4; max_irradiance = 25;\n"
 	                    "  heartbeat_interval_ms = 500; watchdog_timeout_ms = 1000;\n"
 	                    "  allow_visible_pulse = true; thermal_action = \"stop\"; max_pause = "
 	                    "\"30s\"; };\n",
@@ -539,7 +608,10 @@ test_config_full(void **state)
 	assert_int_equal(c->limits.max_session_us, S(60));
 	assert_int_equal(c->limits.min_gap_us, 0);
 	assert_float_equal(c->limits.daily_dose_max[0], 5.5, 1e-12);
-	assert_float_equal(c->limits.daily_dose_max[1], 60.0, 1e-12);
+	assert_float_equal(c->limits.daily_dose_max[1], 20.0, 1e-12);
+	assert_float_equal(c->limits.daily_dose_total, 7.5, 1e-12);
+	assert_float_equal(c->limits.session_dose_max, 4.0, 1e-12);
+	assert_float_equal(c->limits.max_irradiance, 25.0, 1e-12);
 	assert_int_equal(c->limits.watchdog_timeout_us, S(1));
 	assert_int_equal(c->limits.thermal_action, PBM_THERMAL_STOP);
 	assert_int_equal(c->limits.max_pause_us, S(30));
@@ -628,6 +700,8 @@ main(void)
 		cmocka_unit_test(test_dose_back_pain),
 		cmocka_unit_test(test_dose_pulsed),
 		cmocka_unit_test(test_dose_ended_step),
+		cmocka_unit_test(test_dose_ended_in_ramp),
+		cmocka_unit_test(test_eye_limit),
 		cmocka_unit_test(test_dose_two_targets),
 		cmocka_unit_test(test_interpolated_not_inverse_square),
 		cmocka_unit_test(test_distance_outside_calibration),

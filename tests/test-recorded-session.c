@@ -94,9 +94,9 @@ static PbmSession *
 run(Fixture *f, const gchar *profile_name, GError **error)
 {
 	g_autoptr(PbmProfile) profile = shipped(profile_name);
-	PbmSession *s = pbm_recorded_session_start(f->clock, f->history, profile, 0,
-	                                           pbm_panel_monitor_get_panels(f->monitor),
-	                                           &f->config->limits, FALSE, 1000, error);
+	PbmSession *s = pbm_recorded_session_start(
+	        f->clock, f->history, profile, &(PbmPlanRequest){ 0 },
+	        pbm_panel_monitor_get_panels(f->monitor), &f->config->limits, FALSE, 1000, error);
 
 	advance(f, 0);
 	return s;
@@ -191,7 +191,7 @@ test_crash_mid_session_is_interrupted(void **state)
 	assert_true(pbm_history_get(restarted, id, &entry, &error));
 	assert_string_equal(entry->outcome, "interrupted");
 	/* the dose known at the last checkpoint (10 s: warm-up done) */
-	at_checkpoint[0] = (0.5 * 36 * 9) / 1000;
+	at_checkpoint[0] = (0.4 * 36 * 9) / 1000;
 	assert_float_equal(entry->dose[0], at_checkpoint[0], 0.01);
 	assert_int_equal(pbm_history_recover_interrupted(restarted, &error), 0);
 }
@@ -204,23 +204,24 @@ test_rolling_dose_from_history(void **state)
 	g_autoptr(PbmSession) first = NULL;
 	g_autoptr(PbmSession) second = NULL;
 
-	/* back-pain gives 18.4 J/cm2 of NIR; allow two, not three */
-	f->config->limits.daily_dose_max[PBM_BAND_INDEX_NIR] = 40.0;
-	first = run(f, "back-pain", &error);
+	/* demo gives 0.204 J/cm2 of NIR; allow two, not three */
+	f->config->limits.daily_dose_max[PBM_BAND_INDEX_NIR] = 0.5;
+	f->config->limits.min_gap_us = 0;
+	first = run(f, "demo", &error);
 	assert_non_null(first);
-	advance(f, S(601));
+	advance(f, S(31));
 	assert_int_equal(pbm_session_get_outcome(first), PBM_OUTCOME_COMPLETED);
-	second = run(f, "back-pain", &error);
+	second = run(f, "demo", &error);
 	assert_non_null(second);
-	advance(f, S(601));
-	assert_null(run(f, "back-pain", &error));
+	advance(f, S(31));
+	assert_null(run(f, "demo", &error));
 	assert_true(g_error_matches(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_SAFETY_LIMIT));
 	assert_non_null(strstr(error->message, "limits.daily_dose_nir"));
 	assert_non_null(strstr(error->message, "it fits again from"));
 	g_clear_error(&error);
 	/* a day later the first has rolled out of the window */
-	advance(f, S(24 * 3600) - S(500));
-	g_autoptr(PbmSession) third = run(f, "back-pain", &error);
+	advance(f, S(24 * 3600) - S(20));
+	g_autoptr(PbmSession) third = run(f, "demo", &error);
 	assert_non_null(third);
 }
 

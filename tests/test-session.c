@@ -37,6 +37,12 @@ setup(void **state)
 	f->monitor = pbm_panel_monitor_new(f->clock);
 	f->transports = g_ptr_array_new_with_free_func(g_object_unref);
 	f->config = pbm_config_new_default(dirs);
+	/* The engine at full power: the dose policy has its own tests in
+	 * test-plan.c. */
+	f->config->limits.session_dose_max = 500.0;
+	f->config->limits.max_irradiance = 500.0;
+	f->config->limits.daily_dose_total = 1000.0;
+	f->config->limits.daily_dose_max[0] = f->config->limits.daily_dose_max[1] = 100.0;
 	*state = f;
 	return 0;
 }
@@ -119,8 +125,10 @@ plan_for(Fixture *f, PbmProfile *profile, const PbmUsage *usage, GError **error)
 	PbmUsage none = { 0 };
 	GPtrArray *panels = pbm_panel_monitor_get_panels(f->monitor);
 
-	return pbm_plan_new(profile, 0, panels, &f->config->limits, usage ? usage : &none,
-	                    pbm_clock_now_wall(f->clock), error);
+	/* with goggles: the eye limit has its own tests in test-plan.c */
+	return pbm_plan_new(profile, &(PbmPlanRequest){ .goggles = TRUE }, panels,
+	                    &f->config->limits, usage ? usage : &none, pbm_clock_now_wall(f->clock),
+	                    error);
 }
 
 static void
@@ -205,11 +213,12 @@ test_refusals(void **state)
 	g_clear_error(&error);
 	f->config->limits.max_session_us = S(30 * 60);
 
-	/* daily dose: 55 of 60 J/cm2 of NIR used, back-pain brings 18.4 */
+	/* daily dose: 13 of 20 J/cm2 of NIR used, back-pain brings 8.0 */
+	f->config->limits.daily_dose_max[PBM_BAND_INDEX_NIR] = 20.0;
 	{
 		PbmRecentDose recent[] = {
-			{ pbm_clock_now_wall(f->clock) - S(3600 * 20), { 1.0, 25.0 } },
-			{ pbm_clock_now_wall(f->clock) - S(3600 * 2), { 1.0, 30.0 } },
+			{ pbm_clock_now_wall(f->clock) - S(3600 * 20), { 1.0, 5.0 } },
+			{ pbm_clock_now_wall(f->clock) - S(3600 * 2), { 1.0, 8.0 } },
 		};
 		PbmUsage usage = { .recent = recent, .n_recent = 2 };
 		g_autofree gchar *frees = pbm_format_clock_time(recent[0].ended_at + S(24 * 3600));
@@ -218,7 +227,7 @@ test_refusals(void **state)
 		plan = plan_for(f, back, &usage, &error);
 		assert_refused(plan, error, PBM_SESSION_ERROR_SAFETY_LIMIT,
 		               "limit (limits.daily_dose_nir)");
-		assert_non_null(strstr(error->message, "73.4 J/cm²"));
+		assert_non_null(strstr(error->message, "21.0 J/cm²"));
 		assert_non_null(strstr(error->message, expected));
 		g_clear_error(&error);
 	}
@@ -234,9 +243,10 @@ test_refusals(void **state)
 	/* visible pulsing forbidden by the configuration */
 	{
 		g_autoptr(PbmProfile) flicker = profile_from(
-		        "flicker", "allow_visible_pulse = true; pulse_warning = \"w\";\n"
-		                   "steps = ( { name = \"s\"; duration = 10; red = 50; pulse_hz = "
-		                   "10; } );");
+		        "flicker",
+		        "allow_visible_pulse = true; pulse_warning = \"w\";\n"
+		        "steps = ( { name = \"s\"; duration = 10; percent_red = 50; pulse_hz = "
+		        "10; } );");
 		plan = plan_for(f, flicker, NULL, &error);
 		assert_refused(plan, error, PBM_SESSION_ERROR_SAFETY_LIMIT,
 		               "limits.allow_visible_pulse = false");
@@ -249,7 +259,7 @@ test_refusals(void **state)
 	/* a level above the panel's channel cap */
 	{
 		g_autoptr(PbmProfile) full = profile_from(
-		        "full", "steps = ( { name = \"s\"; duration = 10; nir = 100; } );");
+		        "full", "steps = ( { name = \"s\"; duration = 10; percent_nir = 100; } );");
 		PbmChannel *ch = (PbmChannel *)pbm_panel_get_channels(
 		        pbm_panel_monitor_find(f->monitor, "REF1"));
 		ch[1].max_level = 800;
@@ -306,7 +316,7 @@ test_demo_runs_to_plan(void **state)
 	advance(f, 1);
 	assert_int_equal(pbm_session_get_step(s), 1);
 	assert_string_equal(pbm_session_get_step_name(s), "red-and-nir");
-	assert_int_equal(sim_level(sim_of(t), 1), 800);
+	assert_int_equal(sim_level(sim_of(t), 1), 400);
 	advance(f, S(15));
 	assert_string_equal(pbm_session_get_step_name(s), "cool-down");
 	assert_int_equal(pbm_session_get_remaining(s), S(5));
@@ -322,11 +332,11 @@ test_demo_runs_to_plan(void **state)
 	assert_int_equal(step_changes, 2);
 	advance(f, MS(10));
 	assert_true(all_dark(f));
-	/* red: 10 s at 50 % with a 2 s ramp from 0 (1 s of full-level-equivalent
-	 * lost), 15 s at 80 %, 5 s at 30 %; NIR 15 s at 80 % (15 cm: 36, 34) */
+	/* red: 10 s at 40 % with a 2 s ramp from 0 (1 s of full-level-equivalent
+	 * lost), 15 s at 40 %, 5 s at 30 %; NIR 15 s at 40 % (15 cm: 36, 34) */
 	pbm_session_get_dose(s, dose);
-	assert_float_equal(dose[0], (0.5 * 36 * 9 + 0.8 * 36 * 15 + 0.3 * 36 * 5) / 1000, 0.005);
-	assert_float_equal(dose[1], 0.8 * 34 * 15 / 1000, 0.002);
+	assert_float_equal(dose[0], (0.4 * 36 * 9 + 0.4 * 36 * 15 + 0.3 * 36 * 5) / 1000, 0.005);
+	assert_float_equal(dose[1], 0.4 * 34 * 15 / 1000, 0.002);
 	assert_int_equal(pbm_session_get_lit_time(s), S(30));
 }
 
@@ -334,9 +344,9 @@ static void
 test_twenty_minutes_exact(void **state)
 {
 	Fixture *f = *state;
-	g_autoptr(PbmProfile) p =
-	        profile_from("long", "steps = ( { name = \"a\"; duration = \"7m\"; red = 40; },\n"
-	                             "{ name = \"b\"; duration = \"13m\"; nir = 40; } );");
+	g_autoptr(PbmProfile) p = profile_from(
+	        "long", "steps = ( { name = \"a\"; duration = \"7m\"; percent_red = 40; },\n"
+	                "{ name = \"b\"; duration = \"13m\"; percent_nir = 40; } );");
 	g_autoptr(PbmSession) s = NULL;
 	gint64 t0;
 
@@ -359,9 +369,10 @@ static void
 test_dose_step(void **state)
 {
 	Fixture *f = *state;
-	g_autoptr(PbmProfile) p = profile_from(
-	        "dose", "steps = ( { name = \"nir\"; dose_nir = 2.0; red = 50; nir = 100; },\n"
-	                "{ name = \"red\"; duration = 10; red = 50; } );");
+	g_autoptr(PbmProfile) p =
+	        profile_from("dose", "steps = ( { name = \"nir\"; dose_nir = 2.0; percent_red = "
+	                             "50; percent_nir = 100; },\n"
+	                             "{ name = \"red\"; duration = 10; percent_red = 50; } );");
 	PbmSimTransport *t = plug(f, "DOSE");
 	g_autoptr(PbmSession) s = start(f, p);
 	gdouble dose[PBM_N_BANDS];
@@ -479,8 +490,8 @@ test_disconnect_mid_step_lockstep(void **state)
 
 	/* both panels follow the same steps at the same time */
 	advance(f, S(11));
-	assert_int_equal(sim_level(sim_of(a), 1), 800);
-	assert_int_equal(sim_level(sim_of(b), 1), 800);
+	assert_int_equal(sim_level(sim_of(a), 1), 400);
+	assert_int_equal(sim_level(sim_of(b), 1), 400);
 	pbm_sim_transport_unplug(a);
 	advance(f, MS(10));
 	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_DISCONNECTED);
@@ -510,8 +521,9 @@ test_thermal_derate_then_stop(void **state)
 {
 	Fixture *f = *state;
 	PbmSimTransport *t = plug(f, "HOT");
-	g_autoptr(PbmProfile) p = profile_from(
-	        "hot", "steps = ( { name = \"s\"; duration = \"20m\"; red = 100; nir = 100; } );");
+	g_autoptr(PbmProfile) p =
+	        profile_from("hot", "steps = ( { name = \"s\"; duration = \"20m\"; percent_red = "
+	                            "100; percent_nir = 100; } );");
 	g_autoptr(PbmSession) s = NULL;
 
 	f->config->limits.max_temperature_c = 30.0;
@@ -537,8 +549,9 @@ test_firmware_derating_lowers_dose(void **state)
 {
 	Fixture *f = *state;
 	PbmSimTransport *t = plug(f, "WARM");
-	g_autoptr(PbmProfile) p = profile_from(
-	        "warm", "steps = ( { name = \"s\"; duration = \"10m\"; nir = 100; red = 100; } );");
+	g_autoptr(PbmProfile) p =
+	        profile_from("warm", "steps = ( { name = \"s\"; duration = \"10m\"; percent_nir = "
+	                             "100; percent_red = 100; } );");
 	g_autoptr(PbmSession) s = NULL;
 	gdouble dose[PBM_N_BANDS];
 	gboolean derated = FALSE;
@@ -567,8 +580,9 @@ test_thermal_stop_action(void **state)
 {
 	Fixture *f = *state;
 	PbmSimTransport *t = plug(f, "HOT2");
-	g_autoptr(PbmProfile) p = profile_from(
-	        "hot2", "steps = ( { name = \"s\"; duration = \"20m\"; red = 100; nir = 100; } );");
+	g_autoptr(PbmProfile) p =
+	        profile_from("hot2", "steps = ( { name = \"s\"; duration = \"20m\"; percent_red = "
+	                             "100; percent_nir = 100; } );");
 	g_autoptr(PbmSession) s = NULL;
 
 	f->config->limits.max_temperature_c = 30.0;

@@ -113,7 +113,7 @@ static guint soak_sessions = 60;
 	                 "description = \"Dim red light for the stress tests.\";\n" \
 	                 "distance_cm = 15.0;\n"                                    \
 	                 "steps = ( { name = \"on\"; duration = \"" G_STRINGIFY(    \
-	                         seconds) "s\"; red = 10; } );\n"
+	                         seconds) "s\"; percent_red = 10; } );\n"
 
 static const gchar *const profiles[] = {
 	"soak", STRESS_PROFILE("soak", 1), "load", STRESS_PROFILE("load", LOAD_PROFILE_S), NULL,

@@ -45,6 +45,21 @@ check(PbmCtl *ctl, const gchar *file)
 	return p != NULL ? PBM_CTL_EXIT_OK : PBM_CTL_EXIT_USAGE;
 }
 
+/* "12.5 mW/cm²" for a prescription, "40.0 %" of the panel, or "-". */
+static gchar *
+band_text(GVariant *step, const gchar *band)
+{
+	g_autofree gchar *irradiance_key = g_strconcat("irradiance_", band, NULL);
+	gdouble irradiance = pbm_ctl_lookup_d(step, irradiance_key);
+	gdouble percent = pbm_ctl_lookup_d(step, band);
+
+	if (irradiance > 0)
+		return g_strdup_printf("%.1f mW/cm²", irradiance);
+	if (percent > 0)
+		return g_strdup_printf("%.1f %% of the panel", percent);
+	return g_strdup("-");
+}
+
 static void
 print_steps(GVariant *p)
 {
@@ -56,11 +71,15 @@ print_steps(GVariant *p)
 	g_variant_iter_init(&iter, steps);
 	while ((s = g_variant_iter_next_value(&iter)) != NULL) {
 		guint64 duration = 0;
+		g_autofree gchar *red = band_text(s, "red");
+		g_autofree gchar *nir = band_text(s, "nir");
+		g_autofree gchar *length = NULL;
+
 		g_variant_lookup(s, "duration_s", "t", &duration);
-		g_print("  %-14s %5" G_GUINT64_FORMAT
-		        " s  red %5.1f %%  NIR %5.1f %%  pulse %g Hz\n",
-		        pbm_ctl_lookup_s(s, "name"), duration, pbm_ctl_lookup_d(s, "red"),
-		        pbm_ctl_lookup_d(s, "nir"), pbm_ctl_lookup_d(s, "pulse_hz"));
+		length = duration > 0 ? g_strdup_printf("%5" G_GUINT64_FORMAT " s", duration)
+		                      : g_strdup("to dose");
+		g_print("  %-14s %7s  red %s  NIR %s  pulse %g Hz\n", pbm_ctl_lookup_s(s, "name"),
+		        length, red, nir, pbm_ctl_lookup_d(s, "pulse_hz"));
 		g_variant_unref(s);
 	}
 }

@@ -6,21 +6,46 @@
 #include "pbm-names.h"
 #include "pbmctl-commands.h"
 
+/* A prescription gives the same anywhere; a percentage only on the panel
+ * the estimate was made on. */
+static gchar *
+estimate_note(GVariant *p)
+{
+	gboolean prescribed = TRUE;
+	gdouble exposure = pbm_ctl_lookup_d(p, "eye_exposure"),
+	        limit = pbm_ctl_lookup_d(p, "eye_limit");
+	g_autofree gchar *eyes = NULL;
+
+	g_variant_lookup(p, "prescribed", "b", &prescribed);
+	if (limit > 0 && exposure > limit)
+		eyes = g_strdup_printf(", goggles needed: %.1fx the eye limit", exposure / limit);
+	if (prescribed)
+		return g_strdup_printf("%s", eyes != NULL ? eyes : "");
+	return g_strdup_printf(" (on panel %s; depends on the panel%s)",
+	                       pbm_ctl_lookup_s(p, "estimate_panel"), eyes != NULL ? eyes : "");
+}
+
 static void
 print_profile(GVariant *p)
 {
 	guint64 duration = 0;
-	g_autofree gchar *d = NULL;
+	g_autofree gchar *d = NULL, *note = NULL;
+	const gchar *why = NULL;
 
 	if (g_variant_lookup(p, "duration_s", "t", &duration))
 		d = pbm_duration_format((gint64)duration * G_USEC_PER_SEC);
-	if (d != NULL)
-		g_print("%-14s %-28s %10s  red %5.1f  NIR %5.1f J/cm²\n",
+	if (d != NULL) {
+		note = estimate_note(p);
+		g_print("%-14s %-28s %10s  red %5.1f  NIR %5.1f J/cm²%s\n",
 		        pbm_ctl_lookup_s(p, "name"), pbm_ctl_lookup_s(p, "title"), d,
-		        pbm_ctl_lookup_d(p, "dose_red"), pbm_ctl_lookup_d(p, "dose_nir"));
-	else /* without a panel there is no calibration to compute them from */
+		        pbm_ctl_lookup_d(p, "dose_red"), pbm_ctl_lookup_d(p, "dose_nir"), note);
+	} else if (g_variant_lookup(p, "estimate_error", "&s", &why)) {
+		g_print("%-14s %-28s (cannot run on panel %s: %s)\n", pbm_ctl_lookup_s(p, "name"),
+		        pbm_ctl_lookup_s(p, "title"), pbm_ctl_lookup_s(p, "estimate_panel"), why);
+	} else { /* without a panel there is no calibration to compute them from */
 		g_print("%-14s %-28s (duration and dose known once a panel is connected)\n",
 		        pbm_ctl_lookup_s(p, "name"), pbm_ctl_lookup_s(p, "title"));
+	}
 }
 
 gint

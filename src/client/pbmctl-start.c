@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * pbmctl start PROFILE [--panel SERIAL]... [--distance CM] [--wait]:
- * starts a session and, with --wait, follows it to its end, stopping it on
- * Ctrl-C or SIGTERM.
+ * pbmctl start PROFILE [--panel SERIAL]... [--distance CM] [--goggles] [--wait]:
+ * starts a session, prints the daemon's warnings for it on stderr and,
+ * with --wait, follows it to its end, stopping it on Ctrl-C or SIGTERM.
  */
 #include <glib-unix.h>
 #include <math.h>
@@ -190,33 +190,22 @@ wait_for(PbmCtl *ctl, const gchar *path)
 	return code;
 }
 
-/* For a person at a terminal only: whoever schedules a session is
- * responsible for the goggles. */
+/* The daemon's warnings for the session, on stderr even when nobody is at
+ * a terminal: cron mails it to whoever scheduled the session. */
 static void
-show_warnings(PbmCtl *ctl, const gchar *profile)
+show_warnings(PbmCtl *ctl, const gchar *path)
 {
-	g_autoptr(GVariant) reply = NULL;
-	g_autoptr(GVariant) p = NULL;
-	gboolean goggles = FALSE;
-	const gchar *warning = NULL;
+	g_autoptr(GVariant) s = pbm_ctl_get_all(ctl, path, PBM_DBUS_INTERFACE_SESSION, NULL);
+	g_autofree const gchar **warnings = NULL;
 
-	if (ctl->json || !isatty(STDOUT_FILENO))
+	if (s == NULL || !g_variant_lookup(s, "Warnings", "^a&s", &warnings))
 		return;
-	reply = pbm_ctl_call(ctl, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetProfile",
-	                     g_variant_new("(s)", profile), G_VARIANT_TYPE("(a{sv})"), NULL);
-	if (reply == NULL)
-		return;
-	p = g_variant_get_child_value(reply, 0);
-	if (g_variant_lookup(p, "goggles_required", "b", &goggles) && goggles)
-		g_print("WARNING: this session uses near-infrared light, which you cannot see and "
-		        "which gives no blink reflex. Wear the goggles and do not look into the "
-		        "panel.\n");
-	if (g_variant_lookup(p, "pulse_warning", "&s", &warning))
-		g_print("WARNING: %s\n", warning);
+	for (guint i = 0; warnings[i] != NULL; i++)
+		g_printerr("WARNING: %s\n", warnings[i]);
 }
 
 static GVariant *
-start_options(gchar **panels, gdouble distance)
+start_options(gchar **panels, gdouble distance, gboolean goggles)
 {
 	GVariantBuilder options;
 
@@ -227,6 +216,8 @@ start_options(gchar **panels, gdouble distance)
 	if (!isnan(distance))
 		g_variant_builder_add(&options, "{sv}", "distance_cm",
 		                      g_variant_new_double(distance));
+	if (goggles)
+		g_variant_builder_add(&options, "{sv}", "goggles", g_variant_new_boolean(TRUE));
 	return g_variant_builder_end(&options);
 }
 
@@ -236,11 +227,13 @@ pbm_ctl_start(PbmCtl *ctl, gint argc, gchar **argv)
 	g_auto(GStrv) panels = NULL;
 	/* NAN: not given; any number given goes to pbmd, which checks its range */
 	gdouble distance = NAN;
-	gboolean wait = FALSE;
+	gboolean wait = FALSE, goggles = FALSE;
 	GOptionEntry entries[] = {
 		{ "panel", 0, 0, G_OPTION_ARG_STRING_ARRAY, &panels, "Use this panel (repeatable)",
 		  "SERIAL" },
 		{ "distance", 0, 0, G_OPTION_ARG_DOUBLE, &distance, "Distance in cm", "CM" },
+		{ "goggles", 0, 0, G_OPTION_ARG_NONE, &goggles,
+		  "The person wears eye protection (needed above the eye limit)", NULL },
 		{ "wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until the session ends", NULL },
 		{ NULL },
 	};
@@ -255,17 +248,18 @@ pbm_ctl_start(PbmCtl *ctl, gint argc, gchar **argv)
 		                                         ? error->message
 		                                         : "usage: pbmctl start PROFILE "
 		                                           "[--panel SERIAL]... [--distance CM] "
-		                                           "[--wait]");
+		                                           "[--goggles] [--wait]");
 		g_clear_error(&error);
 		return PBM_CTL_EXIT_USAGE;
 	}
-	show_warnings(ctl, argv[1]);
-	reply = pbm_ctl_call(ctl, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
-	                     g_variant_new("(s@a{sv})", argv[1], start_options(panels, distance)),
-	                     G_VARIANT_TYPE("(o)"), &error);
+	reply = pbm_ctl_call(
+	        ctl, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
+	        g_variant_new("(s@a{sv})", argv[1], start_options(panels, distance, goggles)),
+	        G_VARIANT_TYPE("(o)"), &error);
 	if (reply == NULL)
 		return pbm_ctl_fail(ctl, error);
 	g_variant_get(reply, "(&o)", &path);
+	show_warnings(ctl, path);
 	if (wait)
 		return wait_for(ctl, path);
 	if (ctl->json)

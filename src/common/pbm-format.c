@@ -103,3 +103,17 @@ pbm_duration_format(gint64 us)
 		g_string_append_printf(out, "%s%" G_GINT64_FORMAT " s", out->len ? " " : "", sec);
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
+
+gchar *
+pbm_format_day_time(gint64 unix_us, gint64 now)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(unix_us / G_USEC_PER_SEC);
+	g_autoptr(GDateTime) today = g_date_time_new_from_unix_local(now / G_USEC_PER_SEC);
+
+	if (dt == NULL || today == NULL)
+		return g_strdup("?");
+	if (g_date_time_get_day_of_year(dt) == g_date_time_get_day_of_year(today) &&
+	    g_date_time_get_year(dt) == g_date_time_get_year(today))
+		return g_date_time_format(dt, "%H:%M");
+	return g_date_time_format(dt, "%a %d %b %H:%M");
+}

@@ -17,4 +17,8 @@ gboolean pbm_duration_parse(const gchar *text, gint64 max_us, gint64 *out_us, GE
 /* "10 min", "1 min 30 s", "45 s", "1 h 5 min" (seconds rounded down). */
 gchar *pbm_duration_format(gint64 us);
 
+/* "14:05" in local time when unix_us falls on the same day as now, else
+ * with the day ("Thu 03 Dec 14:05"): when a refusal frees. */
+gchar *pbm_format_day_time(gint64 unix_us, gint64 now);
+
 G_END_DECLS

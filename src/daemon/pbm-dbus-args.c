@@ -29,12 +29,15 @@ pbm_dbus_args_check_profile_name(const gchar *name, GError **error)
 	return FALSE;
 }
 
+#define OPTIONS "panels (as), distance_cm (d) and goggles (b)"
+
 gboolean
-pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *distance_cm,
+pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, PbmPlanRequest *request,
                                   GError **error)
 {
 	g_auto(GStrv) panels = NULL;
 	gdouble distance = 0.0;
+	gboolean goggles = FALSE;
 	GVariantIter iter;
 	const gchar *key;
 	GVariant *next;
@@ -81,24 +84,26 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, gdouble *
 				            PBM_PROFILE_DISTANCE_MAX_CM);
 				return FALSE;
 			}
-		} else if (g_str_equal(key, "panels") || g_str_equal(key, "distance_cm")) {
+		} else if (g_str_equal(key, "goggles") &&
+		           g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
+			goggles = g_variant_get_boolean(value);
+		} else if (g_str_equal(key, "panels") || g_str_equal(key, "distance_cm") ||
+		           g_str_equal(key, "goggles")) {
 			g_set_error(
 			        error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
-			        "option %s of type %s is not accepted; StartSession takes panels "
-			        "(as) and distance_cm (d)",
+			        "option %s of type %s is not accepted; StartSession takes " OPTIONS,
 			        key, g_variant_get_type_string(value));
 			return FALSE;
 		} else {
 			g_autofree gchar *name = excerpt(key);
 			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
-			            "unknown option \"%s\" of type %s; StartSession takes panels "
-			            "(as) and distance_cm (d)",
+			            "unknown option \"%s\" of type %s; StartSession takes " OPTIONS,
 			            name, g_variant_get_type_string(value));
 			return FALSE;
 		}
 	}
 	*serials = g_steal_pointer(&panels);
-	*distance_cm = distance;
+	*request = (PbmPlanRequest){ .distance_cm = distance, .goggles = goggles };
 	return TRUE;
 }
 

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "pbm-plan.h"
+
 G_BEGIN_DECLS
 
 #define PBM_DBUS_ARGS_PANELS_MAX 16u
@@ -24,14 +26,14 @@ G_BEGIN_DECLS
 gboolean pbm_dbus_args_check_profile_name(const gchar *name, GError **error);
 
 /* StartSession's a{sv} options: "panels" (as, 1 to PBM_DBUS_ARGS_PANELS_MAX
- * serials of 1 to PBM_STRING_SERIAL_LEN bytes) and "distance_cm" (d,
- * within the profile distance range); any other key, or a known key of
+ * serials of 1 to PBM_STRING_SERIAL_LEN bytes), "distance_cm" (d, within
+ * the profile distance range) and "goggles" (b); any other key, or a known key of
  * another type, is refused. On success
- * *serials is set to a new strv, or to NULL (every panel), and *distance_cm
- * to the distance, or to 0 (the profile's own); on failure neither is
- * touched. */
+ * *serials is set to a new strv, or to NULL (every panel), and request to
+ * the distance, or 0 (the profile's own), and the goggles acknowledgement;
+ * on failure neither is touched. */
 gboolean pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials,
-                                           gdouble *distance_cm, GError **error);
+                                           PbmPlanRequest *request, GError **error);
 
 /* GetHistory's limit: 0 means PBM_DBUS_HISTORY_DEFAULT_LIMIT, at most
  * PBM_DBUS_HISTORY_MAX_LIMIT. On success *effective is the row limit. */

@@ -15,9 +15,16 @@ static GVariant *
 profile_variant(PbmManager *manager, PbmProfile *profile, gboolean with_steps)
 {
 	PbmEstimate estimate;
-	gboolean known = pbm_manager_estimate(manager, profile, &estimate);
+	g_autoptr(GError) error = NULL;
+	PbmPanel *panel = pbm_manager_get_estimate_panel(manager);
+	gboolean known = pbm_manager_estimate(manager, profile, &estimate, &error);
+	PbmExportEstimate e = {
+		.panel = panel != NULL ? pbm_panel_get_serial(panel) : NULL,
+		.estimate = known ? &estimate : NULL,
+		.error = panel != NULL && !known ? error->message : NULL,
+	};
 
-	return pbm_export_profile_variant(profile, known ? &estimate : NULL, with_steps);
+	return pbm_export_profile_variant(profile, &e, with_steps);
 }
 
 PbmExportCatalog *

@@ -164,7 +164,7 @@ typedef struct {
 	PbmManager *manager;
 	gchar *profile;
 	gchar **serials;
-	gdouble distance_cm;
+	PbmPlanRequest request;
 } StartCall;
 
 static void
@@ -187,9 +187,8 @@ start_run(GDBusMethodInvocation *invocation, guint32 uid, gpointer data)
 {
 	StartCall *c = data;
 	GError *error = NULL;
-	PbmSession *session =
-	        pbm_manager_start_session(c->manager, c->profile, (const gchar *const *)c->serials,
-	                                  c->distance_cm, uid, &error);
+	PbmSession *session = pbm_manager_start_session(
+	        c->manager, c->profile, (const gchar *const *)c->serials, &c->request, uid, &error);
 	g_autofree gchar *path = NULL;
 
 	if (session == NULL) {
@@ -210,7 +209,7 @@ handle_start_session(PbmDBusManager *skel, GDBusMethodInvocation *invocation, co
 	c->shared = shared;
 	c->manager = g_object_ref(shared->manager);
 	if (!pbm_dbus_args_check_profile_name(profile, &error) ||
-	    !pbm_dbus_args_parse_start_options(options, &c->serials, &c->distance_cm, &error)) {
+	    !pbm_dbus_args_parse_start_options(options, &c->serials, &c->request, &error)) {
 		g_dbus_method_invocation_take_error(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}

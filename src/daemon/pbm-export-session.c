@@ -50,6 +50,7 @@ set_identity(PbmExportSession *self)
 	pbm_dbus_session_set_step_count(self->skel, pbm_plan_get_step_count(plan));
 	pbm_dbus_session_set_owner_uid(self->skel, pbm_session_get_owner_uid(s));
 	pbm_dbus_session_set_panels(self->skel, (const gchar *const *)panels);
+	pbm_dbus_session_set_warnings(self->skel, (const gchar *const *)plan->warnings);
 }
 
 void

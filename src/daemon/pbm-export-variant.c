@@ -27,6 +27,23 @@ pbm_export_channels_variant(PbmPanel *panel)
 	return g_variant_builder_end(&list);
 }
 
+/* A band's level as the file gave it: percent (red, nir) or a prescribed
+ * irradiance (irradiance_red, irradiance_nir); 0 for the other. */
+static void
+add_band_level(GVariantBuilder *b, const PbmStep *s, PbmBandIndex band)
+{
+	const PbmLevel *l = &s->band[band];
+	const gchar *name = pbm_band_index_to_string(band);
+	g_autofree gchar *irradiance_key = g_strconcat("irradiance_", name, NULL);
+
+	g_variant_builder_add(
+	        b, "{sv}", name,
+	        g_variant_new_double(l->kind == PBM_LEVEL_PERCENT ? l->permille / 10.0 : 0));
+	g_variant_builder_add(
+	        b, "{sv}", irradiance_key,
+	        g_variant_new_double(l->kind == PBM_LEVEL_IRRADIANCE ? l->irradiance : 0));
+}
+
 static GVariant *
 step_variant(const PbmStep *s)
 {
@@ -38,8 +55,8 @@ step_variant(const PbmStep *s)
 	                      g_variant_new_uint64((guint64)(s->duration_us / G_USEC_PER_SEC)));
 	g_variant_builder_add(&b, "{sv}", "dose_red", g_variant_new_double(s->dose_target[0]));
 	g_variant_builder_add(&b, "{sv}", "dose_nir", g_variant_new_double(s->dose_target[1]));
-	g_variant_builder_add(&b, "{sv}", "red", g_variant_new_double(s->band_level[0] / 10.0));
-	g_variant_builder_add(&b, "{sv}", "nir", g_variant_new_double(s->band_level[1] / 10.0));
+	add_band_level(&b, s, PBM_BAND_INDEX_RED);
+	add_band_level(&b, s, PBM_BAND_INDEX_NIR);
 	g_variant_builder_add(&b, "{sv}", "pulse_hz", g_variant_new_double(s->pulse_mhz / 1000.0));
 	g_variant_builder_add(&b, "{sv}", "duty", g_variant_new_double(s->duty / 10.0));
 	g_variant_builder_add(&b, "{sv}", "ramp_s", g_variant_new_double(s->ramp_ms / 1000.0));
@@ -57,8 +74,30 @@ steps_variant(PbmProfile *p)
 	return g_variant_builder_end(&b);
 }
 
+static void
+add_estimate(GVariantBuilder *b, PbmProfile *p, const PbmExportEstimate *e)
+{
+	const PbmEstimate *estimate = e->estimate;
+
+	if (e->panel != NULL)
+		g_variant_builder_add(b, "{sv}", "estimate_panel", g_variant_new_string(e->panel));
+	if (e->error != NULL)
+		g_variant_builder_add(b, "{sv}", "estimate_error", g_variant_new_string(e->error));
+	if (estimate == NULL)
+		return;
+	g_variant_builder_add(
+	        b, "{sv}", "duration_s",
+	        g_variant_new_uint64((guint64)(estimate->duration_us / G_USEC_PER_SEC)));
+	g_variant_builder_add(b, "{sv}", "dose_red", g_variant_new_double(estimate->dose[0]));
+	g_variant_builder_add(b, "{sv}", "dose_nir", g_variant_new_double(estimate->dose[1]));
+	g_variant_builder_add(b, "{sv}", "eye_exposure",
+	                      g_variant_new_double(estimate->eye_exposure));
+	g_variant_builder_add(b, "{sv}", "eye_limit",
+	                      g_variant_new_double(pbm_eye_ir_limit(estimate->duration_us)));
+}
+
 GVariant *
-pbm_export_profile_variant(PbmProfile *p, const PbmEstimate *estimate, gboolean with_steps)
+pbm_export_profile_variant(PbmProfile *p, const PbmExportEstimate *e, gboolean with_steps)
 {
 	GVariantBuilder b;
 
@@ -70,20 +109,18 @@ pbm_export_profile_variant(PbmProfile *p, const PbmEstimate *estimate, gboolean 
 	g_variant_builder_add(&b, "{sv}", "steps", g_variant_new_uint32(p->steps->len));
 	g_variant_builder_add(&b, "{sv}", "goggles_required",
 	                      g_variant_new_boolean(p->goggles_required));
+	g_variant_builder_add(&b, "{sv}", "prescribed",
+	                      g_variant_new_boolean(pbm_profile_is_prescribed(p)));
+	if (p->min_interval_us > 0)
+		g_variant_builder_add(
+		        &b, "{sv}", "min_interval_s",
+		        g_variant_new_uint64((guint64)(p->min_interval_us / G_USEC_PER_SEC)));
 	g_variant_builder_add(&b, "{sv}", "visible_pulse",
 	                      g_variant_new_boolean(pbm_profile_has_visible_pulse(p)));
 	if (p->pulse_warning != NULL)
 		g_variant_builder_add(&b, "{sv}", "pulse_warning",
 		                      g_variant_new_string(p->pulse_warning));
-	if (estimate != NULL) {
-		g_variant_builder_add(
-		        &b, "{sv}", "duration_s",
-		        g_variant_new_uint64((guint64)(estimate->duration_us / G_USEC_PER_SEC)));
-		g_variant_builder_add(&b, "{sv}", "dose_red",
-		                      g_variant_new_double(estimate->dose[0]));
-		g_variant_builder_add(&b, "{sv}", "dose_nir",
-		                      g_variant_new_double(estimate->dose[1]));
-	}
+	add_estimate(&b, p, e);
 	if (with_steps)
 		g_variant_builder_add(&b, "{sv}", "steps_detail", steps_variant(p));
 	return g_variant_builder_end(&b);
@@ -114,6 +151,7 @@ pbm_export_history_variant(const PbmHistoryEntry *e)
 	                      g_variant_new_double(e->max_temperature_c));
 	g_variant_builder_add(&b, "{sv}", "faults",
 	                      g_variant_new_string(e->faults != NULL ? e->faults : ""));
+	g_variant_builder_add(&b, "{sv}", "goggles", g_variant_new_boolean(e->goggles));
 	return g_variant_builder_end(&b);
 }
 

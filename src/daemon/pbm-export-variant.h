@@ -16,8 +16,15 @@ G_BEGIN_DECLS
 
 /* aa{sv}: band, wavelength_nm, max_level, irradiance a(dd) */
 GVariant *pbm_export_channels_variant(PbmPanel *panel);
-/* a{sv}; estimate NULL: no panel to compute duration and dose from. */
-GVariant *pbm_export_profile_variant(PbmProfile *profile, const PbmEstimate *estimate,
+/* A profile on the panel its estimate was made on. */
+typedef struct {
+	const gchar *panel;          /* serial; NULL: no panel connected */
+	const PbmEstimate *estimate; /* NULL: none (no panel, or error) */
+	const gchar *error;          /* why the profile cannot run on panel */
+} PbmExportEstimate;
+
+/* a{sv} */
+GVariant *pbm_export_profile_variant(PbmProfile *profile, const PbmExportEstimate *estimate,
                                      gboolean with_steps);
 GVariant *pbm_export_history_variant(const PbmHistoryEntry *entry);
 /* a{sv}: the summary argument of SessionFinished */

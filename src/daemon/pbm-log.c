@@ -52,6 +52,10 @@ pbm_log_session_started(PbmSession *session)
 	                 PBM_MESSAGE_SESSION_STARTED, "PBMD_SESSION", id, "PBMD_PROFILE", profile,
 	                 "PBMD_PANEL", panels, "MESSAGE", "session %s started: %s on %s", id,
 	                 profile, panels);
+	/* in the journal too, for whoever reads cron's sessions there */
+	for (gchar **w = pbm_session_get_plan(session)->warnings; w != NULL && *w != NULL; w++)
+		g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PBMD_SESSION", id,
+		                 "PBMD_WARNING", *w, "MESSAGE", "session %s: warning: %s", id, *w);
 }
 
 void

@@ -286,12 +286,17 @@ pbm_manager_get_estimate_panel(PbmManager *self)
 }
 
 gboolean
-pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out)
+pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out, GError **error)
 {
 	PbmPanel *panel = pbm_manager_get_estimate_panel(self);
 
-	return panel != NULL && pbm_profile_estimate(profile, pbm_panel_get_channels(panel),
-	                                             pbm_panel_get_channel_count(panel), out, NULL);
+	if (panel == NULL) {
+		g_set_error_literal(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_NO_PANEL,
+		                    "no panel is connected");
+		return FALSE;
+	}
+	return pbm_profile_estimate(profile, pbm_panel_get_channels(panel),
+	                            pbm_panel_get_channel_count(panel), out, error);
 }
 
 /* ---- sessions ---- */
@@ -402,7 +407,7 @@ pbm_manager_no_such_profile(const gchar *name, const gchar *why, GError **error)
 
 PbmSession *
 pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *const *serials,
-                          gdouble distance_cm, guint32 owner_uid, GError **error)
+                          const PbmPlanRequest *request, guint32 owner_uid, GError **error)
 {
 	g_autoptr(GPtrArray) panels = NULL;
 	GError *local = NULL;
@@ -424,8 +429,8 @@ pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *cons
 	panels = select_panels(self, serials, error);
 	if (panels == NULL)
 		return NULL;
-	session = pbm_recorded_session_start(self->clock, self->history, profile, distance_cm,
-	                                     panels, &self->config->limits,
+	session = pbm_recorded_session_start(self->clock, self->history, profile, request, panels,
+	                                     &self->config->limits,
 	                                     pbm_manager_session_active(self), owner_uid, &local);
 	if (session == NULL) {
 		if (panels->len == 0 && self->last_refusal != NULL &&

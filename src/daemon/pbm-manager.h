@@ -59,11 +59,11 @@ gchar *pbm_manager_dup_history_path(PbmManager *self);
 guint pbm_manager_get_pending_probes(PbmManager *self);
 
 /* Errors are in PBM_DBUS_ERROR, ready for the bus. */
-/* serials NULL: every connected panel. distance_cm <= 0: the profile's.
+/* serials NULL: every connected panel.
  * The session returned is the manager's until it ends, when the manager
  * lets go of it: a caller that reads it afterwards takes a reference. */
 PbmSession *pbm_manager_start_session(PbmManager *self, const gchar *profile,
-                                      const gchar *const *serials, gdouble distance_cm,
+                                      const gchar *const *serials, const PbmPlanRequest *request,
                                       guint32 owner_uid, GError **error);
 gboolean pbm_manager_stop_session(PbmManager *self, GError **error);
 gboolean pbm_manager_pause_session(PbmManager *self, GError **error);
@@ -72,7 +72,8 @@ gboolean pbm_manager_resume_session(PbmManager *self, GError **error);
 gboolean pbm_manager_reload(PbmManager *self, GError **error);
 /* Estimate of a profile on the first connected panel, which the other
  * returns (NULL: none). */
-gboolean pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out);
+gboolean pbm_manager_estimate(PbmManager *self, PbmProfile *profile, PbmEstimate *out,
+                              GError **error);
 PbmPanel *pbm_manager_get_estimate_panel(PbmManager *self);
 /* NoSuchProfile for name, saying why when its file was skipped (why: the
  * problem, or NULL); pure, so any thread may call it. */

@@ -85,8 +85,9 @@ started(GObject *source, GAsyncResult *result, gpointer user_data)
 
 PbmSession *
 pbm_recorded_session_start(PbmClock *clock, PbmHistory *history, PbmProfile *profile,
-                           gdouble distance_cm, GPtrArray *panels, const PbmLimits *limits,
-                           gboolean session_active, guint32 owner_uid, GError **error)
+                           const PbmPlanRequest *request, GPtrArray *panels,
+                           const PbmLimits *limits, gboolean session_active, guint32 owner_uid,
+                           GError **error)
 {
 	gint64 now = pbm_clock_now_wall(clock);
 	g_autofree PbmRecentDose *recent = NULL;
@@ -114,7 +115,14 @@ pbm_recorded_session_start(PbmClock *clock, PbmHistory *history, PbmProfile *pro
 		return NULL;
 	}
 	usage.session_active = session_active;
-	plan = pbm_plan_new(profile, distance_cm, panels, limits, &usage, now, error);
+	if (!pbm_history_last_profile_end(history, profile->name, &usage.last_profile_end,
+	                                  &local)) {
+		g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_DEVICE,
+		            "the session was not started: the history cannot be read: %s",
+		            local->message);
+		return NULL;
+	}
+	plan = pbm_plan_new(profile, request, panels, limits, &usage, now, error);
 	if (plan == NULL)
 		return NULL;
 	for (guint i = 0; i < plan->panels->len; i++)
@@ -131,6 +139,7 @@ pbm_recorded_session_start(PbmClock *clock, PbmHistory *history, PbmProfile *pro
 		.planned_duration_us = plan->duration_us,
 		.planned_dose = { plan->dose[0], plan->dose[1] },
 		.distance_cm = plan->distance_cm,
+		.goggles = plan->goggles,
 	};
 	/* Durable before the light goes on: a session that cannot be recorded
 	 * does not run. */

@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  * recorded). Fails, with nothing lit, when the plan is refused or the
  * history cannot be written. */
 PbmSession *pbm_recorded_session_start(PbmClock *clock, PbmHistory *history, PbmProfile *profile,
-                                       gdouble distance_cm, GPtrArray *panels,
+                                       const PbmPlanRequest *request, GPtrArray *panels,
                                        const PbmLimits *limits, gboolean session_active,
                                        guint32 owner_uid, GError **error);
 

@@ -99,12 +99,15 @@ static const gchar *const migrations[] = {
 	"CREATE INDEX sessions_by_end ON sessions (ended_at);"
 	"CREATE INDEX sessions_by_start ON sessions (started_at);"
 	"PRAGMA user_version = 1;",
+	/* 2: whether the person acknowledged eye protection */
+	"ALTER TABLE sessions ADD COLUMN goggles INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 2;",
 };
 
 #define ENTRY_COLUMNS                                                                    \
 	"id, profile, owner_uid, started_at, planned_duration_us, planned_dose_red, "    \
 	"planned_dose_nir, distance_cm, ended_at, outcome, dose_red, dose_nir, lit_us, " \
-	"max_temperature_c, faults, checkpoint_at"
+	"max_temperature_c, faults, checkpoint_at, goggles"
 
 enum {
 	COL_ID,
@@ -123,6 +126,7 @@ enum {
 	COL_MAX_TEMPERATURE,
 	COL_FAULTS,
 	COL_CHECKPOINT_AT,
+	COL_GOGGLES,
 };
 
 static const gchar read_what[] = "cannot read the history";
@@ -648,8 +652,8 @@ insert_session(PbmHistory *h, const PbmHistoryStart *s, gint64 *id_out, const gc
 
 	stmt = prepare(h,
 	               "INSERT INTO sessions (profile, owner_uid, started_at, "
-	               "planned_duration_us, planned_dose_red, planned_dose_nir, distance_cm) "
-	               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	               "planned_duration_us, planned_dose_red, planned_dose_nir, distance_cm, "
+	               "goggles) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	               PBM_HISTORY_ERROR_WRITE, what, error);
 	if (stmt == NULL)
 		return FALSE;
@@ -660,6 +664,7 @@ insert_session(PbmHistory *h, const PbmHistoryStart *s, gint64 *id_out, const gc
 	sqlite3_bind_double(stmt, 5, s->planned_dose[0]);
 	sqlite3_bind_double(stmt, 6, s->planned_dose[1]);
 	sqlite3_bind_double(stmt, 7, s->distance_cm);
+	sqlite3_bind_int(stmt, 8, s->goggles ? 1 : 0);
 	if (!step_done(h, stmt, PBM_HISTORY_ERROR_WRITE, what, error))
 		return FALSE;
 	*id_out = sqlite3_last_insert_rowid(h->db);
@@ -959,6 +964,28 @@ pbm_history_last_end(PbmHistory *h, gint64 *ended_at_out, GError **error)
 	return TRUE;
 }
 
+gboolean
+pbm_history_last_profile_end(PbmHistory *h, const gchar *profile, gint64 *ended_at_out,
+                             GError **error)
+{
+	g_autoptr(sqlite3_stmt) stmt = NULL;
+
+	g_return_val_if_fail(h != NULL && profile != NULL && ended_at_out != NULL, FALSE);
+	stmt = prepare(h,
+	               "SELECT max(ended_at) FROM sessions WHERE profile = ?1 AND "
+	               "dose_red + dose_nir >= 0.5 * (planned_dose_red + planned_dose_nir)",
+	               PBM_HISTORY_ERROR_READ, read_what, error);
+	if (stmt == NULL)
+		return FALSE;
+	sqlite3_bind_text(stmt, 1, profile, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		set_db_error(h, PBM_HISTORY_ERROR_READ, read_what, error);
+		return FALSE;
+	}
+	*ended_at_out = sqlite3_column_int64(stmt, 0);
+	return TRUE;
+}
+
 static gchar *
 column_strdup(sqlite3_stmt *stmt, gint col)
 {
@@ -986,6 +1013,7 @@ entry_from_row(sqlite3_stmt *stmt)
 	e->max_temperature_c = sqlite3_column_double(stmt, COL_MAX_TEMPERATURE);
 	e->faults = column_strdup(stmt, COL_FAULTS);
 	e->checkpoint_at = sqlite3_column_int64(stmt, COL_CHECKPOINT_AT);
+	e->goggles = sqlite3_column_int(stmt, COL_GOGGLES) != 0;
 	return e;
 }
 

@@ -39,6 +39,7 @@ typedef struct {
 	gint64 planned_duration_us;
 	gdouble planned_dose[2];
 	gdouble distance_cm;
+	gboolean goggles; /* the person acknowledged eye protection */
 } PbmHistoryStart;
 
 typedef struct {
@@ -57,6 +58,7 @@ typedef struct {
 	gdouble max_temperature_c;
 	gchar *faults;        /* "" if none */
 	gint64 checkpoint_at; /* 0 before the first checkpoint */
+	gboolean goggles;
 } PbmHistoryEntry;
 
 void pbm_history_entry_free(PbmHistoryEntry *e);
@@ -130,6 +132,11 @@ typedef struct {
 GArray *pbm_history_recent_doses(PbmHistory *h, gint64 now, GError **error);
 /* ended_at of the most recent finished session, 0 when there is none. */
 gboolean pbm_history_last_end(PbmHistory *h, gint64 *ended_at_out, GError **error);
+/* ended_at of the most recent finished session of profile that gave at
+ * least half its planned dose (one stopped early does not hold back the
+ * next), 0 when there is none. */
+gboolean pbm_history_last_profile_end(PbmHistory *h, const gchar *profile, gint64 *ended_at_out,
+                                      GError **error);
 /* Which rows pbm_history_list() returns: started_at >= since, oldest
  * first (the next page starts at the last row's started_at + 1), at most
  * limit (0 or more than PBM_HISTORY_LIST_MAX: PBM_HISTORY_LIST_MAX), and

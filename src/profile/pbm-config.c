@@ -12,17 +12,13 @@ static const gchar *const top_keys[] = {
 };
 
 static const gchar *const limit_keys[] = {
-	"max_session",
-	"daily_dose_red",
-	"daily_dose_nir",
-	"min_gap",
-	"max_temperature_c",
-	"heartbeat_interval_ms",
-	"watchdog_timeout_ms",
-	"allow_visible_pulse",
-	"max_pause",
-	"thermal_action",
-	NULL,
+	"max_session",           "daily_dose_red",
+	"daily_dose_nir",        "min_gap",
+	"max_temperature_c",     "daily_dose_total",
+	"session_dose_max",      "max_irradiance",
+	"heartbeat_interval_ms", "watchdog_timeout_ms",
+	"allow_visible_pulse",   "max_pause",
+	"thermal_action",        NULL,
 };
 
 PbmConfig *
@@ -38,7 +34,11 @@ pbm_config_new_default(const gchar *const *default_profile_dirs)
 	c->control_group = g_strdup("pbmd-users");
 	c->limits = (PbmLimits){
 		.max_session_us = 30 * MIN_US,
-		.daily_dose_max = { 60.0, 60.0 },
+		/* pbmd.conf(5) gives the sources of these four */
+		.daily_dose_max = { 20.0, 20.0 },
+		.daily_dose_total = 20.0,
+		.session_dose_max = 10.0,
+		.max_irradiance = 50.0,
 		.min_gap_us = 10 * MIN_US,
 		.max_temperature_c = 50.0,
 		.heartbeat_interval_us = G_USEC_PER_SEC,
@@ -345,6 +345,12 @@ read_limits(PbmConfFile *cfg, PbmConfig *c, GError **error)
 	                              &l->daily_dose_max[PBM_BAND_INDEX_RED], NULL, error) ||
 	    !pbm_conf_file_get_double(cfg, limits, "daily_dose_nir", FALSE, 0.1, 500.0, "J/cm2",
 	                              &l->daily_dose_max[PBM_BAND_INDEX_NIR], NULL, error) ||
+	    !pbm_conf_file_get_double(cfg, limits, "daily_dose_total", FALSE, 0.1, 1000.0, "J/cm2",
+	                              &l->daily_dose_total, NULL, error) ||
+	    !pbm_conf_file_get_double(cfg, limits, "session_dose_max", FALSE, 0.1, 500.0, "J/cm2",
+	                              &l->session_dose_max, NULL, error) ||
+	    !pbm_conf_file_get_double(cfg, limits, "max_irradiance", FALSE, 1.0, 500.0, "mW/cm2",
+	                              &l->max_irradiance, NULL, error) ||
 	    !pbm_conf_file_get_duration(cfg, limits, "min_gap", FALSE, 0, 24 * HOUR_US,
 	                                &l->min_gap_us, NULL, error) ||
 	    !pbm_conf_file_get_double(cfg, limits, "max_temperature_c", FALSE, 20.0, 80.0, "C",

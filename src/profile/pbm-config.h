@@ -25,6 +25,9 @@ typedef struct {
 typedef struct {
 	gint64 max_session_us;
 	gdouble daily_dose_max[PBM_N_BANDS]; /* J/cm2, rolling 24 h */
+	gdouble daily_dose_total;            /* J/cm2 of both bands, rolling 24 h */
+	gdouble session_dose_max;            /* J/cm2 of both bands in one session */
+	gdouble max_irradiance;              /* mW/cm2 of both bands at the skin */
 	gint64 min_gap_us;
 	gdouble max_temperature_c;
 	gint64 heartbeat_interval_us;

@@ -12,16 +12,29 @@ static const gchar *const profile_keys[] = {
 	"goggles_required",
 	"allow_visible_pulse",
 	"pulse_warning",
+	"min_interval",
 	"steps",
 	NULL,
 };
 
 static const gchar *const step_keys[] = {
-	"name",        "duration", "dose_red", "dose_nir", "red", "nir",
-	"wavelengths", "pulse_hz", "duty",     "ramp_s",   NULL,
+	"name",           "duration",    "dose_red",    "dose_nir",    "irradiance_red",
+	"irradiance_nir", "percent_red", "percent_nir", "wavelengths", "pulse_hz",
+	"duty",           "ramp_s",      NULL,
 };
 
-static const gchar *const wavelength_keys[] = { "nm", "level", NULL };
+static const gchar *const wavelength_keys[] = { "nm", "irradiance", "percent", NULL };
+
+/* Keys of 0.1, where a level in percent meant a different dose on every
+ * panel: refused with the way to say what the author meant. */
+static const struct {
+	const gchar *key;
+	const gchar *instead;
+} retired_keys[] = {
+	{ "red", "irradiance_red (mW/cm² at the skin) or dose_red (J/cm²), or percent_red" },
+	{ "nir", "irradiance_nir (mW/cm² at the skin) or dose_nir (J/cm²), or percent_nir" },
+	{ "level", "irradiance (mW/cm² at the skin), or percent" },
+};
 
 PbmBandIndex
 pbm_band_index_of(enum pbm_band band)
@@ -94,11 +107,27 @@ check_resolution(PbmConfFile *cfg, const config_setting_t *group, const gchar *k
 	return FALSE;
 }
 
+static gboolean
+check_retired(PbmConfFile *cfg, const config_setting_t *group, GError **error)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(retired_keys); i++) {
+		config_setting_t *old = config_setting_get_member(group, retired_keys[i].key);
+		if (old == NULL)
+			continue;
+		pbm_conf_file_error(cfg, old, retired_keys[i].key, PBM_CONFIG_ERROR_INVALID, error,
+		                    "a level in percent gives a different dose on every panel; "
+		                    "write %s instead (see pbmd.profile(5))",
+		                    retired_keys[i].instead);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* Percent with at most one decimal -> permille; finer values are refused
  * rather than rounded. */
 static gboolean
-read_level(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, guint16 *out,
-           gboolean *found, GError **error)
+read_percent(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, PbmLevel *out,
+             gboolean *found, GError **error)
 {
 	gdouble pct = 0;
 	gdouble permille;
@@ -115,8 +144,41 @@ read_level(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, gu
 		                    pct);
 		return FALSE;
 	}
-	*out = (guint16)round(permille);
+	*out = (PbmLevel){ .kind = PBM_LEVEL_PERCENT, .permille = (guint16)round(permille) };
 	return TRUE;
+}
+
+/* One of irradiance_key (a prescription) or percent_key (a share of the
+ * panel), or neither. */
+static gboolean
+read_level(PbmConfFile *cfg, const config_setting_t *group, const gchar *irradiance_key,
+           const gchar *percent_key, PbmLevel *out, GError **error)
+{
+	gboolean has_percent = FALSE, has_irradiance = FALSE;
+	gdouble irradiance = 0;
+
+	*out = (PbmLevel){ .kind = PBM_LEVEL_OFF };
+	if (!read_percent(cfg, group, percent_key, out, &has_percent, error) ||
+	    !pbm_conf_file_get_double(cfg, group, irradiance_key, FALSE, 0.01,
+	                              PBM_PROFILE_IRRADIANCE_MAX, "mW/cm2", &irradiance,
+	                              &has_irradiance, error))
+		return FALSE;
+	if (has_percent && has_irradiance) {
+		pbm_conf_file_error(cfg, config_setting_get_member(group, percent_key), percent_key,
+		                    PBM_CONFIG_ERROR_INVALID, error, "give %s or %s, not both",
+		                    irradiance_key, percent_key);
+		return FALSE;
+	}
+	if (has_irradiance)
+		*out = (PbmLevel){ .kind = PBM_LEVEL_IRRADIANCE, .irradiance = irradiance };
+	return TRUE;
+}
+
+static gboolean
+level_lights(const PbmLevel *level)
+{
+	return level->kind == PBM_LEVEL_IRRADIANCE ||
+	       (level->kind == PBM_LEVEL_PERCENT && level->permille > 0);
 }
 
 static gboolean
@@ -131,6 +193,40 @@ require_text(PbmConfFile *cfg, const config_setting_t *group, const gchar *key, 
 }
 
 static gboolean
+read_wavelength(PbmConfFile *cfg, config_setting_t *item, gint i, PbmStep *step, GError **error)
+{
+	gint64 nm = 0;
+
+	if (config_setting_type(item) != CONFIG_TYPE_GROUP) {
+		pbm_conf_file_error(cfg, item, "wavelengths", PBM_CONFIG_ERROR_TYPE, error,
+		                    "entry %d must be a group { nm = ...; irradiance = ...; }",
+		                    i + 1);
+		return FALSE;
+	}
+	if (!check_retired(cfg, item, error) ||
+	    !pbm_conf_file_check_keys(cfg, item, wavelength_keys, error) ||
+	    !pbm_conf_file_get_int(cfg, item, "nm", TRUE, PBM_WAVELENGTH_MIN_NM,
+	                           PBM_WAVELENGTH_MAX_NM, &nm, NULL, error) ||
+	    !read_level(cfg, item, "irradiance", "percent", &step->wavelengths[i].level, error))
+		return FALSE;
+	if (step->wavelengths[i].level.kind == PBM_LEVEL_OFF) {
+		pbm_conf_file_error(cfg, item, "irradiance", PBM_CONFIG_ERROR_MISSING, error,
+		                    "entry %d needs irradiance = ... (mW/cm²) or percent = ...",
+		                    i + 1);
+		return FALSE;
+	}
+	for (gint j = 0; j < i; j++) {
+		if (step->wavelengths[j].wavelength_nm == nm) {
+			pbm_conf_file_error(cfg, item, "nm", PBM_CONFIG_ERROR_INVALID, error,
+			                    "%" G_GINT64_FORMAT " nm is listed twice", nm);
+			return FALSE;
+		}
+	}
+	step->wavelengths[i].wavelength_nm = (guint16)nm;
+	return TRUE;
+}
+
+static gboolean
 read_wavelengths(PbmConfFile *cfg, const config_setting_t *list, PbmStep *step, GError **error)
 {
 	gint n = config_setting_length(list);
@@ -138,40 +234,13 @@ read_wavelengths(PbmConfFile *cfg, const config_setting_t *list, PbmStep *step, 
 	if (config_setting_type(list) != CONFIG_TYPE_LIST || n < 1 || n > PBM_MAX_CHANNELS) {
 		pbm_conf_file_error(
 		        cfg, list, "wavelengths", PBM_CONFIG_ERROR_TYPE, error,
-		        "must be a list of 1 to %d groups: ( { nm = 660; level = 80; } )",
+		        "must be a list of 1 to %d groups: ( { nm = 660; irradiance = 20.0; } )",
 		        PBM_MAX_CHANNELS);
 		return FALSE;
 	}
 	for (gint i = 0; i < n; i++) {
-		config_setting_t *item = config_setting_get_elem(list, (guint)i);
-		gint64 nm = 0;
-		gboolean found;
-
-		if (config_setting_type(item) != CONFIG_TYPE_GROUP) {
-			pbm_conf_file_error(cfg, item, "wavelengths", PBM_CONFIG_ERROR_TYPE, error,
-			                    "entry %d must be a group { nm = ...; level = ...; }",
-			                    i + 1);
+		if (!read_wavelength(cfg, config_setting_get_elem(list, (guint)i), i, step, error))
 			return FALSE;
-		}
-		if (!pbm_conf_file_check_keys(cfg, item, wavelength_keys, error) ||
-		    !pbm_conf_file_get_int(cfg, item, "nm", TRUE, PBM_WAVELENGTH_MIN_NM,
-		                           PBM_WAVELENGTH_MAX_NM, &nm, NULL, error) ||
-		    !read_level(cfg, item, "level", &step->wavelengths[i].level, &found, error))
-			return FALSE;
-		if (!found) {
-			pbm_conf_file_error(cfg, item, "level", PBM_CONFIG_ERROR_MISSING, error,
-			                    "required key is missing");
-			return FALSE;
-		}
-		for (gint j = 0; j < i; j++) {
-			if (step->wavelengths[j].wavelength_nm == nm) {
-				pbm_conf_file_error(cfg, item, "nm", PBM_CONFIG_ERROR_INVALID,
-				                    error,
-				                    "%" G_GINT64_FORMAT " nm is listed twice", nm);
-				return FALSE;
-			}
-		}
-		step->wavelengths[i].wavelength_nm = (guint16)nm;
 	}
 	step->n_wavelengths = (guint)n;
 	step->by_wavelength = TRUE;
@@ -182,38 +251,30 @@ static gboolean
 read_levels(PbmConfFile *cfg, const config_setting_t *s, PbmStep *step, GError **error)
 {
 	config_setting_t *wl = config_setting_get_member(s, "wavelengths");
-	gboolean has_red = FALSE, has_nir = FALSE;
+	gboolean by_band;
 
-	if (!read_level(cfg, s, "red", &step->band_level[PBM_BAND_INDEX_RED], &has_red, error) ||
-	    !read_level(cfg, s, "nir", &step->band_level[PBM_BAND_INDEX_NIR], &has_nir, error))
+	if (!read_level(cfg, s, "irradiance_red", "percent_red", &step->band[PBM_BAND_INDEX_RED],
+	                error) ||
+	    !read_level(cfg, s, "irradiance_nir", "percent_nir", &step->band[PBM_BAND_INDEX_NIR],
+	                error))
 		return FALSE;
-	if (wl != NULL && (has_red || has_nir)) {
+	by_band = step->band[0].kind != PBM_LEVEL_OFF || step->band[1].kind != PBM_LEVEL_OFF;
+	if (wl != NULL && by_band) {
 		pbm_conf_file_error(cfg, wl, "wavelengths", PBM_CONFIG_ERROR_INVALID, error,
-		                    "give levels per band (red, nir) or per wavelength, not both");
+		                    "give levels per band (irradiance_red, ...) or per wavelength, "
+		                    "not both");
 		return FALSE;
 	}
-	if (wl != NULL)
-		return read_wavelengths(cfg, wl, step, error);
-	if (!has_red && !has_nir) {
-		pbm_conf_file_error(cfg, s, "red", PBM_CONFIG_ERROR_MISSING, error,
-		                    "a step needs a level: red = ..., nir = ... (percent) or "
-		                    "wavelengths = ( ... )");
-		return FALSE;
-	}
-	return TRUE;
+	return wl != NULL ? read_wavelengths(cfg, wl, step, error) : TRUE;
 }
-
-/* Light below 780 nm (IR-A starts there) can be seen, so it counts for the
- * flicker rule even on a channel the panel calls NIR. */
-#define PBM_VISIBLE_MAX_NM 780
 
 static gboolean
 step_visible(const PbmStep *step)
 {
 	if (!step->by_wavelength)
-		return step->band_level[PBM_BAND_INDEX_RED] > 0;
+		return level_lights(&step->band[PBM_BAND_INDEX_RED]);
 	for (guint i = 0; i < step->n_wavelengths; i++) {
-		if (step->wavelengths[i].level > 0 &&
+		if (level_lights(&step->wavelengths[i].level) &&
 		    step->wavelengths[i].wavelength_nm < PBM_VISIBLE_MAX_NM)
 			return TRUE;
 	}
@@ -224,13 +285,58 @@ static gboolean
 step_lights(const PbmStep *step, PbmBandIndex band)
 {
 	if (!step->by_wavelength)
-		return step->band_level[band] > 0;
+		return level_lights(&step->band[band]);
 	for (guint i = 0; i < step->n_wavelengths; i++) {
 		gboolean nir = step->wavelengths[i].wavelength_nm >= 700;
-		if (step->wavelengths[i].level > 0 &&
+		if (level_lights(&step->wavelengths[i].level) &&
 		    (nir ? PBM_BAND_INDEX_NIR : PBM_BAND_INDEX_RED) == band)
 			return TRUE;
 	}
+	return FALSE;
+}
+
+/* A dose over a fixed duration is a prescription of the band's
+ * irradiance: dose / duration. */
+static gboolean
+dose_over_duration(PbmConfFile *cfg, const config_setting_t *s, PbmStep *step, guint b,
+                   const gchar *key, GError **error)
+{
+	const gchar *band = pbm_band_index_to_string(b);
+
+	if (step->by_wavelength || step->band[b].kind != PBM_LEVEL_OFF) {
+		pbm_conf_file_error(cfg, config_setting_get_member(s, key), key,
+		                    PBM_CONFIG_ERROR_INVALID, error,
+		                    "with a duration, %s sets the %s irradiance itself (dose / "
+		                    "duration): drop the step's other %s level, or drop the "
+		                    "duration to end the step when the dose is reached",
+		                    key, band, band);
+		return FALSE;
+	}
+	step->band[b] = (PbmLevel){
+		.kind = PBM_LEVEL_IRRADIANCE,
+		.irradiance = step->dose_target[b] * 1000.0 * G_USEC_PER_SEC / step->duration_us,
+	};
+	if (step->band[b].irradiance <= PBM_PROFILE_IRRADIANCE_MAX)
+		return TRUE;
+	pbm_conf_file_error(cfg, config_setting_get_member(s, key), key, PBM_CONFIG_ERROR_RANGE,
+	                    error, "%g J/cm² in %g s is %.1f mW/cm², above %g mW/cm²",
+	                    step->dose_target[b], step->duration_us / 1e6, step->band[b].irradiance,
+	                    PBM_PROFILE_IRRADIANCE_MAX);
+	return FALSE;
+}
+
+/* A dose-ended step: each dose needs a level to deliver it at. */
+static gboolean
+dose_at_level(PbmConfFile *cfg, const config_setting_t *s, PbmStep *step, guint b, const gchar *key,
+              GError **error)
+{
+	if (step_lights(step, b))
+		return TRUE;
+	pbm_conf_file_error(cfg, config_setting_get_member(s, key), key, PBM_CONFIG_ERROR_INVALID,
+	                    error,
+	                    "this step has no duration and gives no %s light, so that dose is "
+	                    "never reached: add irradiance_%s (or a duration)",
+	                    pbm_band_index_to_string(b), pbm_band_index_to_string(b));
 	return FALSE;
 }
 
@@ -249,21 +355,16 @@ read_end(PbmConfFile *cfg, const config_setting_t *s, PbmStep *step, GError **er
 		                              PBM_PROFILE_DOSE_MAX, "J/cm2", &step->dose_target[b],
 		                              &has_dose[b], error))
 			return FALSE;
-		if (has_dose[b] && !step_lights(step, b)) {
-			pbm_conf_file_error(
-			        cfg, config_setting_get_member(s, dose_key[b]), dose_key[b],
-			        PBM_CONFIG_ERROR_INVALID, error,
-			        "this step gives no %s light, so that dose is never reached",
-			        pbm_band_index_to_string(b));
+		if (has_dose[b] &&
+		    !(has_duration ? dose_over_duration(cfg, s, step, b, dose_key[b], error)
+		                   : dose_at_level(cfg, s, step, b, dose_key[b], error)))
 			return FALSE;
-		}
 	}
-	if (has_duration == (has_dose[0] || has_dose[1])) {
-		pbm_conf_file_error(
-		        cfg, s, has_duration ? "duration" : NULL, PBM_CONFIG_ERROR_INVALID, error,
-		        "step \"%s\" needs either a duration or a target dose (dose_red, "
-		        "dose_nir), not %s",
-		        step->name, has_duration ? "both" : "neither");
+	if (!has_duration && !has_dose[0] && !has_dose[1]) {
+		pbm_conf_file_error(cfg, s, NULL, PBM_CONFIG_ERROR_INVALID, error,
+		                    "step \"%s\" needs a duration, a target dose (dose_red, "
+		                    "dose_nir), or both",
+		                    step->name);
 		return FALSE;
 	}
 	return TRUE;
@@ -312,12 +413,20 @@ read_step(PbmConfFile *cfg, const config_setting_t *s, guint index, GError **err
 		                    index + 1);
 		return NULL;
 	}
-	if (!pbm_conf_file_check_keys(cfg, s, step_keys, error) ||
+	if (!check_retired(cfg, s, error) || !pbm_conf_file_check_keys(cfg, s, step_keys, error) ||
 	    !pbm_conf_file_get_string(cfg, s, "name", TRUE, PBM_PROFILE_NAME_MAX, &step->name, NULL,
 	                              error) ||
 	    !require_text(cfg, s, "name", step->name, error) || !read_levels(cfg, s, step, error) ||
 	    !read_end(cfg, s, step, error) || !read_pulse(cfg, s, step, error))
 		return NULL;
+	if (!step->by_wavelength && step->band[0].kind == PBM_LEVEL_OFF &&
+	    step->band[1].kind == PBM_LEVEL_OFF) {
+		pbm_conf_file_error(cfg, s, "irradiance_red", PBM_CONFIG_ERROR_MISSING, error,
+		                    "a step needs a level: irradiance_red = ..., irradiance_nir = "
+		                    "... (mW/cm²), a dose with a duration, percent_red = ..., or "
+		                    "wavelengths = ( ... )");
+		return NULL;
+	}
 	if (!step_lights(step, PBM_BAND_INDEX_RED) && !step_lights(step, PBM_BAND_INDEX_NIR)) {
 		pbm_conf_file_error(cfg, s, NULL, PBM_CONFIG_ERROR_INVALID, error,
 		                    "step \"%s\" gives no light: every level is 0", step->name);
@@ -392,17 +501,49 @@ profile_uses_band(const PbmProfile *profile, PbmBandIndex band)
 	return FALSE;
 }
 
+gboolean
+pbm_step_pulse_is_flicker(const PbmStep *step)
+{
+	gdouble hz = step->pulse_mhz / 1000.0;
+
+	return step->pulse_mhz != 0 && hz >= PBM_VISIBLE_PULSE_MIN_HZ &&
+	       hz <= PBM_VISIBLE_PULSE_MAX_HZ;
+}
+
+/* Visible as far as the file tells: a panel may also file a visible
+ * wavelength under NIR, which only the plan can see. */
 static const PbmStep *
 visible_pulse_step(const PbmProfile *profile)
 {
 	for (guint i = 0; i < profile->steps->len; i++) {
 		const PbmStep *step = g_ptr_array_index(profile->steps, i);
-		gdouble hz = step->pulse_mhz / 1000.0;
-		if (step->pulse_mhz != 0 && hz >= PBM_VISIBLE_PULSE_MIN_HZ &&
-		    hz <= PBM_VISIBLE_PULSE_MAX_HZ && step_visible(step))
+		if (pbm_step_pulse_is_flicker(step) && step_visible(step))
 			return step;
 	}
 	return NULL;
+}
+
+static gboolean
+step_is_prescribed(const PbmStep *step)
+{
+	if (!step->by_wavelength)
+		return step->band[0].kind != PBM_LEVEL_PERCENT &&
+		       step->band[1].kind != PBM_LEVEL_PERCENT;
+	for (guint i = 0; i < step->n_wavelengths; i++) {
+		if (step->wavelengths[i].level.kind == PBM_LEVEL_PERCENT)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+pbm_profile_is_prescribed(const PbmProfile *profile)
+{
+	for (guint i = 0; i < profile->steps->len; i++) {
+		if (!step_is_prescribed(g_ptr_array_index(profile->steps, i)))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean
@@ -469,6 +610,9 @@ profile_from_cfg(PbmConfFile *cfg, GError **error)
 	    !pbm_conf_file_get_double(cfg, root, "distance_cm", TRUE, PBM_PROFILE_DISTANCE_MIN_CM,
 	                              PBM_PROFILE_DISTANCE_MAX_CM, "cm", &profile->distance_cm,
 	                              NULL, error) ||
+	    !pbm_conf_file_get_duration(cfg, root, "min_interval", FALSE, 0,
+	                                PBM_PROFILE_INTERVAL_MAX_US, &profile->min_interval_us,
+	                                NULL, error) ||
 	    !read_steps(cfg, profile, error) || !read_safety(cfg, profile, error))
 		return NULL;
 	if (profile->description == NULL)

@@ -36,6 +36,9 @@ typedef struct {
 	const PbmRecentDose *recent; /* sessions that ended in the last 24 h */
 	guint n_recent;
 	gint64 last_end; /* unix usec of the last session's end, 0 if none */
+	/* ... of the last session of this profile that counts for its
+	 * min_interval, 0 if none */
+	gint64 last_profile_end;
 	gboolean session_active;
 } PbmUsage;
 
@@ -55,10 +58,23 @@ typedef struct {
 	gint64 duration_us;        /* the longest panel's estimate */
 	gdouble dose[PBM_N_BANDS]; /* the highest panel's estimate */
 	gint64 watchdog_ms;
+	/* J/m2 of 780-3000 nm at the eye, every panel together (the face is
+	 * in front of all of them), and what IEC 62471 allows over the plan */
+	gdouble eye_exposure;
+	gdouble eye_limit;
+	gboolean goggles; /* the person acknowledged eye protection */
+	/* "goggles: ...", "visible-pulse: ...": what the person must know */
+	GStrv warnings;
 } PbmPlan;
 
-/* distance_cm <= 0 means the profile's own distance. now is wall time. */
-PbmPlan *pbm_plan_new(PbmProfile *profile, gdouble distance_cm, GPtrArray *panels,
+/* What the person starting a session asked for. */
+typedef struct {
+	gdouble distance_cm; /* <= 0: the profile's own */
+	gboolean goggles;    /* they wear eye protection */
+} PbmPlanRequest;
+
+/* now is wall time. */
+PbmPlan *pbm_plan_new(PbmProfile *profile, const PbmPlanRequest *request, GPtrArray *panels,
                       const PbmLimits *limits, const PbmUsage *usage, gint64 now, GError **error);
 PbmPlan *pbm_plan_ref(PbmPlan *plan);
 void pbm_plan_unref(PbmPlan *plan);

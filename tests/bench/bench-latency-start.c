@@ -21,10 +21,11 @@
 
 #define GETS_PER_SESSION 5
 
-static const gchar profile[] = "name = \"bench-start\";\n"
-                               "title = \"Benchmark: light on, then stopped\";\n"
-                               "distance_cm = 15.0;\n"
-                               "steps = ( { name = \"on\"; duration = \"1m\"; red = 10; } );\n";
+static const gchar profile[] =
+        "name = \"bench-start\";\n"
+        "title = \"Benchmark: light on, then stopped\";\n"
+        "distance_cm = 15.0;\n"
+        "steps = ( { name = \"on\"; duration = \"1m\"; percent_red = 10; } );\n";
 
 static int
 setup(void **state)

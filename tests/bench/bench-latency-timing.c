@@ -44,10 +44,11 @@ profile_text(void)
 	                          "steps = (\n");
 
 	for (guint i = 0; i < N_STEPS; i++)
-		g_string_append_printf(
-		        s, "  { name = \"%s\"; duration = %u; red = %u; nir = %u; }%s\n",
-		        steps[i].name, steps[i].duration_s, steps[i].red, steps[i].nir,
-		        i + 1 < N_STEPS ? "," : "");
+		g_string_append_printf(s,
+		                       "  { name = \"%s\"; duration = %u; percent_red = %u; "
+		                       "percent_nir = %u; }%s\n",
+		                       steps[i].name, steps[i].duration_s, steps[i].red,
+		                       steps[i].nir, i + 1 < N_STEPS ? "," : "");
 	g_string_append(s, ");\n");
 	return g_string_free(s, FALSE);
 }

@@ -65,16 +65,18 @@ check_options(GVariant *options)
 	/* Sentinels: a refusal must not touch them. */
 	gchar *untouched[] = { NULL };
 	gchar **serials = untouched;
-	gdouble distance_cm = -1.0;
+	PbmPlanRequest request = { .distance_cm = -1.0, .goggles = 2 };
+	gdouble distance_cm;
 
-	if (!pbm_dbus_args_parse_start_options(options, &serials, &distance_cm, &error)) {
+	if (!pbm_dbus_args_parse_start_options(options, &serials, &request, &error)) {
 		check_refusal(error, types_fit_dbus(options));
-		if (serials != untouched || distance_cm != -1.0)
+		if (serials != untouched || request.distance_cm != -1.0 || request.goggles != 2)
 			abort();
 		return;
 	}
-	if (error != NULL)
+	if (error != NULL || (request.goggles != TRUE && request.goggles != FALSE))
 		abort();
+	distance_cm = request.distance_cm;
 	if (serials != NULL) {
 		guint n = g_strv_length(serials);
 		if (n < 1 || n > PBM_DBUS_ARGS_PANELS_MAX)
@@ -101,7 +103,9 @@ check_options(GVariant *options)
 			if (!(g_str_equal(key, "panels") &&
 			      g_variant_is_of_type(value, G_VARIANT_TYPE_STRING_ARRAY)) &&
 			    !(g_str_equal(key, "distance_cm") &&
-			      g_variant_is_of_type(value, G_VARIANT_TYPE_DOUBLE)))
+			      g_variant_is_of_type(value, G_VARIANT_TYPE_DOUBLE)) &&
+			    !(g_str_equal(key, "goggles") &&
+			      g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)))
 				abort();
 		}
 	}

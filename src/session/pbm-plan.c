@@ -193,7 +193,8 @@ check_irradiance(PbmPlan *plan, PbmPanelPlan *pp, GError **error)
 	g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_SAFETY_LIMIT,
 	            "profile %s gives up to %.1f mW/cm² (red and near-infrared together) at "
 	            "%.1f cm on panel %s, above the %.1f mW/cm² limit for the skin "
-	            "(limits.max_irradiance); choose a profile with a lower prescription%s",
+	            "(limits.max_irradiance), which does not free with time; choose a profile with "
+	            "a lower prescription%s",
 	            plan->profile->name, pp->estimate.max_irradiance, plan->distance_cm,
 	            pbm_panel_get_serial(pp->panel), plan->limits.max_irradiance,
 	            pbm_profile_is_prescribed(plan->profile) ? ""
@@ -341,9 +342,9 @@ check_session_dose(PbmPlan *plan, GError **error)
 		return TRUE;
 	g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_SAFETY_LIMIT,
 	            "profile %s gives %.1f J/cm² (red and near-infrared together) at %.1f cm, "
-	            "above the %.1f J/cm² limit for one session (limits.session_dose_max); more "
-	            "light is not better (the dose response is biphasic): choose a profile with "
-	            "a smaller dose",
+	            "above the %.1f J/cm² limit for one session (limits.session_dose_max), which "
+	            "does not free with time; more light is not better (the dose response is "
+	            "biphasic): choose a profile with a smaller dose",
 	            plan->profile->name, total, plan->distance_cm, plan->limits.session_dose_max);
 	return FALSE;
 }

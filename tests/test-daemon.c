@@ -512,6 +512,9 @@ test_startup_errors(void **state)
 	g_autofree gchar *err = NULL;
 	g_autofree gchar *bad_config = g_build_filename(f->dir, "broken.conf", NULL);
 	const gchar *too_many[] = { "--simulate=9", NULL };
+	const gchar *bogus[] = { "--simulate=bogus", NULL };
+	const gchar *bogus_entry[] = { "--simulate=low,bogus", NULL };
+	const gchar *nine[] = { "--simulate=low,low,low,low,low,low,low,low,low", NULL };
 	const gchar *both[] = { "--session", "--address", "unix:path=/x", NULL };
 	const gchar *extra[] = { "start", NULL };
 	const gchar *broken[] = { "--config", bad_config, "--address", "unix:path=/nonexistent",
@@ -519,6 +522,17 @@ test_startup_errors(void **state)
 
 	assert_int_equal(run_pbmd(f, too_many, &err), 2);
 	assert_non_null(strstr(err, "1 to 8"));
+	g_clear_pointer(&err, g_free);
+	/* a bad model: the option, the entry and the choices */
+	assert_int_equal(run_pbmd(f, bogus, &err), 2);
+	assert_non_null(strstr(err, "--simulate=bogus: \"bogus\" is not a panel model"));
+	assert_non_null(strstr(err, "(standard, low, high)"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(run_pbmd(f, bogus_entry, &err), 2);
+	assert_non_null(strstr(err, "--simulate=low,bogus: \"bogus\" is not"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(run_pbmd(f, nine, &err), 2);
+	assert_non_null(strstr(err, "9 models are too many"));
 	g_clear_pointer(&err, g_free);
 	assert_int_equal(run_pbmd(f, both, &err), 2);
 	assert_non_null(strstr(err, "exclude each other"));
@@ -532,6 +546,67 @@ test_startup_errors(void **state)
 	assert_int_equal(run_pbmd(f, broken, &err), 1);
 	assert_non_null(strstr(err, "broken.conf:2: min_gap"));
 	g_unlink(bad_config);
+}
+
+/* The irradiance at full level at 15 cm of a panel's channel of band, from
+ * its Channels property. */
+static gdouble
+channel_at_15cm(PbmFixture *f, const gchar *serial, const gchar *band)
+{
+	g_autofree gchar *path = g_strconcat(PBM_DBUS_PATH_PANEL "/", serial, NULL);
+	g_autoptr(GVariant) channels =
+	        pbm_fixture_property(f, path, PBM_DBUS_INTERFACE_PANEL, "Channels");
+
+	for (gsize i = 0; i < g_variant_n_children(channels); i++) {
+		g_autoptr(GVariant) ch = g_variant_get_child_value(channels, i);
+		g_autoptr(GVariant) points = NULL;
+		const gchar *b = NULL;
+		gdouble cm, mw;
+		GVariantIter iter;
+
+		if (!g_variant_lookup(ch, "band", "&s", &b) || !g_str_equal(b, band))
+			continue;
+		points = g_variant_lookup_value(ch, "irradiance", G_VARIANT_TYPE("a(dd)"));
+		assert_non_null(points);
+		g_variant_iter_init(&iter, points);
+		while (g_variant_iter_next(&iter, "(dd)", &cm, &mw)) {
+			if (cm == 15.0)
+				return mw;
+		}
+	}
+	fail_msg("panel %s has no %s channel calibrated at 15 cm", serial, band);
+	return 0;
+}
+
+/* --simulate=low,high: one panel per model, in order, each reporting its own
+ * model and calibration. */
+static void
+test_simulate_models(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
+	const gchar *env[] = { env_state, NULL };
+	const gchar *args[] = { "--config", f->config, "--simulate=low,high", NULL };
+	g_autoptr(GVariant) panels = NULL;
+	g_autofree gchar *low = NULL, *high = NULL;
+
+	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
+	if (f->daemon == NULL)
+		fail_msg("%s", error->message);
+	pbm_fixture_wait_ready(f);
+	panels = pbm_fixture_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "Panels");
+	assert_int_equal(g_variant_n_children(panels), 2);
+	low = pbm_fixture_string_property(f, PBM_DBUS_PATH_PANEL "/SIM0001",
+	                                  PBM_DBUS_INTERFACE_PANEL, "Model");
+	high = pbm_fixture_string_property(f, PBM_DBUS_PATH_PANEL "/SIM0002",
+	                                   PBM_DBUS_INTERFACE_PANEL, "Model");
+	assert_string_equal(low, "pbm virtual panel 660/850 low");
+	assert_string_equal(high, "pbm virtual panel 660/850 high");
+	assert_float_equal(channel_at_15cm(f, "SIM0001", "red"), 12.0, 1e-9);
+	assert_float_equal(channel_at_15cm(f, "SIM0001", "nir"), 10.0, 1e-9);
+	assert_float_equal(channel_at_15cm(f, "SIM0002", "red"), 100.0, 1e-9);
+	assert_float_equal(channel_at_15cm(f, "SIM0002", "nir"), 100.0, 1e-9);
 }
 
 static void
@@ -947,6 +1022,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		pbm_fixture_test(test_ready_and_contract, NULL),
 		pbm_fixture_test(test_startup_errors, NULL),
+		pbm_fixture_test(test_simulate_models, NULL),
 		pbm_fixture_test(test_introspection_matches_xml, NULL),
 		pbm_fixture_test(test_errors, NULL),
 		pbm_fixture_test(test_active_session_lifecycle, NULL),

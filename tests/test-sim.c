@@ -728,6 +728,119 @@ test_bad_config(void **state)
 	assert_non_null(strstr(error->message, "wavelength"));
 }
 
+static PbmSim *
+sim_of_model(const gchar *model)
+{
+	PbmSimConfig config;
+	g_autoptr(GError) error = NULL;
+	PbmSim *sim;
+
+	if (!pbm_sim_config_init_model(&config, "MODEL01", model, &error))
+		fail_msg("%s", error->message);
+	sim = pbm_sim_new(&config, &error);
+	if (sim == NULL)
+		fail_msg("model %s: %s", model, error->message);
+	return sim;
+}
+
+static void
+test_models(void **state)
+{
+	/* mW/cm2 at 15 cm, red and NIR */
+	static const struct {
+		const gchar *name;
+		gdouble red, nir;
+	} want[] = { { "standard", 36, 34 }, { "low", 12, 10 }, { "high", 100, 100 } };
+	const gchar *const *names = pbm_sim_model_names();
+	g_autoptr(GHashTable) models = g_hash_table_new(g_str_hash, g_str_equal);
+
+	assert_int_equal(g_strv_length((gchar **)names), G_N_ELEMENTS(want));
+	for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+		g_autoptr(PbmSim) sim = sim_of_model(want[i].name);
+		const PbmChannel *ch = pbm_sim_get_channels(sim);
+
+		assert_string_equal(names[i], want[i].name);
+		assert_float_equal(pbm_channel_irradiance_at(&ch[0], 150), want[i].red, 1e-9);
+		assert_float_equal(pbm_channel_irradiance_at(&ch[1], 150), want[i].nir, 1e-9);
+		for (guint c = 0; c < 2; c++) {
+			/* 7 points from 5 to 60 cm, falling far slower than 1/d^2:
+			 * 144 times less at 60 cm than at 5 cm under that law */
+			gdouble near = pbm_channel_irradiance_at(&ch[c], 50);
+			gdouble far = pbm_channel_irradiance_at(&ch[c], 600);
+			assert_int_equal(ch[c].point_count, 7);
+			assert_int_equal(ch[c].points[0].distance_mm, 50);
+			assert_int_equal(ch[c].points[6].distance_mm, 600);
+			assert_true(near / far > 3.0 && near / far < 5.0);
+		}
+		/* each says which it is */
+		assert_null(g_hash_table_lookup(models, pbm_sim_get_info(sim)->model));
+		g_hash_table_add(models, (gpointer)g_intern_string(pbm_sim_get_info(sim)->model));
+	}
+	assert_true(g_hash_table_contains(models, "pbm virtual panel 660/850 low"));
+}
+
+static void
+test_standard_is_default(void **state)
+{
+	PbmSimConfig a, b;
+
+	pbm_sim_config_init(&a, "SAME");
+	assert_true(pbm_sim_config_init_model(&b, "SAME", "standard", NULL));
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_string_equal(a.model, "pbm virtual panel 660/850");
+}
+
+static void
+test_unknown_model(void **state)
+{
+	PbmSimConfig config;
+	g_autoptr(GError) error = NULL;
+
+	assert_false(pbm_sim_config_init_model(&config, "X", "bogus", &error));
+	assert_true(g_error_matches(error, PBM_SIM_ERROR, PBM_SIM_ERROR_UNKNOWN_MODEL));
+	assert_non_null(strstr(error->message, "\"bogus\""));
+	assert_non_null(strstr(error->message, "standard, low, high"));
+	g_clear_error(&error);
+	/* names are exact */
+	assert_false(pbm_sim_config_init_model(&config, "X", "High", &error));
+	assert_false(pbm_sim_config_init_model(&config, "X", "", NULL));
+}
+
+/* 20 minutes at 40 mW/cm2 per band (40 %) on the high panel: no derating.
+ * Both bands at full output do derate: the model is not simply cold. */
+static void
+test_high_thermal(void **state)
+{
+	g_autoptr(PbmSim) usual = sim_of_model("high");
+	g_autoptr(PbmSim) full = sim_of_model("high");
+	guint16 events;
+
+	light(usual, 400, 400, 3600);
+	events = run_fed(usual, S(20 * 60));
+	assert_int_equal(events & (PBM_EVENT_DERATE_START | PBM_EVENT_FAULT), 0);
+	assert_int_equal(status_of(usual).derate, 1000);
+	assert_true(pbm_sim_get_temperature(usual) < 35.0);
+
+	light(full, 1000, 1000, 3600);
+	events = run_fed(full, S(20 * 60));
+	assert_true(events & PBM_EVENT_DERATE_START);
+	assert_int_equal(events & PBM_EVENT_FAULT, 0);
+	assert_true(pbm_sim_is_lit(full));
+}
+
+/* The low panel at full output stays cool. */
+static void
+test_low_thermal(void **state)
+{
+	g_autoptr(PbmSim) sim = sim_of_model("low");
+	guint16 events;
+
+	light(sim, 1000, 1000, 3600);
+	events = run_fed(sim, S(20 * 60));
+	assert_int_equal(events & (PBM_EVENT_DERATE_START | PBM_EVENT_FAULT), 0);
+	assert_true(pbm_sim_get_temperature(sim) < 35.0);
+}
+
 static void
 test_deterministic(void **state)
 {
@@ -774,6 +887,11 @@ main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_models),
+		cmocka_unit_test(test_standard_is_default),
+		cmocka_unit_test(test_unknown_model),
+		cmocka_unit_test(test_high_thermal),
+		cmocka_unit_test(test_low_thermal),
 	};
 
 	return cmocka_run_group_tests_name("sim", tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdlib.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
@@ -35,23 +36,75 @@ typedef struct {
 	gint exit_code;
 } Daemon;
 
+#define SIMULATE_MAX 8
+
 static gchar *opt_config;
 static gint opt_simulate = -1;
+static gchar **opt_simulate_models; /* --simulate=MODEL,...; NULL: standard ones */
 static gboolean opt_session;
 static gchar *opt_address;
 static gboolean opt_verbose;
 static gboolean opt_version;
+
+static gboolean simulate_error(GError **error, const gchar *value, const gchar *format, ...)
+        G_GNUC_PRINTF(3, 4);
+
+/* "--simulate=VALUE: <why>; it takes ..." so that every refusal names the
+ * option, the bad entry and the choices. */
+static gboolean
+simulate_error(GError **error, const gchar *value, const gchar *format, ...)
+{
+	g_autofree gchar *why = NULL;
+	g_autofree gchar *models = g_strjoinv(", ", (gchar **)pbm_sim_model_names());
+	va_list args;
+
+	va_start(args, format);
+	why = g_strdup_vprintf(format, args);
+	va_end(args);
+	g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+	            "--simulate=%s: %s; --simulate takes a number of panels from 1 to %d or a "
+	            "comma-separated list of 1 to %d panel models (%s)",
+	            value, why, SIMULATE_MAX, SIMULATE_MAX, models);
+	return FALSE;
+}
+
+static gboolean
+parse_simulate_models(const gchar *value, GError **error)
+{
+	g_auto(GStrv) models = g_strsplit(value, ",", -1);
+	guint n = g_strv_length(models);
+
+	if (n > SIMULATE_MAX)
+		return simulate_error(error, value, "%u models are too many", n);
+	for (guint i = 0; i < n; i++) {
+		PbmSimConfig probe;
+		if (models[i][0] == '\0')
+			return simulate_error(error, value, "model %u is empty", i + 1);
+		if (!pbm_sim_config_init_model(&probe, NULL, models[i], NULL))
+			return simulate_error(error, value, "\"%s\" is not a panel model",
+			                      models[i]);
+	}
+	g_strfreev(opt_simulate_models);
+	opt_simulate_models = g_steal_pointer(&models);
+	opt_simulate = (gint)n;
+	return TRUE;
+}
 
 static gboolean
 parse_simulate(const gchar *name, const gchar *value, gpointer data, GError **error)
 {
 	guint64 n = 1;
 
-	if (value != NULL && !g_ascii_string_to_unsigned(value, 10, 1, 8, &n, NULL)) {
-		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-		            "--simulate takes a number of panels from 1 to 8, not \"%s\"", value);
-		return FALSE;
-	}
+	if (value != NULL && value[0] == '\0')
+		return simulate_error(error, value, "the value is empty");
+	if (value != NULL && !g_ascii_isdigit(value[0]))
+		return parse_simulate_models(value, error);
+	if (value != NULL && !g_ascii_string_to_unsigned(value, 10, 1, SIMULATE_MAX, &n, NULL))
+		return simulate_error(error, value, "%s",
+		                      value[strspn(value, "0123456789")] == '\0'
+		                              ? "the number of panels is out of range"
+		                              : "not a number");
+	g_clear_pointer(&opt_simulate_models, g_strfreev);
 	opt_simulate = (gint)n;
 	return TRUE;
 }
@@ -60,7 +113,9 @@ static const GOptionEntry entries[] = {
 	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
 	  "Configuration file (default " PBM_SYSCONFDIR "/pbmd/pbmd.conf)", "FILE" },
 	{ "simulate", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_simulate,
-	  "Run N virtual panels (default 1, at most 8); no USB needed", "N" },
+	  "Run virtual panels, no USB needed: N standard ones (1 to 8, default 1), or one per "
+	  "MODEL of a comma-separated list (standard, low, high)",
+	  "N|MODEL,..." },
 	{ "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, "Use the session bus", NULL },
 	{ "address", 0, 0, G_OPTION_ARG_STRING, &opt_address, "Use the bus at ADDR", "ADDR" },
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
@@ -268,6 +323,7 @@ run(Daemon *d)
 		               : g_file_test(default_config, G_FILE_TEST_EXISTS) ? default_config
 		                                                                 : NULL,
 		.simulate = opt_simulate > 0 ? (guint)opt_simulate : 0,
+		.simulate_models = (const gchar *const *)opt_simulate_models,
 		.state_dir = dir,
 		.profile_dirs = profile_dirs,
 		.clock = clock,
@@ -355,5 +411,6 @@ main(int argc, char **argv)
 	g_clear_object(&d.connection);
 	g_clear_object(&d.system_bus);
 	g_main_loop_unref(d.loop);
+	g_strfreev(opt_simulate_models);
 	return code;
 }

@@ -19,6 +19,7 @@ struct _PbmManager {
 	gchar **default_profile_dirs;
 	gchar *state_dir;
 	guint simulate;
+	gchar **simulate_models;
 	PbmConfig *config;
 	PbmProfileStore *profiles;
 	guint profiles_serial;
@@ -144,6 +145,17 @@ watch_panel(PbmPanelMonitor *monitor, PbmPanel *panel, PbmManager *self)
 	g_signal_connect(panel, "notify::state", G_CALLBACK(on_panel_state), self);
 }
 
+/* Panels beyond the --simulate list of models are standard ones. */
+static gboolean
+simulated_config(PbmManager *self, guint i, const gchar *serial, PbmSimConfig *sim, GError **error)
+{
+	if (self->simulate_models == NULL || i >= g_strv_length(self->simulate_models)) {
+		pbm_sim_config_init(sim, serial);
+		return TRUE;
+	}
+	return pbm_sim_config_init_model(sim, serial, self->simulate_models[i], error);
+}
+
 static void
 start_panels(PbmManager *self)
 {
@@ -168,7 +180,10 @@ start_panels(PbmManager *self)
 		g_autoptr(GError) sim_error = NULL;
 		PbmSimTransport *t;
 
-		pbm_sim_config_init(&sim, serial);
+		if (!simulated_config(self, i, serial, &sim, &sim_error)) {
+			g_warning("%s", sim_error->message);
+			continue;
+		}
 		t = pbm_panel_monitor_add_sim(self->monitor, &sim, &sim_error);
 		if (t == NULL)
 			g_warning("%s", sim_error->message);
@@ -187,6 +202,7 @@ pbm_manager_new(const PbmManagerOptions *options, GError **error)
 	self->default_profile_dirs = g_strdupv((gchar **)options->profile_dirs);
 	self->state_dir = g_strdup(options->state_dir);
 	self->simulate = options->simulate;
+	self->simulate_models = g_strdupv((gchar **)options->simulate_models);
 	self->config = load_config(self, error);
 	if (self->config == NULL)
 		return NULL;
@@ -626,6 +642,7 @@ pbm_manager_finalize(GObject *object)
 	g_clear_pointer(&self->profiles, pbm_profile_store_free);
 	g_clear_pointer(&self->config, pbm_config_free);
 	g_strfreev(self->default_profile_dirs);
+	g_strfreev(self->simulate_models);
 	g_free(self->config_path);
 	g_free(self->state_dir);
 	g_free(self->last_refusal);

@@ -16,8 +16,11 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	const gchar *config_path;         /* NULL: the built-in defaults only */
-	guint simulate;                   /* extra virtual panels from --simulate */
+	const gchar *config_path; /* NULL: the built-in defaults only */
+	guint simulate;           /* extra virtual panels from --simulate */
+	/* Their models (pbm_sim_model_names()), panel by panel; NULL or
+	 * shorter than simulate: "standard" for the rest. */
+	const gchar *const *simulate_models;
 	const gchar *state_dir;           /* where history.db goes by default */
 	const gchar *const *profile_dirs; /* the build's default search path */
 	PbmClock *clock;

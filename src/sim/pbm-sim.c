@@ -50,47 +50,131 @@ struct _PbmSim {
 	GQueue reports;
 };
 
-void
-pbm_sim_config_init(PbmSimConfig *c, const gchar *serial)
-{
-	/* mW/cm2 x 100 at 5, 10, 15, 20, 30, 45, 60 cm: near a large panel the
-	 * fall-off is far slower than 1/d^2 (see shared notes on distance). */
-	static const guint16 dist[] = { 50, 100, 150, 200, 300, 450, 600 };
-	static const guint16 red[] = { 5200, 4400, 3600, 3000, 2200, 1600, 1300 };
-	static const guint16 nir[] = { 4800, 4100, 3400, 2800, 2100, 1500, 1200 };
+/* One panel the model can be: its name on the command line, the model
+ * string it reports, its calibration and the thermal constants that go with
+ * its power. */
+typedef struct {
+	const gchar *name;
+	const gchar *model;
+	/* mW/cm2 x 100 at the distances of sim_distances_mm */
+	guint16 red[PBM_SIM_CAL_POINTS];
+	guint16 nir[PBM_SIM_CAL_POINTS];
+	gdouble heat_w; /* per channel at full level */
+	gdouble heat_capacity_j_k;
+	gdouble conductance_fan_w_k;
+	gdouble conductance_still_w_k;
+	guint16 fan_rpm;
+} SimModel;
 
+/* Near a large panel the fall-off is far slower than 1/d^2 (see shared
+ * notes on distance); every model keeps the standard one's shape. */
+static const guint16 sim_distances_mm[PBM_SIM_CAL_POINTS] = { 50, 100, 150, 200, 300, 450, 600 };
+
+static const SimModel sim_models[] = {
+	/* About 36 and 34 mW/cm2 at 15 cm. 15 K rise at full output with the
+	 * fan, time constant 150 s: it never derates in a 22 C room. */
+	{ .name = "standard",
+	  .model = "pbm virtual panel 660/850",
+	  .red = { 5200, 4400, 3600, 3000, 2200, 1600, 1300 },
+	  .nir = { 4800, 4100, 3400, 2800, 2100, 1500, 1200 },
+	  .heat_w = 45.0,
+	  .heat_capacity_j_k = 900.0,
+	  .conductance_fan_w_k = 6.0,
+	  .conductance_still_w_k = 1.2,
+	  .fan_rpm = 3000 },
+	/* A small, weak panel: 12 and 10 mW/cm2 at 15 cm, 10 K rise at full. */
+	{ .name = "low",
+	  .model = "pbm virtual panel 660/850 low",
+	  .red = { 1730, 1470, 1200, 1000, 730, 530, 430 },
+	  .nir = { 1410, 1210, 1000, 820, 620, 440, 350 },
+	  .heat_w = 15.0,
+	  .heat_capacity_j_k = 450.0,
+	  .conductance_fan_w_k = 3.0,
+	  .conductance_still_w_k = 0.6,
+	  .fan_rpm = 2400 },
+	/* 100 mW/cm2 per band at 15 cm on a larger heat sink: 10 K rise at
+	 * 40 % (40 mW/cm2 per band), so usual sessions never derate; full
+	 * output of both bands would settle at 47 C and derates from 40 C. */
+	{ .name = "high",
+	  .model = "pbm virtual panel 660/850 high",
+	  .red = { 14400, 12200, 10000, 8300, 6100, 4400, 3600 },
+	  .nir = { 14100, 12100, 10000, 8200, 6200, 4400, 3500 },
+	  .heat_w = 125.0,
+	  .heat_capacity_j_k = 1500.0,
+	  .conductance_fan_w_k = 10.0,
+	  .conductance_still_w_k = 2.0,
+	  .fan_rpm = 3600 },
+};
+
+/* In the order of sim_models (test-sim.c initializes each by name). */
+static const gchar *const sim_model_names[] = { "standard", "low", "high", NULL };
+G_STATIC_ASSERT(G_N_ELEMENTS(sim_model_names) == G_N_ELEMENTS(sim_models) + 1);
+
+const gchar *const *
+pbm_sim_model_names(void)
+{
+	return sim_model_names;
+}
+
+static PbmChannel
+sim_channel(guint index, enum pbm_band band, guint16 wavelength_nm, const guint16 *irradiance)
+{
+	PbmChannel ch = { .index = index,
+		          .band = band,
+		          .wavelength_nm = wavelength_nm,
+		          .max_level = PBM_LEVEL_MAX,
+		          .point_count = PBM_SIM_CAL_POINTS };
+
+	for (guint i = 0; i < PBM_SIM_CAL_POINTS; i++)
+		ch.points[i] = (PbmCalPoint){ sim_distances_mm[i], irradiance[i] };
+	return ch;
+}
+
+static void
+config_from_model(PbmSimConfig *c, const gchar *serial, const SimModel *m)
+{
 	memset(c, 0, sizeof(*c));
 	g_strlcpy(c->serial, serial != NULL ? serial : "SIM0001", sizeof(c->serial));
-	g_strlcpy(c->model, "pbm virtual panel 660/850", sizeof(c->model));
+	g_strlcpy(c->model, m->model, sizeof(c->model));
 	g_strlcpy(c->firmware, "sim-1.0.0", sizeof(c->firmware));
 	c->channel_count = 2;
-	c->channels[0] = (PbmChannel){ .index = 0,
-		                       .band = PBM_BAND_RED,
-		                       .wavelength_nm = 660,
-		                       .max_level = PBM_LEVEL_MAX,
-		                       .point_count = 7 };
-	c->channels[1] = (PbmChannel){ .index = 1,
-		                       .band = PBM_BAND_NIR,
-		                       .wavelength_nm = 850,
-		                       .max_level = PBM_LEVEL_MAX,
-		                       .point_count = 7 };
-	for (guint i = 0; i < G_N_ELEMENTS(dist); i++) {
-		c->channels[0].points[i] = (PbmCalPoint){ dist[i], red[i] };
-		c->channels[1].points[i] = (PbmCalPoint){ dist[i], nir[i] };
-	}
+	c->channels[0] = sim_channel(0, PBM_BAND_RED, 660, m->red);
+	c->channels[1] = sim_channel(1, PBM_BAND_NIR, 850, m->nir);
 	c->max_session_s = 3600;
 	c->t_derate_dc = 400;
 	c->t_max_dc = 550;
 	c->watchdog_min_ms = PBM_WATCHDOG_MIN_MS;
 	c->watchdog_max_ms = PBM_WATCHDOG_MAX_MS;
 	c->ambient_c = 22.0;
-	c->heat_w[0] = 45.0;
-	c->heat_w[1] = 45.0;
-	/* 15 K rise at full output with the fan, time constant 150 s. */
-	c->heat_capacity_j_k = 900.0;
-	c->conductance_fan_w_k = 6.0;
-	c->conductance_still_w_k = 1.2;
-	c->fan_rpm = 3000;
+	c->heat_w[0] = m->heat_w;
+	c->heat_w[1] = m->heat_w;
+	c->heat_capacity_j_k = m->heat_capacity_j_k;
+	c->conductance_fan_w_k = m->conductance_fan_w_k;
+	c->conductance_still_w_k = m->conductance_still_w_k;
+	c->fan_rpm = m->fan_rpm;
+}
+
+void
+pbm_sim_config_init(PbmSimConfig *c, const gchar *serial)
+{
+	config_from_model(c, serial, &sim_models[0]);
+}
+
+gboolean
+pbm_sim_config_init_model(PbmSimConfig *c, const gchar *serial, const gchar *model, GError **error)
+{
+	g_autofree gchar *known = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(sim_models); i++) {
+		if (g_strcmp0(model, sim_models[i].name) == 0) {
+			config_from_model(c, serial, &sim_models[i]);
+			return TRUE;
+		}
+	}
+	known = g_strjoinv(", ", (gchar **)pbm_sim_model_names());
+	g_set_error(error, PBM_SIM_ERROR, PBM_SIM_ERROR_UNKNOWN_MODEL,
+	            "no virtual panel model \"%s\"; the models are %s", model ? model : "", known);
+	return FALSE;
 }
 
 static gboolean

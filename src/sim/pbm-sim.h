@@ -18,8 +18,9 @@ G_BEGIN_DECLS
 GQuark pbm_sim_error_quark(void);
 
 typedef enum {
-	PBM_SIM_ERROR_STALL,  /* the request was answered with a STALL */
-	PBM_SIM_ERROR_CONFIG, /* a PbmSimConfig value is out of range */
+	PBM_SIM_ERROR_STALL,         /* the request was answered with a STALL */
+	PBM_SIM_ERROR_CONFIG,        /* a PbmSimConfig value is out of range */
+	PBM_SIM_ERROR_UNKNOWN_MODEL, /* pbm_sim_config_init_model() knows no such model */
 } PbmSimError;
 
 /* Report queue depth: a host that does not read the interrupt endpoint loses
@@ -27,6 +28,8 @@ typedef enum {
 #define PBM_SIM_REPORT_QUEUE_MAX 32
 #define PBM_SIM_FAN_STALL_DETECT_US (2 * G_USEC_PER_SEC)
 #define PBM_SIM_FAN_ON_C 30.0
+/* Calibration points of every model, from 5 to 60 cm. */
+#define PBM_SIM_CAL_POINTS 7
 
 typedef struct {
 	gchar serial[PBM_STRING_SERIAL_LEN + 1];
@@ -50,9 +53,20 @@ typedef struct {
 	guint16 fan_rpm;
 } PbmSimConfig;
 
-/* A 660 nm red + 850 nm NIR panel: about 100 mW/cm2 (both bands) at 5 cm,
- * about 25 mW/cm2 at 60 cm, derating from 40 C to 55 C, 60 minute cap. */
+/* The "standard" model: a 660 nm red + 850 nm NIR panel, about 36 and
+ * 34 mW/cm2 at 15 cm, 100 mW/cm2 (both bands) at 5 cm, about 25 at 60 cm,
+ * derating from 40 C to 55 C, 60 minute cap. */
 void pbm_sim_config_init(PbmSimConfig *config, const gchar *serial);
+/* One of the models of pbm_sim_model_names(), by name: "standard" (as
+ * above), "low" (a weak panel: 12 and 10 mW/cm2 at 15 cm) or "high" (100
+ * mW/cm2 per band at 15 cm). They differ in their model string, calibration
+ * and thermal constants, not in the protocol. An unknown name is refused
+ * with an error that lists the known ones. */
+gboolean pbm_sim_config_init_model(PbmSimConfig *config, const gchar *serial, const gchar *model,
+                                   GError **error);
+/* The names pbm_sim_config_init_model() knows, NULL-terminated, "standard"
+ * first. Static: do not free. */
+const gchar *const *pbm_sim_model_names(void);
 
 typedef struct _PbmSim PbmSim;
 

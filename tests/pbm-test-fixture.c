@@ -240,6 +240,21 @@ pbm_fixture_spawn(PbmFixture *f, const gchar *const *extra_env)
 	pbm_fixture_wait_ready(f);
 }
 
+void
+pbm_fixture_spawn_models(PbmFixture *f, const gchar *models)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *env_state = g_strconcat("STATE_DIRECTORY=", f->state, NULL);
+	g_autofree gchar *simulate = g_strconcat("--simulate=", models, NULL);
+	const gchar *env[] = { env_state, NULL };
+	const gchar *args[] = { "--config", f->config, simulate, NULL };
+
+	f->daemon = pbm_test_daemon_spawn(f->bus, args, env, &error);
+	if (f->daemon == NULL)
+		fail_msg("%s", error->message);
+	pbm_fixture_wait_ready(f);
+}
+
 GVariant *
 pbm_fixture_call(PbmFixture *f, const gchar *path, const gchar *iface, const gchar *method,
                  GVariant *args, GError **error)

@@ -90,6 +90,8 @@ void pbm_fixture_plug(PbmFixture *f, const gchar *serial, const PbmSimConfig *co
 /* pbmd --config f->config (--simulate without USB) with STATE_DIRECTORY
  * f->state, then extra_env (may override it); waits until it is ready. */
 void pbm_fixture_spawn(PbmFixture *f, const gchar *const *extra_env);
+/* The same with simulated panels of these models: --simulate=MODELS. */
+void pbm_fixture_spawn_models(PbmFixture *f, const gchar *models);
 /* Waits for READY=1 and the bus name of f->daemon, however spawned. */
 void pbm_fixture_wait_ready(PbmFixture *f);
 

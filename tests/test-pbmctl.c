@@ -254,6 +254,126 @@ test_refused_by_limit(void **state)
 	result_clear(&r);
 }
 
+/* The last row of `pbmctl --json history`. */
+static JsonObject *
+last_history_row(PbmFixture *f, JsonNode **root)
+{
+	Result r = pbmctl(f, "--json", "history");
+	JsonArray *rows;
+
+	assert_int_equal(r.code, 0);
+	*root = parse_json(r.out);
+	result_clear(&r);
+	rows = json_node_get_array(*root);
+	assert_true(json_array_get_length(rows) > 0);
+	return json_array_get_object_element(rows, json_array_get_length(rows) - 1);
+}
+
+/* A timed step with a ramp, then a dose-ended one: the prescription of
+ * both bands, as mW/cm2 and J/cm2. */
+static const gchar rx_profile[] =
+        "name = \"rx\"; title = \"Prescription\"; distance_cm = 15.0;\n"
+        "steps = (\n"
+        "  { name = \"both\"; duration = 3; irradiance_red = 20; irradiance_nir = 20; "
+        "ramp_s = 1; },\n"
+        "  { name = \"to-dose\"; dose_nir = 0.06; irradiance_nir = 25; irradiance_red = 15; }\n"
+        ");\n";
+
+/* The same prescription on a standard panel (36/34 mW/cm2 at 15 cm) and on
+ * one three times as strong delivers the same dose per band, as measured
+ * from each panel's own reports. */
+static void
+test_prescription_same_dose_on_any_panel(void **state)
+{
+	PbmFixture *f = *state;
+	gdouble dose[2][2];
+	Result r;
+
+	pbm_fixture_spawn_models(f, "standard,high");
+	for (guint i = 0; i < 2; i++) {
+		g_autoptr(JsonNode) root = NULL;
+		JsonObject *row;
+
+		r = pbmctl(f, "start", "rx", "--panel", i == 0 ? "SIM0001" : "SIM0002", "--wait");
+		assert_int_equal(r.code, 0);
+		result_clear(&r);
+		row = last_history_row(f, &root);
+		assert_string_equal(json_object_get_string_member(row, "outcome"), "completed");
+		dose[i][0] = json_object_get_double_member(row, "dose_red");
+		dose[i][1] = json_object_get_double_member(row, "dose_nir");
+		print_message("# panel %u: red %.5f, nir %.5f J/cm2\n", i + 1, dose[i][0],
+		              dose[i][1]);
+	}
+	for (guint band = 0; band < 2; band++)
+		assert_float_equal(dose[0][band], dose[1][band], dose[0][band] * 0.01);
+	/* red: 20 over 3 s less half the 1 s ramp, then 15 while NIR gets its
+	 * 0.06 J/cm2 at 25 (2.4 s); NIR: 20 over 2.5 s, then 0.06 */
+	assert_float_equal(dose[1][0], (20 * 2.5 + 15 * 2.4) / 1000, 0.002);
+	assert_float_equal(dose[1][1], 20 * 2.5 / 1000 + 0.06, 0.002);
+}
+
+/* A panel too weak for a prescription is refused, saying what it gives;
+ * the list of profiles says so before anyone tries. */
+static void
+test_weak_panel_refused(void **state)
+{
+	PbmFixture *f = *state;
+	Result r;
+
+	pbm_fixture_spawn_models(f, "low");
+	r = pbmctl(f, "start", "back-pain");
+	assert_int_equal(r.code, 6);
+	assert_contains(r.err, "panel SIM0001: step \"deep\" prescribes 16.7 mW/cm² of nir at "
+	                       "15.0 cm, but this panel gives at most 10.0 mW/cm² of it there");
+	result_clear(&r);
+	r = pbmctl(f, "profiles");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "(cannot run on panel SIM0001: step \"deep\" prescribes");
+	/* a percentage runs anywhere, and says its dose depends on the panel */
+	assert_contains(r.out, "(on panel SIM0001; depends on the panel)");
+	result_clear(&r);
+}
+
+/* 30 mW/cm2 of NIR for 5 min gives unprotected eyes 1.2 times the IEC
+ * 62471 limit: refused without --goggles; with it the session runs, pbmd's
+ * warning reaches stderr (not a terminal here) and the Session's Warnings,
+ * and the history records the acknowledgement. */
+static const gchar bright_profile[] =
+        "name = \"bright\"; title = \"Bright NIR\"; distance_cm = 15.0;\n"
+        "steps = ( { name = \"nir\"; duration = \"5m\"; irradiance_nir = 30; } );\n";
+
+static void
+test_eye_limit_and_goggles(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GVariant) warnings = NULL;
+	Result r;
+
+	pbm_fixture_spawn(f, NULL);
+	r = pbmctl(f, "start", "bright");
+	assert_int_equal(r.code, 6);
+	assert_contains(r.err, "1.2 times the IEC 62471 limit of 74912 J/m²");
+	assert_contains(r.err, "pbmctl start --goggles");
+	result_clear(&r);
+	r = pbmctl(f, "profiles");
+	assert_contains(r.out, "goggles needed: 1.2x the eye limit");
+	result_clear(&r);
+
+	r = pbmctl(f, "start", "bright", "--goggles");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.err, "WARNING: goggles: this session gives the eyes 1.2 times the IEC "
+	                       "62471 near-infrared limit at 15.0 cm");
+	result_clear(&r);
+	warnings = pbm_fixture_property(f, PBM_DBUS_PATH_SESSION "/1", PBM_DBUS_INTERFACE_SESSION,
+	                                "Warnings");
+	assert_int_equal(g_variant_n_children(warnings), 1);
+	r = pbmctl(f, "stop");
+	assert_int_equal(r.code, 0);
+	result_clear(&r);
+	assert_true(json_object_get_boolean_member(last_history_row(f, &root), "goggles"));
+}
+
 static void
 test_ctrl_c_stops(void **state)
 {
@@ -464,11 +584,18 @@ int
 main(void)
 {
 	static const PbmFixtureOptions outsiders = { .control_group = PBM_FIXTURE_NO_GROUP };
+	static const gchar *const rx_files[] = { "rx", rx_profile, NULL };
+	static const gchar *const bright_files[] = { "bright", bright_profile, NULL };
+	static const PbmFixtureOptions rx = { .profiles = rx_files };
+	static const PbmFixtureOptions bright = { .profiles = bright_files };
 	const struct CMUnitTest tests[] = {
 		pbm_fixture_test(test_reading_commands, NULL),
 		pbm_fixture_test(test_start_wait_completed_and_history, NULL),
 		pbm_fixture_test(test_stop_pause_and_exit_codes, NULL),
 		pbm_fixture_test(test_refused_by_limit, NULL),
+		pbm_fixture_test(test_prescription_same_dose_on_any_panel, &rx),
+		pbm_fixture_test(test_weak_panel_refused, NULL),
+		pbm_fixture_test(test_eye_limit_and_goggles, &bright),
 		pbm_fixture_test(test_ctrl_c_stops, NULL),
 		pbm_fixture_test(test_monitor_and_reload, NULL),
 		pbm_fixture_test(test_daemon_not_running, NULL),

@@ -426,6 +426,44 @@ test_pause_resume(void **state)
 	assert_int_equal(pbm_clock_now(f->clock) - t0, S(90) + MS(10));
 }
 
+/* Resume and Pause in one main loop iteration (two clients, or a double
+ * click): the panel answers the resume's heartbeat only once the session is
+ * paused again. That answer must not light the panel. */
+static void
+test_pause_right_after_resume(void **state)
+{
+	Fixture *f = *state;
+	PbmSimTransport *t = plug(f, "RACE");
+	g_autoptr(PbmProfile) demo = shipped("demo");
+	g_autoptr(PbmSession) s = start(f, demo);
+	guint64 changes;
+
+	advance(f, S(12));
+	assert_true(pbm_session_pause(s, NULL));
+	advance(f, S(5));
+	assert_false(pbm_sim_is_lit(sim_of(t)));
+	assert_true(pbm_session_resume(s, NULL));
+	assert_true(pbm_session_pause(s, NULL));
+	changes = pbm_sim_get_output_changes(sim_of(t), NULL);
+	/* the heartbeat's reply is dispatched now */
+	advance(f, 0);
+	assert_int_equal(pbm_sim_get_output_changes(sim_of(t), NULL), changes);
+	assert_false(pbm_sim_is_lit(sim_of(t)));
+	assert_int_equal(pbm_session_get_state(s), PBM_SESSION_STATE_PAUSED);
+	/* dark and paused for longer than the watchdog timeout */
+	advance(f, S(10));
+	assert_int_equal(pbm_sim_get_output_changes(sim_of(t), NULL), changes);
+	assert_int_equal(pbm_session_get_state(s), PBM_SESSION_STATE_PAUSED);
+	assert_int_equal(pbm_session_get_elapsed(s), S(12));
+	/* a later resume lights it again and the session runs to its end */
+	assert_true(pbm_session_resume(s, NULL));
+	advance(f, MS(10));
+	assert_true(pbm_sim_is_lit(sim_of(t)));
+	assert_int_equal(sim_level(sim_of(t), 1), 800);
+	advance(f, S(18));
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
+}
+
 static void
 test_pause_too_long(void **state)
 {
@@ -620,6 +658,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_twenty_minutes_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dose_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_right_after_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_button, setup, teardown),

@@ -275,7 +275,10 @@ heartbeat_done(GObject *source, GAsyncResult *result, gpointer user_data)
 	g_free(op);
 	if (pbm_panel_heartbeat_finish(PBM_PANEL(source), result, &error)) {
 		lane->heartbeat_failures = 0;
-		if (then_output && self->state != PBM_SESSION_STATE_FINISHED)
+		/* A pause that came after this heartbeat was sent has switched the
+		 * panel off and disarmed its watchdog: lighting it now would leave
+		 * it lit with no heartbeats. The next resume lights it again. */
+		if (then_output && self->state == PBM_SESSION_STATE_RUNNING)
 			send_output(self, lane);
 	} else if (outcome_for_error(error) == PBM_OUTCOME_DISCONNECTED || then_output ||
 	           ++lane->heartbeat_failures >= HEARTBEAT_FAILURES_MAX) {

@@ -120,11 +120,14 @@ test_shipped_profiles_load(void **state)
 		assert_true(strlen(p->title) > 0);
 		assert_true(strlen(p->description) > 0);
 		/* every shipped profile runs on the reference panel, within the
-		 * default limits: at most 30 minutes and 60 J/cm2 per band a day */
+		 * default limits: at most 30 minutes, 10 J/cm2 a session of both
+		 * bands, 50 mW/cm2 at the skin, and under the eye limit */
 		if (!pbm_profile_estimate(p, ch, 2, &e, &error))
 			fail_msg("%s: %s", p->name, error->message);
 		assert_true(e.duration_us <= S(30 * 60));
-		assert_true(e.dose[0] < 60.0 && e.dose[1] < 60.0);
+		assert_true(e.dose[0] + e.dose[1] <= 10.0);
+		assert_true(e.max_irradiance <= 50.0);
+		assert_true(e.eye_exposure <= pbm_eye_ir_limit(e.duration_us));
 		assert_false(pbm_profile_has_visible_pulse(p));
 		/* goggles whenever there is NIR */
 		assert_int_equal(p->goggles_required, e.dose[PBM_BAND_INDEX_NIR] > 0);

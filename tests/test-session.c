@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "pbm-format.h"
 #include "pbm-manual-clock.h"
 #include "pbm-panel-monitor.h"
 #include "pbm-session.h"
@@ -221,7 +222,8 @@ test_refusals(void **state)
 			{ pbm_clock_now_wall(f->clock) - S(3600 * 2), { 1.0, 8.0 } },
 		};
 		PbmUsage usage = { .recent = recent, .n_recent = 2 };
-		g_autofree gchar *frees = pbm_format_clock_time(recent[0].ended_at + S(24 * 3600));
+		g_autofree gchar *frees = pbm_format_day_time(recent[0].ended_at + S(24 * 3600),
+		                                              pbm_clock_now_wall(f->clock));
 		g_autofree gchar *expected = g_strdup_printf("it fits again from %s", frees);
 
 		plan = plan_for(f, back, &usage, &error);
@@ -459,7 +461,7 @@ test_pause_right_after_resume(void **state)
 	assert_true(pbm_session_resume(s, NULL));
 	advance(f, MS(10));
 	assert_true(pbm_sim_is_lit(sim_of(t)));
-	assert_int_equal(sim_level(sim_of(t), 1), 800);
+	assert_int_equal(sim_level(sim_of(t), 1), 400);
 	advance(f, S(18));
 	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
 }

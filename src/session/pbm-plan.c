@@ -307,7 +307,7 @@ dose_frees_at(const PbmUsage *usage, guint band, gdouble total, gdouble max)
 }
 
 static gboolean
-check_daily_dose(PbmPlan *plan, const PbmUsage *usage, GError **error)
+check_daily_dose(PbmPlan *plan, const PbmUsage *usage, gint64 now, GError **error)
 {
 	for (guint b = 0; b < PBM_N_BANDS; b++) {
 		gdouble used = 0, max = plan->limits.daily_dose_max[b], total;
@@ -320,7 +320,7 @@ check_daily_dose(PbmPlan *plan, const PbmUsage *usage, GError **error)
 		if (plan->dose[b] <= 0 || total <= max)
 			continue;
 		frees = dose_frees_at(usage, b, total, max);
-		clock_time = pbm_format_clock_time(frees);
+		clock_time = pbm_format_day_time(frees, now);
 		when = frees > 0 ? g_strdup_printf("it fits again from %s", clock_time)
 		                 : g_strdup("this profile alone exceeds it");
 		g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_SAFETY_LIMIT,
@@ -413,10 +413,12 @@ check_eyes(PbmPlan *plan, GError **error)
 	g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_SAFETY_LIMIT,
 	            "at %.1f cm this session gives unprotected eyes %.0f J/m² of near-infrared "
 	            "in %s, %.1f times the IEC 62471 limit of %.0f J/m²; wear goggles and say so "
-	            "(pbmctl start --goggles, or the StartSession option goggles = true), or sit "
-	            "further from the panel",
+	            "(pbmctl start --goggles, or the StartSession option goggles = true)%s",
 	            plan->distance_cm, plan->eye_exposure, length,
-	            plan->eye_exposure / plan->eye_limit, plan->eye_limit);
+	            plan->eye_exposure / plan->eye_limit, plan->eye_limit,
+	            /* a prescription gives the eyes the same at any distance */
+	            pbm_profile_is_prescribed(plan->profile) ? ""
+	                                                     : ", or sit further from the panel");
 	return FALSE;
 }
 
@@ -517,7 +519,7 @@ pbm_plan_new(PbmProfile *profile, const PbmPlanRequest *request, GPtrArray *pane
 			return NULL;
 	}
 	if (!check_length(plan, error) || !check_session_dose(plan, error) ||
-	    !check_eyes(plan, error) || !check_daily_dose(plan, usage, error) ||
+	    !check_eyes(plan, error) || !check_daily_dose(plan, usage, now, error) ||
 	    !check_daily_total(plan, usage, now, error) ||
 	    !check_min_interval(plan, usage, now, error) || !check_gap(limits, usage, now, error) ||
 	    !check_temperature(panels, limits, error))

@@ -393,6 +393,35 @@ test_dose_step(void **state)
 	assert_float_equal(dose[1], 2.0, 0.01);
 }
 
+/* The sim reports the level along a ramp every 100 ms (linear from the level
+ * at the command to the target, src/sim/pbm-sim.c), so a ramp is a chain of
+ * straight pieces between reports. The dose on one must match the analytic
+ * value: the old rule, holding each report until the next, fell short by
+ * half a report interval of the ramp's full level (0.67 % here). */
+static void
+test_dose_on_ramp(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmProfile) p = profile_from(
+	        "ramp", "steps = ( { name = \"up\"; duration = 10; red = 80; nir = 60; "
+	                "ramp_s = 5.0; } );");
+	g_autoptr(PbmSession) s = NULL;
+	gdouble dose[PBM_N_BANDS];
+	/* 5 s from dark to the level (half of it on average), 5 s at it */
+	const gdouble red = 36 * 0.8 * 7.5 / 1000, nir = 34 * 0.6 * 7.5 / 1000;
+
+	plug(f, "RAMP");
+	s = start(f, p);
+	advance(f, S(10));
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
+	pbm_session_get_dose(s, dose);
+	print_message("# ramp dose: red %+.4f %%, NIR %+.4f %% off the analytic value\n",
+	              (dose[0] / red - 1) * 100, (dose[1] / nir - 1) * 100);
+	assert_float_equal(dose[0], red, red * 0.0005);
+	assert_float_equal(dose[1], nir, nir * 0.0005);
+	assert_int_equal(pbm_session_get_lit_time(s), S(10));
+}
+
 static void
 test_pause_resume(void **state)
 {
@@ -659,6 +688,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_demo_runs_to_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_twenty_minutes_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dose_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dose_on_ramp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_right_after_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_too_long, setup, teardown),

@@ -19,8 +19,12 @@ typedef struct {
 	gulong report_id, events_id, disconnected_id, faulty_id;
 	PbmStatus status; /* the last one reported */
 	gboolean have_status;
-	gint64 last_mono; /* when status started to hold */
+	gint64 last_mono;   /* dose is counted up to here */
+	gint64 report_mono; /* when status arrived */
 	gdouble dose[PBM_N_BANDS];
+	/* Dose counted since status arrived by holding its irradiance: the
+	 * next report may replace it by the trapezoid (settle()). */
+	gdouble held[PBM_N_BANDS];
 	gdouble step_base[PBM_N_BANDS]; /* dose when the step began */
 	gboolean band_done[PBM_N_BANDS];
 	guint heartbeat_failures;
@@ -130,11 +134,10 @@ clear_timers(PbmSession *self)
 /* ---- dose ---- */
 
 static void
-status_irradiance(PbmSession *self, Lane *lane, gdouble out[PBM_N_BANDS])
+status_irradiance(PbmSession *self, Lane *lane, const PbmStatus *s, gdouble out[PBM_N_BANDS])
 {
 	const PbmChannel *ch = pbm_panel_get_channels(lane->panel);
 	guint mm = (guint)lround(self->plan->distance_cm * 10.0);
-	const PbmStatus *s = &lane->status;
 
 	out[0] = out[1] = 0;
 	for (guint i = 0; i < pbm_panel_get_channel_count(lane->panel); i++) {
@@ -144,7 +147,8 @@ status_irradiance(PbmSession *self, Lane *lane, gdouble out[PBM_N_BANDS])
 	}
 }
 
-/* The output a panel reported holds until its next report: integrate it. */
+/* Counts the dose up to now as if the last report's irradiance held: right
+ * for a steady output, and the tail at a pause or the end. */
 static void
 integrate(PbmSession *self, Lane *lane, gint64 now)
 {
@@ -156,12 +160,47 @@ integrate(PbmSession *self, Lane *lane, gint64 now)
 	dt = now - lane->last_mono;
 	if (dt <= 0)
 		return;
-	status_irradiance(self, lane, irr);
-	for (guint b = 0; b < PBM_N_BANDS; b++)
-		lane->dose[b] += irr[b] * (gdouble)dt / 1e9; /* mW/cm2 x us -> J/cm2 */
+	status_irradiance(self, lane, &lane->status, irr);
+	for (guint b = 0; b < PBM_N_BANDS; b++) {
+		gdouble dose = irr[b] * (gdouble)dt / 1e9; /* mW/cm2 x us -> J/cm2 */
+		lane->dose[b] += dose;
+		lane->held[b] += dose;
+	}
 	if (lane == g_ptr_array_index(self->lanes, 0) && (lane->status.flags & PBM_STATUS_LIT))
 		self->lit_us += dt;
 	lane->last_mono = now;
+}
+
+/* A new report at now ends the interval of the last one. While the panel
+ * ramps, its level moves linearly between reports (the firmware reports
+ * every 100 ms): the trapezoid of the two reports' irradiances is exact
+ * there, where holding the first falls short by half the rise. A steady
+ * output only changes by a command, which the status read after it reports
+ * at once: holding is exact there, and the trapezoid would smear the jump. */
+static void
+settle(PbmSession *self, Lane *lane, const PbmStatus *next, gint64 now)
+{
+	gdouble from[PBM_N_BANDS], to[PBM_N_BANDS];
+	gdouble dt = (gdouble)(now - lane->report_mono);
+
+	if (!lane->have_status || self->state != PBM_SESSION_STATE_RUNNING ||
+	    !(lane->status.flags & PBM_STATUS_RAMPING))
+		return;
+	status_irradiance(self, lane, &lane->status, from);
+	status_irradiance(self, lane, next, to);
+	for (guint b = 0; b < PBM_N_BANDS; b++)
+		lane->dose[b] += (from[b] + to[b]) / 2 * dt / 1e9 - lane->held[b];
+}
+
+/* What has been counted so far stays: a pause or the end has no later
+ * report to settle against. */
+static void
+commit_held(PbmSession *self)
+{
+	for (guint i = 0; i < self->lanes->len; i++) {
+		Lane *lane = g_ptr_array_index(self->lanes, i);
+		memset(lane->held, 0, sizeof(lane->held));
+	}
 }
 
 static void
@@ -453,7 +492,7 @@ dose_step_eta(PbmSession *self)
 		gdouble irr[PBM_N_BANDS];
 		if (!lane->have_status)
 			continue;
-		status_irradiance(self, lane, irr);
+		status_irradiance(self, lane, &lane->status, irr);
 		for (guint b = 0; b < PBM_N_BANDS; b++) {
 			gdouble left = step->dose_target[b] - (lane->dose[b] - lane->step_base[b]);
 			if (step->dose_target[b] <= 0 || lane->band_done[b] || irr[b] <= 0)
@@ -557,9 +596,11 @@ on_status(PbmPanel *panel, gconstpointer status_ptr, gpointer user_data)
 	if (lane == NULL)
 		return;
 	integrate(self, lane, now);
+	settle(self, lane, status, now);
 	lane->status = *status;
 	lane->have_status = TRUE;
-	lane->last_mono = now;
+	lane->last_mono = lane->report_mono = now;
+	memset(lane->held, 0, sizeof(lane->held));
 	if (self->state != PBM_SESSION_STATE_RUNNING)
 		return;
 	check_temperature(self, lane);
@@ -734,6 +775,7 @@ pbm_session_pause(PbmSession *self, GError **error)
 	if (!session_is_in(self, PBM_SESSION_STATE_RUNNING, "pause", error))
 		return FALSE;
 	integrate_all(self);
+	commit_held(self);
 	self->pause_started = pbm_clock_now(self->clock);
 	self->state = PBM_SESSION_STATE_PAUSED;
 	pbm_clock_clear(self->clock, &self->step_timer);
@@ -759,8 +801,10 @@ pbm_session_resume(PbmSession *self, GError **error)
 	self->paused_total += now - self->pause_started;
 	pbm_clock_clear(self->clock, &self->pause_timer);
 	self->state = PBM_SESSION_STATE_RUNNING;
-	for (guint i = 0; i < self->lanes->len; i++)
-		((Lane *)g_ptr_array_index(self->lanes, i))->last_mono = now;
+	for (guint i = 0; i < self->lanes->len; i++) {
+		Lane *lane = g_ptr_array_index(self->lanes, i);
+		lane->last_mono = lane->report_mono = now;
+	}
 	light_all(self);
 	schedule_step_end(self);
 	schedule_session_limit(self);

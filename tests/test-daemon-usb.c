@@ -156,6 +156,31 @@ test_idle_temperature_published(void **state)
 	assert_true(panel_temperature(f) >= t0 + 0.5);
 }
 
+/* The on-device cap pbmd sends follows the plan: the 30 s demo is capped
+ * at 40 s on the panel, not at limits.max_session (30 min) + 10 s. */
+static void
+test_cap_follows_plan(void **state)
+{
+	PbmFixture *f = *state;
+	g_autofree gchar *path = NULL;
+	PbmStatus status;
+
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH_PANEL "/USBPANEL",
+	                                      PBM_DBUS_INTERFACE_PANEL, "Connected", "true",
+	                                      PBM_FIXTURE_WAIT_MS));
+	path = pbm_fixture_start(f, "demo", NULL);
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH_PANEL "/USBPANEL",
+	                                      PBM_DBUS_INTERFACE_PANEL, "State", "lit",
+	                                      PBM_FIXTURE_WAIT_MS));
+	pbm_sim_get_status(pbm_mock_panel_lock_sim(f->panel), &status);
+	pbm_mock_panel_unlock_sim(f->panel);
+	print_message("# the panel's cap: %u s left\n", status.session_left_s);
+	/* at most 40 s; well above what a slow start could use up */
+	assert_true(status.session_left_s <= 40);
+	assert_true(status.session_left_s >= 20);
+}
+
 int
 main(void)
 {
@@ -164,6 +189,7 @@ main(void)
 		pbm_fixture_test(test_sigkill_panel_goes_dark_by_itself, &usb_panel),
 		pbm_fixture_test(test_suspend_dark_before_sleep, &usb_panel),
 		pbm_fixture_test(test_idle_temperature_published, &usb_panel),
+		pbm_fixture_test(test_cap_follows_plan, &usb_panel),
 	};
 
 	return cmocka_run_group_tests_name("daemon-usb", tests, NULL, NULL);

@@ -141,21 +141,27 @@ started(GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static PbmSession *
-start(Fixture *f, PbmProfile *profile)
+start_plan(Fixture *f, PbmPlan *plan)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(PbmPlan) plan = plan_for(f, profile, NULL, &error);
-	PbmSession *s;
+	PbmSession *s = pbm_session_new(f->clock, plan, 1, 1000);
 	gboolean ok = FALSE;
 
-	if (plan == NULL)
-		fail_msg("%s", error->message);
-	s = pbm_session_new(f->clock, plan, 1, 1000);
 	pbm_session_start_async(s, NULL, started, &ok);
 	advance(f, 0);
 	assert_true(ok);
 	assert_int_equal(pbm_session_get_state(s), PBM_SESSION_STATE_RUNNING);
 	return s;
+}
+
+static PbmSession *
+start(Fixture *f, PbmProfile *profile)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmPlan) plan = plan_for(f, profile, NULL, &error);
+
+	if (plan == NULL)
+		fail_msg("%s", error->message);
+	return start_plan(f, plan);
 }
 
 static void
@@ -515,6 +521,143 @@ test_pause_too_long(void **state)
 	assert_true(all_dark(f));
 }
 
+/* ---- time bounds ---- */
+
+/* Seconds until the panel's own session cap switches it off; 0 while dark. */
+static guint
+cap_left_s(PbmSimTransport *t)
+{
+	PbmStatus status;
+
+	pbm_sim_get_status(sim_of(t), &status);
+	return status.session_left_s;
+}
+
+/* Rounded up to whole seconds, as cap_seconds() does. */
+static guint
+whole_s(gint64 us)
+{
+	return (guint)((us + S(1) - 1) / S(1));
+}
+
+/* A 30 s timed profile: the panel's cap is the rest of the plan + 10 s at
+ * every set-output, and again after a pause, not limits.max_session. */
+static void
+test_cap_follows_plan(void **state)
+{
+	Fixture *f = *state;
+	PbmSimTransport *t = plug(f, "CAP");
+	g_autoptr(PbmProfile) p =
+	        profile_from("thirty", "steps = ( { name = \"a\"; duration = 10; red = 50; },\n"
+	                               "{ name = \"b\"; duration = 20; nir = 50; } );");
+	g_autoptr(PbmSession) s = start(f, p);
+
+	assert_int_equal(cap_left_s(t), 30 + 10);
+	advance(f, S(10));
+	assert_int_equal(pbm_session_get_step(s), 1);
+	assert_int_equal(cap_left_s(t), 20 + 10);
+	advance(f, S(2));
+	assert_true(pbm_session_pause(s, NULL));
+	advance(f, S(60));
+	assert_int_equal(cap_left_s(t), 0);
+	assert_true(pbm_session_resume(s, NULL));
+	advance(f, MS(10));
+	assert_true(pbm_sim_is_lit(sim_of(t)));
+	/* the resume's set-output renews it: 18 s of plan left */
+	assert_int_equal(cap_left_s(t), 18 + 10);
+	advance(f, S(18) - MS(10));
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
+}
+
+/* A timed plan as long as limits.max_session ends by its last step, with no
+ * session limit racing it. */
+static void
+test_timed_plan_at_max_session_completes(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmProfile) demo = shipped("demo");
+	g_autoptr(PbmSession) s = NULL;
+
+	plug(f, "FULL");
+	f->config->limits.max_session_us = S(30);
+	s = start(f, demo);
+	advance(f, S(30));
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
+	assert_string_equal(pbm_session_get_reason(s), "all 3 steps done");
+}
+
+static const gchar dose_profile[] =
+        "steps = ( { name = \"nir\"; dose_nir = 2.0; red = 50; nir = 100; },\n"
+        "{ name = \"red\"; duration = 10; red = 50; } );";
+
+/* A plan with a dose-ended step may take twice its planned time. */
+static void
+test_cap_dose_plan_twice(void **state)
+{
+	Fixture *f = *state;
+	PbmSimTransport *t = plug(f, "DCAP");
+	g_autoptr(PbmProfile) p = profile_from("dose", dose_profile);
+	g_autoptr(PbmSession) s = start(f, p);
+	gint64 planned = pbm_session_get_plan(s)->duration_us;
+
+	/* 2 J/cm2 at 34 mW/cm2 (58.8 s), then 10 s */
+	assert_true(planned > S(68) && planned < S(69));
+	assert_int_equal(cap_left_s(t), whole_s(2 * planned + S(10)));
+	advance(f, S(70));
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
+}
+
+/* pbmd's own limit ends a dose plan that has not met its targets by twice
+ * its planned time; the plan's estimate is made 20 s (the real one is 69 s)
+ * so that the dose step is still running then. */
+static void
+test_dose_plan_time_bound(void **state)
+{
+	Fixture *f = *state;
+	PbmSimTransport *t = plug(f, "BOUND");
+	g_autoptr(PbmProfile) p = profile_from("dose", dose_profile);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmPlan) plan = plan_for(f, p, NULL, &error);
+	g_autoptr(PbmSession) s = NULL;
+
+	assert_non_null(plan);
+	plan->duration_us = S(20);
+	s = start_plan(f, plan);
+	assert_int_equal(cap_left_s(t), 40 + 10);
+	advance(f, S(40) - 1);
+	assert_int_equal(pbm_session_get_state(s), PBM_SESSION_STATE_RUNNING);
+	advance(f, 1);
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_FAULT);
+	assert_string_equal(pbm_session_get_reason(s),
+	                    "the session reached its time bound of 40 s, twice the planned 20 s, "
+	                    "before its dose targets");
+	advance(f, MS(10));
+	assert_true(all_dark(f));
+}
+
+/* Twice the plan, but never more than limits.max_session: set on the plan
+ * after planning, since the planner refuses a plan longer than it. */
+static void
+test_dose_plan_bound_by_max_session(void **state)
+{
+	Fixture *f = *state;
+	PbmSimTransport *t = plug(f, "MAXS");
+	g_autoptr(PbmProfile) p = profile_from("dose", dose_profile);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmPlan) plan = plan_for(f, p, NULL, &error);
+	g_autoptr(PbmSession) s = NULL;
+
+	assert_non_null(plan);
+	plan->limits.max_session_us = S(30);
+	s = start_plan(f, plan);
+	assert_int_equal(cap_left_s(t), 30 + 10);
+	advance(f, S(30));
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_FAULT);
+	assert_string_equal(pbm_session_get_reason(s),
+	                    "the session reached the 30 s limit (limits.max_session) before its "
+	                    "dose targets");
+}
+
 static void
 test_stop(void **state)
 {
@@ -692,6 +835,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_right_after_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_too_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_follows_plan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timed_plan_at_max_session_completes, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_cap_dose_plan_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dose_plan_time_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dose_plan_bound_by_max_session, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_button, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_mid_step_lockstep, setup, teardown),

@@ -214,10 +214,33 @@ integrate_all(PbmSession *self)
 
 /* ---- commands ---- */
 
+static gboolean
+plan_has_dose_step(PbmPlan *plan)
+{
+	for (guint i = 0; i < pbm_plan_get_step_count(plan); i++) {
+		if (pbm_plan_get_step(plan, i)->duration_us == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The longest the session may be active (see the header): its plan, twice
+ * that with a dose-ended step, never more than limits.max_session. */
+static gint64
+time_bound(PbmSession *self)
+{
+	gint64 planned = self->plan->duration_us;
+
+	if (plan_has_dose_step(self->plan))
+		planned *= 2;
+	return MIN(planned, self->plan->limits.max_session_us);
+}
+
+/* Renewed with every set-output, so it follows the plan across pauses. */
 static guint16
 cap_seconds(PbmSession *self, Lane *lane)
 {
-	gint64 left = self->plan->limits.max_session_us - active_now(self) + CAP_MARGIN_US;
+	gint64 left = time_bound(self) - active_now(self) + CAP_MARGIN_US;
 	gint64 s = (left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
 
 	return (guint16)CLAMP(s, 1, pbm_panel_get_info(lane->panel)->max_session_s);
@@ -684,22 +707,36 @@ static gboolean
 session_limit_reached(gpointer user_data)
 {
 	PbmSession *self = user_data;
-	g_autofree gchar *limit = pbm_duration_format(self->plan->limits.max_session_us);
+	gint64 bound = time_bound(self);
+	g_autofree gchar *limit = pbm_duration_format(bound);
+	g_autofree gchar *planned = pbm_duration_format(self->plan->duration_us);
 
 	self->session_timer = 0;
-	finish(self, PBM_OUTCOME_FAULT,
-	       "the session reached the %s limit (limits.max_session) before its dose targets",
-	       limit);
+	if (bound == self->plan->limits.max_session_us)
+		finish(self, PBM_OUTCOME_FAULT,
+		       "the session reached the %s limit (limits.max_session) before its dose "
+		       "targets",
+		       limit);
+	else
+		finish(self, PBM_OUTCOME_FAULT,
+		       "the session reached its time bound of %s, twice the planned %s, before "
+		       "its dose targets",
+		       limit, planned);
 	return G_SOURCE_REMOVE;
 }
 
+/* Only a plan with a dose-ended step needs pbmd's own limit: the step
+ * timers end a timed plan, and a limit timer at its end could race the
+ * last step's and call a completed session a fault. */
 static void
 schedule_session_limit(PbmSession *self)
 {
 	pbm_clock_clear(self->clock, &self->session_timer);
-	self->session_timer = pbm_clock_add_deadline(
-	        self->clock, mono_for_active(self, self->plan->limits.max_session_us),
-	        session_limit_reached, self, NULL);
+	if (!plan_has_dose_step(self->plan))
+		return;
+	self->session_timer =
+	        pbm_clock_add_deadline(self->clock, mono_for_active(self, time_bound(self)),
+	                               session_limit_reached, self, NULL);
 }
 
 static void

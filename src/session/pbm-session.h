@@ -6,6 +6,17 @@
  * from accumulated ticks) or on dose, counts the dose actually delivered
  * from the panels' own reports, and switches everything off on every way
  * out. It never resumes by itself after a fault or a disconnect.
+ *
+ * Time bound: a session may be active (pauses excluded) for its plan's
+ * duration; a plan with a dose-ended step up to twice that (thermal
+ * derating can halve the output); never more than limits.max_session.
+ * Every set-output carries the on-device cap: that bound minus the active
+ * time so far plus 10 s, rounded up to whole seconds, within the panel's
+ * 1..max_session_s. It is renewed with each set-output, and resuming
+ * re-lights with a fresh one, so a pbmd that hangs while its heartbeats go
+ * on is stopped by the panel 10 s after the planned end. A timed plan ends
+ * by its step timers; a plan with a dose-ended step that has not reached
+ * its targets by the bound ends as a fault.
  */
 #pragma once
 

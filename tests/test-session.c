@@ -409,8 +409,9 @@ test_dose_on_ramp(void **state)
 {
 	Fixture *f = *state;
 	g_autoptr(PbmProfile) p = profile_from(
-	        "ramp", "steps = ( { name = \"up\"; duration = 10; red = 80; nir = 60; "
-	                "ramp_s = 5.0; } );");
+	        "ramp",
+	        "steps = ( { name = \"up\"; duration = 10; percent_red = 80; percent_nir = 60; "
+	        "ramp_s = 5.0; } );");
 	g_autoptr(PbmSession) s = NULL;
 	gdouble dose[PBM_N_BANDS];
 	/* 5 s from dark to the level (half of it on average), 5 s at it */
@@ -547,9 +548,9 @@ test_cap_follows_plan(void **state)
 {
 	Fixture *f = *state;
 	PbmSimTransport *t = plug(f, "CAP");
-	g_autoptr(PbmProfile) p =
-	        profile_from("thirty", "steps = ( { name = \"a\"; duration = 10; red = 50; },\n"
-	                               "{ name = \"b\"; duration = 20; nir = 50; } );");
+	g_autoptr(PbmProfile) p = profile_from(
+	        "thirty", "steps = ( { name = \"a\"; duration = 10; percent_red = 50; },\n"
+	                  "{ name = \"b\"; duration = 20; percent_nir = 50; } );");
 	g_autoptr(PbmSession) s = start(f, p);
 
 	assert_int_equal(cap_left_s(t), 30 + 10);
@@ -587,8 +588,8 @@ test_timed_plan_at_max_session_completes(void **state)
 }
 
 static const gchar dose_profile[] =
-        "steps = ( { name = \"nir\"; dose_nir = 2.0; red = 50; nir = 100; },\n"
-        "{ name = \"red\"; duration = 10; red = 50; } );";
+        "steps = ( { name = \"nir\"; dose_nir = 2.0; percent_red = 50; percent_nir = 100; },\n"
+        "{ name = \"red\"; duration = 10; percent_red = 50; } );";
 
 /* A plan with a dose-ended step may take twice its planned time. */
 static void

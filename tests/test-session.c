@@ -399,6 +399,31 @@ test_dose_step(void **state)
 	assert_float_equal(dose[1], 2.0, 0.01);
 }
 
+/* A band that has its dose goes dark at once, not over the step's ramp,
+ * which would give it more than its target (20 % more here). */
+static void
+test_dose_band_stops_at_once(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmProfile) p = profile_from(
+	        "two", "steps = ( { name = \"both\"; dose_red = 0.36; dose_nir = 1.02; "
+	               "percent_red = 100; percent_nir = 100; ramp_s = 4.0; } );");
+	PbmSimTransport *t = plug(f, "TWO");
+	g_autoptr(PbmSession) s = start(f, p);
+	gdouble dose[PBM_N_BANDS];
+
+	/* red: 36 mW/cm2, 2 s of it lost to the ramp: 0.36 J/cm2 at 12 s */
+	advance(f, S(12) + 200 * 1000);
+	assert_int_equal(sim_level(sim_of(t), 0), 0);
+	assert_int_equal(sim_level(sim_of(t), 1), 1000);
+	/* NIR: 34 mW/cm2, 1.02 J/cm2 at 32 s */
+	advance(f, S(21));
+	assert_int_equal(pbm_session_get_outcome(s), PBM_OUTCOME_COMPLETED);
+	pbm_session_get_dose(s, dose);
+	assert_float_equal(dose[0], 0.36, 0.36 * 0.005);
+	assert_float_equal(dose[1], 1.02, 1.02 * 0.005);
+}
+
 /* The sim reports the level along a ramp every 100 ms (linear from the level
  * at the command to the target, src/sim/pbm-sim.c), so a ramp is a chain of
  * straight pieces between reports. The dose on one must match the analytic
@@ -832,6 +857,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_demo_runs_to_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_twenty_minutes_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dose_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dose_band_stops_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dose_on_ramp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_right_after_resume, setup, teardown),

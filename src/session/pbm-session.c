@@ -247,13 +247,13 @@ cap_seconds(PbmSession *self, Lane *lane)
 }
 
 static PbmOutput
-lane_output(PbmSession *self, Lane *lane)
+lane_output(PbmSession *self, Lane *lane, guint16 ramp_ms)
 {
 	const PbmStep *step = pbm_plan_get_step(self->plan, self->step);
 	const PbmChannel *ch = pbm_panel_get_channels(lane->panel);
 	PbmOutput o = { .pulse_mhz = step->pulse_mhz,
 		        .duty = step->duty,
-		        .ramp_ms = step->ramp_ms,
+		        .ramp_ms = ramp_ms,
 		        .session_cap_s = cap_seconds(self, lane) };
 
 	for (guint i = 0; i < pbm_panel_get_channel_count(lane->panel); i++) {
@@ -304,12 +304,27 @@ output_set(GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-send_output(PbmSession *self, Lane *lane)
+send_output_ramped(PbmSession *self, Lane *lane, guint16 ramp_ms)
 {
-	PbmOutput o = lane_output(self, lane);
+	PbmOutput o = lane_output(self, lane, ramp_ms);
 
 	self->pending++;
 	pbm_panel_set_output_async(lane->panel, &o, NULL, output_set, g_object_ref(self));
+}
+
+/* The step's output, faded in over its ramp. */
+static void
+send_output(PbmSession *self, Lane *lane)
+{
+	send_output_ramped(self, lane, pbm_plan_get_step(self->plan, self->step)->ramp_ms);
+}
+
+/* Less light within a step (a band that has its dose, thermal derating)
+ * goes at once: fading it out would give more than planned. */
+static void
+send_output_lower(PbmSession *self, Lane *lane)
+{
+	send_output_ramped(self, lane, 0);
 }
 
 static void
@@ -498,7 +513,7 @@ dose_step_done(PbmSession *self)
 	 * others go on. */
 	for (guint i = 0; i < self->lanes->len && !all; i++) {
 		if (lane_changed[i])
-			send_output(self, g_ptr_array_index(self->lanes, i));
+			send_output_lower(self, g_ptr_array_index(self->lanes, i));
 	}
 	return all;
 }
@@ -604,7 +619,8 @@ check_temperature(PbmSession *self, Lane *lane)
 		g_message("panel %s at %.1f °C: output lowered to %.0f %%",
 		          pbm_panel_get_serial(lane->panel), t, PBM_SESSION_THERMAL_SCALE * 100);
 		self->thermal_reduced = TRUE;
-		send_output_all(self);
+		for (guint i = 0; i < self->lanes->len; i++)
+			send_output_lower(self, g_ptr_array_index(self->lanes, i));
 	}
 }
 

@@ -230,6 +230,9 @@ dbus_seeds(void)
 	dbus_seed("options-17-panels", 0, options("panels", g_variant_new_strv(many, 17), NULL));
 	dbus_seed("options-too-near", 0, options("distance_cm", g_variant_new_double(0.5), NULL));
 	dbus_seed("options-nan", 0, options("distance_cm", g_variant_new_double(NAN), NULL));
+	dbus_seed("options-goggles", 0, options("goggles", g_variant_new_boolean(TRUE), NULL));
+	dbus_seed("options-goggles-string", 0,
+	          options("goggles", g_variant_new_string("yes"), NULL));
 	dbus_seed("options-distance-string", 0,
 	          options("distance_cm", g_variant_new_string("30"), NULL));
 	dbus_seed("options-panels-string", 0,

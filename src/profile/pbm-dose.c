@@ -113,7 +113,7 @@ prescribed_level(const PbmStep *step, const Target *t, const PbmChannel *channel
 	}
 	g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_RANGE,
 	            "step \"%s\" prescribes %.1f mW/cm² of %s at %.1f cm, but this panel gives "
-	            "at most %.1f mW/cm² of it there%s; come closer if the profile allows it, or "
+	            "at most %.1f mW/cm² of it there%s; sit closer (pbmctl start --distance) or "
 	            "use a stronger panel",
 	            step->name, want, t->what, distance_cm, full * cap / 1000.0,
 	            step->duty < PBM_DUTY_MAX ? " at the step's duty cycle" : "");

@@ -27,9 +27,10 @@ ALLOWED = {
     'session': ['panel', 'profile', 'protocol', 'common'],
     'history': [],
     'client': ['common', 'profile', 'protocol'],
+    'app': ['common'],
 }
 ROOMS = ['common', 'protocol', 'sim', 'panel', 'profile', 'session', 'history', 'daemon',
-         'client']
+         'client', 'app']
 # Object-file flags that a syntax-only probe must not carry.
 DROP_WITH_ARG = {'-o', '-c', '-MQ', '-MF', '-MT'}
 DROP_ALONE = {'-MD', '-MMD'}

@@ -57,6 +57,12 @@ EXPECTED = [
     ("polkit_actiondir", "org.pbmd.policy", 0o644),
     ("polkit_rulesdir", "50-org.pbmd.rules", 0o644),
     ("bash_completion_dir", "pbmctl", 0o644),
+    # the desktop app ("no" when built with -Dapp=disabled)
+    ("appbindir", "pbm-therapy", 0o755),
+    ("appmandir", "man1/pbm-therapy.1", 0o644),
+    ("appdatadir", "applications/org.pbmd.Therapy.desktop", 0o644),
+    ("appdatadir", "metainfo/org.pbmd.Therapy.metainfo.xml", 0o644),
+    ("appdatadir", "icons/hicolor/scalable/apps/org.pbmd.Therapy.svg", 0o644),
 ]
 
 # The panel as tests/umockdev/pbm-mock-panel.c describes it to udev.

@@ -157,6 +157,8 @@ add_row(PbmProfileList *self, GVariant *p)
 	                            GTK_ACCESSIBLE_TRISTATE_FALSE, -1);
 	g_signal_connect(button, "toggled", G_CALLBACK(on_toggled), self);
 	gtk_list_box_append(GTK_LIST_BOX(self->list), button);
+	/* one Tab stop per profile: the button, not also the row around it */
+	gtk_widget_set_focusable(gtk_widget_get_parent(button), FALSE);
 	g_ptr_array_add(self->checks, button);
 	g_ptr_array_add(self->rows, text_label);
 }

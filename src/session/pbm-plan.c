@@ -399,6 +399,12 @@ check_min_interval(PbmPlan *plan, const PbmUsage *usage, gint64 now, GError **er
 	return FALSE;
 }
 
+gboolean
+pbm_plan_needs_goggles(const PbmPlan *plan)
+{
+	return plan->eye_exposure > plan->eye_limit;
+}
+
 /* IEC 62471: near-infrared gives no blink reflex, so the cornea and lens
  * take whatever the session sends them. */
 static gboolean
@@ -407,7 +413,7 @@ check_eyes(PbmPlan *plan, GError **error)
 	g_autofree gchar *length = NULL;
 
 	plan->eye_limit = pbm_eye_ir_limit(plan->duration_us);
-	if (plan->eye_exposure <= plan->eye_limit || plan->goggles)
+	if (!pbm_plan_needs_goggles(plan) || plan->goggles)
 		return TRUE;
 	length = pbm_duration_format(plan->duration_us);
 	g_set_error(error, PBM_SESSION_ERROR, PBM_SESSION_ERROR_SAFETY_LIMIT,
@@ -456,7 +462,7 @@ collect_warnings(PbmPlan *plan)
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	gdouble share = plan->eye_limit > 0 ? plan->eye_exposure / plan->eye_limit : 0;
 
-	if (share > 1.0)
+	if (pbm_plan_needs_goggles(plan))
 		add_warning(b,
 		            "goggles: this session gives the eyes %.1f times the IEC 62471 "
 		            "near-infrared limit at %.1f cm; keep the goggles on for the whole "

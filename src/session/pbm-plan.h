@@ -80,6 +80,10 @@ PbmPlan *pbm_plan_ref(PbmPlan *plan);
 void pbm_plan_unref(PbmPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmPlan, pbm_plan_unref)
 
+/* Whether the plan gives unprotected eyes more than the IEC 62471 limit,
+ * which a session may only exceed with request->goggles. */
+gboolean pbm_plan_needs_goggles(const PbmPlan *plan);
+
 const PbmStep *pbm_plan_get_step(PbmPlan *plan, guint index);
 guint pbm_plan_get_step_count(PbmPlan *plan);
 /* The board temperature a session may not reach on this panel: the

@@ -17,7 +17,10 @@
  *                            bounded piece of work: stopping and pausing
  *                            at high priority, with the light's deadlines
  *                            and SIGTERM, the rest at default priority, so
- *                            that a flood of them cannot hold up either.
+ *                            that a flood of them cannot hold up either;
+ *                            and what anyone may ask that needs the
+ *                            panels (an EstimateSession plan), at
+ *                            default-idle priority, after every command.
  * Neither waits for the other except at start-up and shut-down.
  */
 #pragma once
@@ -36,8 +39,8 @@ void pbm_bus_thread_invoke(PbmBusThread *self, GSourceFunc func, gpointer data,
                            GDestroyNotify destroy);
 /* The same, and waits for it: start-up and shut-down only. */
 void pbm_bus_thread_invoke_sync(PbmBusThread *self, GSourceFunc func, gpointer data);
-/* Runs func(data) on the safety context at priority (G_PRIORITY_HIGH or
- * G_PRIORITY_DEFAULT), then destroy(data) there. */
+/* Runs func(data) on the safety context at priority (G_PRIORITY_HIGH,
+ * G_PRIORITY_DEFAULT or G_PRIORITY_DEFAULT_IDLE), then destroy(data) there. */
 void pbm_bus_thread_to_safety(PbmBusThread *self, gint priority, GSourceFunc func, gpointer data,
                               GDestroyNotify destroy);
 /* Runs what was invoked before, stops and joins the thread. */

@@ -89,15 +89,16 @@ pbm_dbus_args_parse_start_options(GVariant *options, gchar ***serials, PbmPlanRe
 			goggles = g_variant_get_boolean(value);
 		} else if (g_str_equal(key, "panels") || g_str_equal(key, "distance_cm") ||
 		           g_str_equal(key, "goggles")) {
-			g_set_error(
-			        error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
-			        "option %s of type %s is not accepted; StartSession takes " OPTIONS,
-			        key, g_variant_get_type_string(value));
+			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
+			            "option %s of type %s is not accepted; StartSession and "
+			            "EstimateSession take " OPTIONS,
+			            key, g_variant_get_type_string(value));
 			return FALSE;
 		} else {
 			g_autofree gchar *name = excerpt(key);
 			g_set_error(error, PBM_DBUS_ERROR, PBM_DBUS_ERROR_INVALID_ARGS,
-			            "unknown option \"%s\" of type %s; StartSession takes " OPTIONS,
+			            "unknown option \"%s\" of type %s; StartSession and "
+			            "EstimateSession take " OPTIONS,
 			            name, g_variant_get_type_string(value));
 			return FALSE;
 		}

@@ -22,10 +22,10 @@ G_BEGIN_DECLS
 /* Characters of a caller's string quoted back in an error message. */
 #define PBM_DBUS_ARGS_EXCERPT_MAX 64u
 
-/* StartSession's and GetProfile's profile name. */
+/* The profile name of StartSession, EstimateSession and GetProfile. */
 gboolean pbm_dbus_args_check_profile_name(const gchar *name, GError **error);
 
-/* StartSession's a{sv} options: "panels" (as, 1 to PBM_DBUS_ARGS_PANELS_MAX
+/* StartSession's and EstimateSession's a{sv} options: "panels" (as, 1 to PBM_DBUS_ARGS_PANELS_MAX
  * serials of 1 to PBM_STRING_SERIAL_LEN bytes), "distance_cm" (d, within
  * the profile distance range) and "goggles" (b); any other key, or a known key of
  * another type, is refused. On success

@@ -219,6 +219,70 @@ handle_start_session(PbmDBusManager *skel, GDBusMethodInvocation *invocation, co
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ---- EstimateSession: open to everyone, planned on the safety context ---- */
+
+/* The plan needs the panels, which live on the safety context: one plan
+ * of one profile, a bounded piece of work that takes its turn after every
+ * command there, as many at once as the bus guard lets a client have. */
+typedef struct {
+	PbmManager *manager;
+	GDBusMethodInvocation *invocation;
+	gchar *profile;
+	gchar **serials;
+	PbmPlanRequest request;
+} EstimateCall;
+
+static void
+estimate_call_free(gpointer data)
+{
+	EstimateCall *c = data;
+
+	g_object_unref(c->manager);
+	g_object_unref(c->invocation);
+	g_free(c->profile);
+	g_strfreev(c->serials);
+	g_free(c);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EstimateCall, estimate_call_free)
+
+static gboolean
+estimate_on_safety(gpointer data)
+{
+	EstimateCall *c = data;
+	GError *error = NULL;
+	g_autoptr(PbmPlan) plan = pbm_manager_estimate_session(
+	        c->manager, c->profile, (const gchar *const *)c->serials, &c->request, &error);
+
+	if (plan == NULL) {
+		g_dbus_method_invocation_take_error(c->invocation, error);
+		return G_SOURCE_REMOVE;
+	}
+	g_dbus_method_invocation_return_value(
+	        c->invocation, g_variant_new("(@a{sv})", pbm_export_estimate_variant(plan)));
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+handle_estimate_session(PbmDBusManager *skel, GDBusMethodInvocation *invocation,
+                        const gchar *profile, GVariant *options, PbmExportShared *shared)
+{
+	g_autoptr(EstimateCall) c = g_new0(EstimateCall, 1);
+	GError *error = NULL;
+
+	c->manager = g_object_ref(shared->manager);
+	c->invocation = g_object_ref(invocation);
+	if (!pbm_dbus_args_check_profile_name(profile, &error) ||
+	    !pbm_dbus_args_parse_start_options(options, &c->serials, &c->request, &error)) {
+		g_dbus_method_invocation_take_error(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	c->profile = g_strdup(profile);
+	pbm_bus_thread_to_safety(shared->bus, G_PRIORITY_DEFAULT_IDLE, estimate_on_safety,
+	                         g_steal_pointer(&c), estimate_call_free);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* ---- the active session and the daemon ---- */
 
 static gboolean
@@ -259,6 +323,8 @@ pbm_export_manager_connect(PbmDBusManager *skel, PbmExportShared *shared)
 	g_signal_connect(skel, "handle-list-profiles", G_CALLBACK(handle_list_profiles), shared);
 	g_signal_connect(skel, "handle-get-profile", G_CALLBACK(handle_get_profile), shared);
 	g_signal_connect(skel, "handle-get-history", G_CALLBACK(handle_get_history), shared);
+	g_signal_connect(skel, "handle-estimate-session", G_CALLBACK(handle_estimate_session),
+	                 shared);
 	g_signal_connect(skel, "handle-start-session", G_CALLBACK(handle_start_session), shared);
 	g_signal_connect(skel, "handle-stop-session", G_CALLBACK(handle_stop_session), shared);
 	g_signal_connect(skel, "handle-pause-session", G_CALLBACK(handle_pause_session), shared);

@@ -155,6 +155,95 @@ pbm_export_history_variant(const PbmHistoryEntry *e)
 	return g_variant_builder_end(&b);
 }
 
+static GVariant *
+panel_serials(PbmPlan *plan)
+{
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	g_auto(GStrv) serials = NULL;
+
+	for (guint i = 0; i < plan->panels->len; i++) {
+		PbmPanelPlan *pp = g_ptr_array_index(plan->panels, i);
+		g_strv_builder_add(b, pbm_panel_get_serial(pp->panel));
+	}
+	serials = g_strv_builder_end(b);
+	return g_variant_new_strv((const gchar *const *)serials, -1);
+}
+
+/* The brightest panel, as the irradiance cap is checked panel by panel. */
+static gdouble
+max_irradiance(PbmPlan *plan)
+{
+	gdouble max = 0;
+
+	for (guint i = 0; i < plan->panels->len; i++) {
+		PbmPanelPlan *pp = g_ptr_array_index(plan->panels, i);
+		max = MAX(max, pp->estimate.max_irradiance);
+	}
+	return max;
+}
+
+GVariant *
+pbm_export_estimate_variant(PbmPlan *plan)
+{
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(plan->profile->name));
+	g_variant_builder_add(&b, "{sv}", "distance_cm", g_variant_new_double(plan->distance_cm));
+	g_variant_builder_add(&b, "{sv}", "panels", panel_serials(plan));
+	g_variant_builder_add(&b, "{sv}", "duration_s",
+	                      g_variant_new_uint64((guint64)(plan->duration_us / G_USEC_PER_SEC)));
+	g_variant_builder_add(&b, "{sv}", "dose_red", g_variant_new_double(plan->dose[0]));
+	g_variant_builder_add(&b, "{sv}", "dose_nir", g_variant_new_double(plan->dose[1]));
+	g_variant_builder_add(&b, "{sv}", "max_irradiance",
+	                      g_variant_new_double(max_irradiance(plan)));
+	g_variant_builder_add(&b, "{sv}", "eye_exposure", g_variant_new_double(plan->eye_exposure));
+	g_variant_builder_add(&b, "{sv}", "eye_limit", g_variant_new_double(plan->eye_limit));
+	g_variant_builder_add(&b, "{sv}", "goggles_needed",
+	                      g_variant_new_boolean(pbm_plan_needs_goggles(plan)));
+	g_variant_builder_add(&b, "{sv}", "warnings",
+	                      g_variant_new_strv((const gchar *const *)plan->warnings, -1));
+	return g_variant_builder_end(&b);
+}
+
+static guint64
+seconds(gint64 us)
+{
+	return (guint64)(us / G_USEC_PER_SEC);
+}
+
+GVariant *
+pbm_export_limits_variant(const PbmLimits *l)
+{
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "max_session_s",
+	                      g_variant_new_uint64(seconds(l->max_session_us)));
+	g_variant_builder_add(&b, "{sv}", "daily_dose_red",
+	                      g_variant_new_double(l->daily_dose_max[PBM_BAND_INDEX_RED]));
+	g_variant_builder_add(&b, "{sv}", "daily_dose_nir",
+	                      g_variant_new_double(l->daily_dose_max[PBM_BAND_INDEX_NIR]));
+	g_variant_builder_add(&b, "{sv}", "daily_dose_total",
+	                      g_variant_new_double(l->daily_dose_total));
+	g_variant_builder_add(&b, "{sv}", "session_dose_max",
+	                      g_variant_new_double(l->session_dose_max));
+	g_variant_builder_add(&b, "{sv}", "max_irradiance",
+	                      g_variant_new_double(l->max_irradiance));
+	g_variant_builder_add(&b, "{sv}", "min_gap_s",
+	                      g_variant_new_uint64(seconds(l->min_gap_us)));
+	g_variant_builder_add(&b, "{sv}", "max_pause_s",
+	                      g_variant_new_uint64(seconds(l->max_pause_us)));
+	g_variant_builder_add(&b, "{sv}", "max_temperature",
+	                      g_variant_new_double(l->max_temperature_c));
+	g_variant_builder_add(&b, "{sv}", "allow_visible_pulse",
+	                      g_variant_new_boolean(l->allow_visible_pulse));
+	g_variant_builder_add(
+	        &b, "{sv}", "thermal_action",
+	        g_variant_new_string(l->thermal_action == PBM_THERMAL_STOP ? "stop" : "derate"));
+	return g_variant_builder_end(&b);
+}
+
 GVariant *
 pbm_export_summary_variant(PbmSession *s)
 {

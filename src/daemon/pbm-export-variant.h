@@ -2,11 +2,12 @@
  *
  * The dictionaries of the org.pbmd1 contract (data/org.pbmd1.xml) built
  * from the daemon's objects: a panel's channels, a profile, a history row,
- * a finished session's summary. Floating references, ready for a reply,
- * a property or a signal.
+ * a finished session's summary, a session's estimate, the limits. Floating references, ready for a
+ * reply, a property or a signal.
  */
 #pragma once
 
+#include "pbm-config.h"
 #include "pbm-history.h"
 #include "pbm-panel.h"
 #include "pbm-profile.h"
@@ -27,6 +28,10 @@ typedef struct {
 GVariant *pbm_export_profile_variant(PbmProfile *profile, const PbmExportEstimate *estimate,
                                      gboolean with_steps);
 GVariant *pbm_export_history_variant(const PbmHistoryEntry *entry);
+/* a{sv}: EstimateSession's estimate of plan */
+GVariant *pbm_export_estimate_variant(PbmPlan *plan);
+/* a{sv}: the Limits property */
+GVariant *pbm_export_limits_variant(const PbmLimits *limits);
 /* a{sv}: the summary argument of SessionFinished */
 GVariant *pbm_export_summary_variant(PbmSession *session);
 

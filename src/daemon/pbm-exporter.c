@@ -52,6 +52,16 @@ update_catalog(PbmExporter *self)
 	pbm_export_shared_drop_stale_catalog(&self->shared);
 }
 
+/* The limits change only on a reload; the skeleton announces a value that
+ * differs from the one it has, and only then. */
+static void
+update_limits(PbmExporter *self)
+{
+	const PbmConfig *config = pbm_manager_get_config(self->manager);
+
+	pbm_dbus_manager_set_limits(self->manager_skel, pbm_export_limits_variant(&config->limits));
+}
+
 static void
 update_manager(PbmExporter *self)
 {
@@ -70,6 +80,7 @@ update_manager(PbmExporter *self)
 	/* a new one is set on the bus thread, once its object is there */
 	if (pbm_manager_get_session(self->manager) == NULL)
 		set_active_session(self, 0, PBM_DBUS_PATH_NONE);
+	update_limits(self);
 	update_catalog(self);
 }
 

@@ -421,6 +421,45 @@ pbm_manager_no_such_profile(const gchar *name, const gchar *why, GError **error)
 	            "there is no profile \"%s\"; ListProfiles lists the installed ones", name);
 }
 
+/* A plan refused for want of a panel says why the last one was refused,
+ * when none was selected: the log line alone is not where a client looks. */
+static void
+explain_no_panel(PbmManager *self, GPtrArray *panels, GError **local)
+{
+	if (panels->len > 0 || self->last_refusal == NULL ||
+	    !g_error_matches(*local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL))
+		return;
+	g_clear_error(local);
+	g_set_error(local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL, "no panel is usable: %s",
+	            self->last_refusal);
+}
+
+PbmPlan *
+pbm_manager_estimate_session(PbmManager *self, const gchar *name, const gchar *const *serials,
+                             const PbmPlanRequest *request, GError **error)
+{
+	const PbmUsage no_history = { 0 };
+	PbmPlanRequest acknowledged = *request;
+	g_autoptr(GPtrArray) panels = NULL;
+	GError *local = NULL;
+	PbmProfile *profile = lookup_profile(self, name, error);
+	PbmPlan *plan;
+
+	if (profile == NULL)
+		return NULL;
+	panels = select_panels(self, serials, error);
+	if (panels == NULL)
+		return NULL;
+	acknowledged.goggles = TRUE;
+	plan = pbm_plan_new(profile, &acknowledged, panels, &self->config->limits, &no_history,
+	                    pbm_clock_now_wall(self->clock), &local);
+	if (plan == NULL) {
+		explain_no_panel(self, panels, &local);
+		propagate_for_bus(error, local);
+	}
+	return plan;
+}
+
 PbmSession *
 pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *const *serials,
                           const PbmPlanRequest *request, guint32 owner_uid, GError **error)
@@ -449,12 +488,7 @@ pbm_manager_start_session(PbmManager *self, const gchar *name, const gchar *cons
 	                                     &self->config->limits,
 	                                     pbm_manager_session_active(self), owner_uid, &local);
 	if (session == NULL) {
-		if (panels->len == 0 && self->last_refusal != NULL &&
-		    g_error_matches(local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL)) {
-			g_clear_error(&local);
-			g_set_error(&local, PBM_SESSION_ERROR, PBM_SESSION_ERROR_NO_PANEL,
-			            "no panel is usable: %s", self->last_refusal);
-		}
+		explain_no_panel(self, panels, &local);
 		pbm_log_session_refused(name, local->message);
 		propagate_for_bus(error, local);
 		return NULL;

@@ -68,6 +68,16 @@ guint pbm_manager_get_pending_probes(PbmManager *self);
 PbmSession *pbm_manager_start_session(PbmManager *self, const gchar *profile,
                                       const gchar *const *serials, const PbmPlanRequest *request,
                                       guint32 owner_uid, GError **error);
+/* What pbm_manager_start_session() would plan, starting nothing: the same
+ * profile, panels and limits, and the same refusals, but none of the
+ * history (the rolling dose, the gap, the profile's min_interval: health
+ * data, which only StartSession reads, once its caller is authorized), no
+ * Busy while a session runs, and eye protection taken as acknowledged, so
+ * that a plan over the eye limit is returned (pbm_plan_needs_goggles())
+ * rather than refused. The plan holds the panels: let go of it here. */
+PbmPlan *pbm_manager_estimate_session(PbmManager *self, const gchar *profile,
+                                      const gchar *const *serials, const PbmPlanRequest *request,
+                                      GError **error);
 gboolean pbm_manager_stop_session(PbmManager *self, GError **error);
 gboolean pbm_manager_pause_session(PbmManager *self, GError **error);
 gboolean pbm_manager_resume_session(PbmManager *self, GError **error);

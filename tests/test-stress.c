@@ -568,6 +568,14 @@ battery_signatures(PbmFixture *f)
 	BAD_RAW(f, "StartSession(o, a{sv}) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
 	        "StartSession", g_variant_new("(o@a{sv})", "/demo", empty_options()),
 	        DBUS_INVALID_ARGS, "(oa{sv})", "(sa{sv})");
+	BAD_CALL(f, "EstimateSession()", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "EstimateSession", NULL, DBUS_INVALID_ARGS, "(sa{sv})");
+	BAD_CALL(f, "EstimateSession(sa{ss})", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	         "EstimateSession", g_variant_new_parsed("('demo', {'distance_cm': '15'})"),
+	         DBUS_INVALID_ARGS, "(sa{ss})", "(sa{sv})");
+	BAD_RAW(f, "EstimateSession(o, a{sv}) raw", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER,
+	        "EstimateSession", g_variant_new("(o@a{sv})", "/demo", empty_options()),
+	        DBUS_INVALID_ARGS, "(oa{sv})", "(sa{sv})");
 	BAD_CALL(f, "GetHistory(ux)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
 	         g_variant_new("(ux)", 0u, (gint64)0), DBUS_INVALID_ARGS, "(ux)", "(xu)");
 	BAD_CALL(f, "GetHistory(x)", PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "GetHistory",
@@ -617,6 +625,9 @@ battery_values(PbmFixture *f)
 		         g_variant_new("(s)", bad_names[i]), PBM_INVALID_ARGS, "profile name",
 		         "a-z");
 		BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
+		         g_variant_new("(s@a{sv})", bad_names[i], empty_options()),
+		         PBM_INVALID_ARGS, "profile name", "a-z");
+		BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "EstimateSession",
 		         g_variant_new("(s@a{sv})", bad_names[i], empty_options()),
 		         PBM_INVALID_ARGS, "profile name", "a-z");
 	}
@@ -711,6 +722,11 @@ battery_values(PbmFixture *f)
 	for (guint i = 0; i < G_N_ELEMENTS(bad_distances); i++) {
 		g_autofree gchar *what = g_strdup_printf("distance_cm %g", bad_distances[i]);
 		BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "StartSession",
+		         g_variant_new(
+		                 "(s@a{sv})", "soak",
+		                 one_option("distance_cm", g_variant_new_double(bad_distances[i]))),
+		         PBM_INVALID_ARGS, "distance_cm", range);
+		BAD_CALL(f, what, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "EstimateSession",
 		         g_variant_new(
 		                 "(s@a{sv})", "soak",
 		                 one_option("distance_cm", g_variant_new_double(bad_distances[i]))),

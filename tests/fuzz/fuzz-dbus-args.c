@@ -5,7 +5,7 @@
  * untrusted peer could send them. The first byte picks the method whose
  * arguments the rest of the bytes are:
  *   0  StartSession options, a{sv}
- *   1  StartSession arguments, (sa{sv})
+ *   1  StartSession and EstimateSession arguments, (sa{sv})
  *   2  GetProfile arguments, (s)
  *   3  GetHistory arguments, (xu)
  * Whatever the input, the validation either refuses it with an InvalidArgs

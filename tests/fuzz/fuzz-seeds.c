@@ -251,6 +251,16 @@ dbus_seeds(void)
 	          g_variant_new("(s@a{sv})", "back-pain",
 	                        options("distance_cm", g_variant_new_double(15.0), NULL)));
 	dbus_seed("start-bad-name", 1, g_variant_new("(s@a{sv})", "Back Pain", options(NULL)));
+	/* EstimateSession takes StartSession's arguments, checked by the same code */
+	dbus_seed("estimate-distance", 1,
+	          g_variant_new("(s@a{sv})", "back-pain",
+	                        options("distance_cm", g_variant_new_double(30.0), "goggles",
+	                                g_variant_new_boolean(FALSE), NULL)));
+	dbus_seed("estimate-all", 1,
+	          g_variant_new("(s@a{sv})", "demo",
+	                        options("panels", g_variant_new_strv(two, -1), "distance_cm",
+	                                g_variant_new_double(PBM_PROFILE_DISTANCE_MIN_CM),
+	                                "goggles", g_variant_new_boolean(TRUE), NULL)));
 	dbus_seed("profile-ok", 2, g_variant_new("(s)", "demo"));
 	dbus_seed("profile-empty", 2, g_variant_new("(s)", ""));
 	dbus_seed("profile-dash", 2, g_variant_new("(s)", "-demo"));

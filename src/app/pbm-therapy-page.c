@@ -85,6 +85,10 @@ show_goggles_need(PbmTherapyPage *self, gboolean needed)
 	        needed ? "This session exceeds the infrared eye limit (IEC 62471) for bare eyes: "
 	                 "pbmd starts it only when you wear goggles that block near-infrared."
 	               : "Near-infrared is invisible: wear goggles when the profile says so.");
+	if (needed)
+		gtk_widget_add_css_class(self->goggles_row, "warning");
+	else
+		gtk_widget_remove_css_class(self->goggles_row, "warning");
 }
 
 static void

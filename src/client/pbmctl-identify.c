@@ -18,18 +18,33 @@ wanted(PbmCtl *ctl, const gchar *path, const gchar *serial)
 	return g_variant_lookup(p, "Connected", "b", &connected) && connected;
 }
 
+/* At most a serial number: an option (--follow) is none, and bad usage
+ * rather than "no panel with serial --follow". */
+static gboolean
+check_args(gint argc, gchar **argv)
+{
+	if (argc <= 1 || (argc == 2 && argv[1][0] != '-'))
+		return TRUE;
+	g_printerr("pbmctl identify: unexpected argument \"%s\"; identify takes at most a "
+	           "panel's serial number\n",
+	           argv[1][0] == '-' ? argv[1] : argv[2]);
+	return FALSE;
+}
+
 gint
 pbm_ctl_identify(PbmCtl *ctl, gint argc, gchar **argv)
 {
 	const gchar *serial = argc > 1 ? argv[1] : NULL;
 	GError *error = NULL;
-	g_autoptr(GVariant) m =
-	        pbm_ctl_get_all(ctl, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, &error);
+	g_autoptr(GVariant) m = NULL;
 	g_autoptr(GVariant) paths = NULL;
 	GVariantIter iter;
 	const gchar *path;
 	guint n = 0;
 
+	if (!check_args(argc, argv))
+		return PBM_CTL_EXIT_USAGE;
+	m = pbm_ctl_get_all(ctl, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, &error);
 	if (m == NULL)
 		return pbm_ctl_fail(ctl, error);
 	paths = g_variant_lookup_value(m, "Panels", G_VARIANT_TYPE("ao"));

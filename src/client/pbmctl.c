@@ -17,23 +17,27 @@ typedef struct {
 	const gchar *name;
 	gint (*run)(PbmCtl *, gint, gchar **);
 	gboolean needs_bus;
+	gboolean takes_args; /* FALSE: any argument is bad usage */
 	const gchar *help;
 } Command;
 
 static const Command commands[] = {
-	{ "status", pbm_ctl_status, TRUE, "the daemon's state and the active session" },
-	{ "panels", pbm_ctl_panels, TRUE, "the panels and their state" },
-	{ "profiles", pbm_ctl_profiles, TRUE, "the profiles, with duration and dose" },
-	{ "profile", pbm_ctl_profile, FALSE,
+	{ "status", pbm_ctl_status, TRUE, TRUE,
+	  "[--follow]: the daemon's state and the active session; --follow:\n"
+	  "             as JSON, a line now and one at each change, for status bars" },
+	{ "panels", pbm_ctl_panels, TRUE, FALSE, "the panels and their state" },
+	{ "profiles", pbm_ctl_profiles, TRUE, FALSE, "the profiles, with duration and dose" },
+	{ "profile", pbm_ctl_profile, FALSE, TRUE,
 	  "show NAME: one profile; check FILE: validate a file" },
-	{ "start", pbm_ctl_start, TRUE, "PROFILE [--panel SERIAL]... [--distance CM] [--wait]" },
-	{ "stop", pbm_ctl_stop, TRUE, "stop the active session" },
-	{ "pause", pbm_ctl_pause, TRUE, "pause the active session (lights off)" },
-	{ "resume", pbm_ctl_resume, TRUE, "resume the paused session" },
-	{ "monitor", pbm_ctl_monitor, TRUE, "follow signals and property changes" },
-	{ "history", pbm_ctl_history, TRUE, "[--since DATE] [--limit N]: past sessions" },
-	{ "identify", pbm_ctl_identify, TRUE, "[SERIAL]: blink a panel's indicator" },
-	{ "reload", pbm_ctl_reload, TRUE, "reload pbmd's configuration and profiles" },
+	{ "start", pbm_ctl_start, TRUE, TRUE,
+	  "PROFILE [--panel SERIAL]... [--distance CM] [--wait]" },
+	{ "stop", pbm_ctl_stop, TRUE, FALSE, "stop the active session" },
+	{ "pause", pbm_ctl_pause, TRUE, FALSE, "pause the active session (lights off)" },
+	{ "resume", pbm_ctl_resume, TRUE, FALSE, "resume the paused session" },
+	{ "monitor", pbm_ctl_monitor, TRUE, FALSE, "follow signals and property changes" },
+	{ "history", pbm_ctl_history, TRUE, TRUE, "[--since DATE] [--limit N]: past sessions" },
+	{ "identify", pbm_ctl_identify, TRUE, TRUE, "[SERIAL]: blink a panel's indicator" },
+	{ "reload", pbm_ctl_reload, TRUE, FALSE, "reload pbmd's configuration and profiles" },
 };
 
 static void
@@ -113,12 +117,26 @@ take_trailing_options(PbmCtl *ctl, gint argc, gchar **argv, gint first)
 	return argc;
 }
 
+/* Before connecting: bad usage is status 2 whether or not pbmd runs. */
+static gboolean
+check_no_args(const Command *command, gint argc, gchar **argv)
+{
+	if (command->takes_args || argc < 2)
+		return TRUE;
+	g_printerr("pbmctl %s: unexpected argument \"%s\"; %s takes none%s\n", command->name,
+	           argv[1], command->name,
+	           g_str_equal(argv[1], "--follow") ? " (--follow is for pbmctl status)" : "");
+	return FALSE;
+}
+
 static gint
 run(PbmCtl *ctl, const Command *command, gint argc, gchar **argv)
 {
 	GError *error = NULL;
 	gint code;
 
+	if (!check_no_args(command, argc, argv))
+		return PBM_CTL_EXIT_USAGE;
 	/* profile check works offline */
 	if ((command->needs_bus || !(argc == 3 && g_str_equal(argv[1], "check"))) &&
 	    !pbm_ctl_connect(ctl, &error))

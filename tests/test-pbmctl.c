@@ -2,8 +2,9 @@
  *
  * The real pbmctl against the real pbmd on a private system-style bus:
  * text and JSON output, exit codes for each outcome, --wait through a
- * whole session, Ctrl-C during --wait, pbmd not running, an unauthorized
- * caller, and profile check on good and bad files.
+ * whole session, Ctrl-C during --wait, status --follow through a session
+ * and restarts of pbmd, pbmd not running, an unauthorized caller, and
+ * profile check on good and bad files.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -155,6 +156,27 @@ test_reading_commands(void **state)
 	result_clear(&r);
 	r = pbmctl(f, "bogus");
 	assert_int_equal(r.code, 2);
+	result_clear(&r);
+
+	/* --follow is status's alone, and takes nothing more */
+	r = pbmctl(f, "status", "--follow", "extra");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "unexpected argument \"extra\"");
+	result_clear(&r);
+	r = pbmctl(f, "status", "--bogus");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "--bogus");
+	result_clear(&r);
+	r = pbmctl(f, "panels", "--follow");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "--follow is for pbmctl status");
+	result_clear(&r);
+	r = pbmctl(f, "stop", "now");
+	assert_int_equal(r.code, 2);
+	result_clear(&r);
+	r = pbmctl(f, "identify", "--follow");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "unexpected argument \"--follow\"");
 	result_clear(&r);
 }
 
@@ -368,6 +390,20 @@ test_eye_limit_and_goggles(void **state)
 	warnings = pbm_fixture_property(f, PBM_DBUS_PATH_SESSION "/1", PBM_DBUS_INTERFACE_SESSION,
 	                                "Warnings");
 	assert_int_equal(g_variant_n_children(warnings), 1);
+	/* and status shows them, for a status bar's tooltip */
+	r = pbmctl(f, "--json", "status");
+	assert_int_equal(r.code, 0);
+	{
+		g_autoptr(JsonNode) status = parse_json(r.out);
+		JsonObject *o = json_node_get_object(status);
+		JsonArray *shown = json_object_get_array_member(
+		        json_object_get_object_member(o, "session"), "warnings");
+		assert_int_equal(json_array_get_length(shown), 1);
+		assert_true(g_str_has_prefix(json_array_get_string_element(shown, 0),
+		                             "goggles: this session gives the eyes 1.2 times"));
+		assert_contains(json_object_get_string_member(o, "tooltip"), "WARNING: goggles");
+	}
+	result_clear(&r);
 	r = pbmctl(f, "stop");
 	assert_int_equal(r.code, 0);
 	result_clear(&r);
@@ -460,6 +496,379 @@ test_monitor_and_reload(void **state)
 	assert_int_equal(r.code, 0);
 	assert_contains(r.out, "reloaded");
 	result_clear(&r);
+}
+
+/* ---- a pbmctl that runs on: status --follow ---- */
+
+/* Its standard output read line by line, asynchronously, in a main
+ * context of its own that runs while the test waits for a line. */
+typedef struct {
+	GSubprocess *proc;
+	GDataInputStream *out;
+	GMainContext *context;
+	GCancellable *cancel;
+	GQueue lines;     /* gchar *: read, not yet taken */
+	gboolean reading; /* a read in flight */
+	gboolean eof;
+	gchar *last;    /* the last line taken */
+	JsonNode *root; /* its JSON */
+} Follower;
+
+/* The one running, for the teardown when a test fails. */
+static Follower *running_follower;
+
+static void follower_read(Follower *fl);
+
+static void
+on_follower_line(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Follower *fl = user_data;
+	g_autoptr(GError) error = NULL;
+	gchar *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(source), res,
+	                                                        NULL, &error);
+
+	fl->reading = FALSE;
+	if (line == NULL) {
+		if (error != NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			print_message("# reading pbmctl: %s\n", error->message);
+		fl->eof = TRUE;
+		return;
+	}
+	g_queue_push_tail(&fl->lines, line);
+	follower_read(fl);
+}
+
+static void
+follower_read(Follower *fl)
+{
+	if (fl->reading || fl->eof)
+		return;
+	fl->reading = TRUE;
+	g_main_context_push_thread_default(fl->context);
+	g_data_input_stream_read_line_async(fl->out, G_PRIORITY_DEFAULT, fl->cancel,
+	                                    on_follower_line, fl);
+	g_main_context_pop_thread_default(fl->context);
+}
+
+/* pbmctl --address BUS ARGS..., its stderr kept for follower_stop(). */
+static Follower *
+follower_start(PbmFixture *f, const gchar *first, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	Follower *fl = g_new0(Follower, 1);
+	va_list args;
+
+	g_ptr_array_add(argv, (gpointer)g_getenv("PBMCTL_BINARY"));
+	g_ptr_array_add(argv, (gpointer) "--address");
+	g_ptr_array_add(argv, (gpointer)pbm_test_bus_get_address(f->bus));
+	va_start(args, first);
+	for (const gchar *a = first; a != NULL; a = va_arg(args, const gchar *))
+		g_ptr_array_add(argv, (gpointer)a);
+	va_end(args);
+	g_ptr_array_add(argv, NULL);
+	fl->proc = g_subprocess_newv(
+	        (const gchar *const *)argv->pdata,
+	        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+	if (fl->proc == NULL)
+		fail_msg("%s", error->message);
+	fl->out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(fl->proc));
+	fl->context = g_main_context_new();
+	fl->cancel = g_cancellable_new();
+	g_queue_init(&fl->lines);
+	running_follower = fl;
+	return fl;
+}
+
+static void
+follower_free(Follower *fl)
+{
+	g_cancellable_cancel(fl->cancel);
+	while (fl->reading)
+		g_main_context_iteration(fl->context, TRUE);
+	if (g_subprocess_get_identifier(fl->proc) != NULL) {
+		g_subprocess_force_exit(fl->proc);
+		g_subprocess_wait(fl->proc, NULL, NULL);
+	}
+	g_queue_clear_full(&fl->lines, g_free);
+	g_clear_pointer(&fl->root, json_node_unref);
+	g_free(fl->last);
+	g_object_unref(fl->cancel);
+	g_object_unref(fl->out);
+	g_main_context_unref(fl->context);
+	g_object_unref(fl->proc);
+	g_free(fl);
+}
+
+static gboolean
+on_wait_over(gpointer user_data)
+{
+	*(gboolean *)user_data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* The next line; NULL at the end of the output or after timeout_ms. */
+static gchar *
+follower_next_line(Follower *fl, guint timeout_ms)
+{
+	gboolean over = FALSE;
+	GSource *timeout = g_timeout_source_new(timeout_ms);
+
+	g_source_set_callback(timeout, on_wait_over, &over, NULL);
+	g_source_attach(timeout, fl->context);
+	follower_read(fl);
+	g_main_context_push_thread_default(fl->context);
+	while (g_queue_is_empty(&fl->lines) && !fl->eof && !over)
+		g_main_context_iteration(fl->context, TRUE);
+	g_main_context_pop_thread_default(fl->context);
+	g_source_destroy(timeout);
+	g_source_unref(timeout);
+	return g_queue_pop_head(&fl->lines);
+}
+
+/* The next line as a JSON object, valid until the next call; fails the
+ * test when none comes in timeout_ms, when it is not one JSON object, or
+ * when it repeats the line before. */
+static JsonObject *
+follower_next(Follower *fl, guint timeout_ms)
+{
+	g_autofree gchar *line = follower_next_line(fl, timeout_ms);
+
+	if (line == NULL)
+		fail_msg("pbmctl printed no line in %u ms%s", timeout_ms,
+		         fl->eof ? ": its output ended" : "");
+	if (g_strcmp0(line, fl->last) == 0)
+		fail_msg("pbmctl printed the same line twice: %s", line);
+	g_free(fl->last);
+	fl->last = g_strdup(line);
+	g_clear_pointer(&fl->root, json_node_unref);
+	fl->root = parse_json(line);
+	if (!JSON_NODE_HOLDS_OBJECT(fl->root))
+		fail_msg("not a JSON object: %s", line);
+	return json_node_get_object(fl->root);
+}
+
+typedef gboolean (*LineWanted)(JsonObject *o, gconstpointer data);
+
+/* The first line that wanted accepts, within PBM_FIXTURE_WAIT_MS. */
+static JsonObject *
+follower_wait(Follower *fl, const gchar *what, LineWanted wanted, gconstpointer data)
+{
+	gint64 deadline = g_get_monotonic_time() + PBM_FIXTURE_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+	for (;;) {
+		gint64 left = (deadline - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
+		JsonObject *o;
+
+		if (left <= 0)
+			fail_msg("no line with %s in %d ms; the last: %s", what,
+			         PBM_FIXTURE_WAIT_MS, fl->last);
+		o = follower_next(fl, (guint)left);
+		if (wanted(o, data))
+			return o;
+	}
+}
+
+/* Signals pbmctl and waits for it: its wait status, with every line it
+ * printed before checked as above and its stderr in *err. */
+static gint
+follower_stop(Follower *fl, gint signum, gchar **err)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	gchar *line;
+
+	if (signum != 0)
+		g_subprocess_send_signal(fl->proc, signum);
+	if (!g_subprocess_wait(fl->proc, NULL, &error))
+		fail_msg("%s", error->message);
+	while ((line = follower_next_line(fl, PBM_FIXTURE_WAIT_MS)) != NULL) {
+		g_queue_push_head(&fl->lines, line);
+		follower_next(fl, PBM_FIXTURE_WAIT_MS);
+	}
+	assert_true(fl->eof);
+	bytes = g_input_stream_read_bytes(g_subprocess_get_stderr_pipe(fl->proc), 65536, NULL,
+	                                  &error);
+	if (bytes == NULL)
+		fail_msg("%s", error->message);
+	*err = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
+	return g_subprocess_get_status(fl->proc);
+}
+
+static gboolean
+follower_running(Follower *fl)
+{
+	return g_subprocess_get_identifier(fl->proc) != NULL;
+}
+
+static int
+follower_teardown(void **state)
+{
+	g_clear_pointer(&running_follower, follower_free);
+	return pbm_fixture_teardown(state);
+}
+
+#define follower_test(test) \
+	cmocka_unit_test_prestate_setup_teardown(test, pbm_fixture_setup, follower_teardown, NULL)
+
+static const gchar *
+string_member(JsonObject *o, const gchar *name)
+{
+	if (!json_object_has_member(o, name))
+		fail_msg("no member \"%s\"", name);
+	return json_object_get_string_member(o, name);
+}
+
+/* The line's session; NULL when it shows none. */
+static JsonObject *
+line_session(JsonObject *o)
+{
+	return json_object_get_null_member(o, "session")
+	               ? NULL
+	               : json_object_get_object_member(o, "session");
+}
+
+static gboolean
+state_is(JsonObject *o, gconstpointer state)
+{
+	return g_str_equal(string_member(o, "state"), state);
+}
+
+static gboolean
+session_running(JsonObject *o, gconstpointer unused)
+{
+	JsonObject *s = line_session(o);
+
+	return s != NULL && state_is(o, "running") && state_is(s, "running");
+}
+
+static gboolean
+progress_beyond(JsonObject *o, gconstpointer progress)
+{
+	JsonObject *s = line_session(o);
+
+	return s != NULL &&
+	       json_object_get_double_member(s, "progress") > *(const gdouble *)progress;
+}
+
+static gboolean
+outcome_is(JsonObject *o, gconstpointer outcome)
+{
+	JsonObject *s = line_session(o);
+
+	return s != NULL && g_str_equal(string_member(s, "outcome"), outcome);
+}
+
+/* The line a status bar shows when pbmd is not on the bus. */
+static void
+assert_no_daemon_line(JsonObject *o)
+{
+	assert_string_equal(string_member(o, "version"), "");
+	assert_int_equal(json_object_get_int_member(o, "panels"), 0);
+	assert_null(line_session(o));
+	assert_string_equal(string_member(o, "text"), "pbmd not running");
+	assert_string_equal(string_member(o, "class"), "no-daemon");
+	assert_contains(string_member(o, "tooltip"), "systemctl start pbmd");
+}
+
+/* From idle through a session stopped, pbmd killed and started again, to
+ * SIGTERM: a line at each change, never the same twice. */
+static void
+test_status_follow(void **state)
+{
+	PbmFixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *err = NULL;
+	Follower *fl;
+	JsonObject *o, *s;
+	gdouble progress;
+	gint status;
+
+	pbm_fixture_spawn(f, NULL);
+	fl = follower_start(f, "status", "--follow", NULL);
+	o = follower_next(fl, PBM_FIXTURE_WAIT_MS);
+	assert_true(state_is(o, "idle"));
+	assert_null(line_session(o));
+	assert_int_equal(json_object_get_int_member(o, "panels"), 1);
+	assert_string_equal(string_member(o, "text"), "idle");
+	assert_string_equal(string_member(o, "class"), "idle");
+	assert_contains(string_member(o, "tooltip"), "idle, 1 panel");
+
+	g_free(pbm_fixture_start(f, "demo", NULL));
+	o = follower_wait(fl, "the session running", session_running, NULL);
+	s = line_session(o);
+	assert_string_equal(string_member(s, "profile"), "demo");
+	assert_string_equal(string_member(s, "outcome"), "");
+	assert_string_equal(string_member(o, "class"), "running");
+	assert_true(g_str_has_prefix(string_member(o, "text"), "demo "));
+	assert_contains(string_member(o, "text"), " left");
+	assert_contains(string_member(o, "tooltip"), "demo: running, step ");
+	/* the demo lights NIR: pbmd warns about the eyes */
+	assert_true(json_array_get_length(json_object_get_array_member(s, "warnings")) > 0);
+	assert_contains(
+	        json_array_get_string_element(json_object_get_array_member(s, "warnings"), 0),
+	        "goggles");
+	assert_contains(string_member(o, "tooltip"), "\nWARNING: goggles");
+	progress = json_object_get_double_member(s, "progress");
+	o = follower_wait(fl, "more progress", progress_beyond, &progress);
+	assert_true(session_running(o, NULL));
+
+	pbm_assert_reply(pbm_fixture_manager(f, "StopSession", NULL, &error));
+	o = follower_wait(fl, "the outcome stopped", outcome_is, "stopped");
+	/* the line waits for pbmd to be idle too, and stays */
+	assert_true(state_is(o, "idle"));
+	assert_true(state_is(line_session(o), "finished"));
+	assert_string_equal(string_member(o, "text"), "demo stopped");
+	assert_string_equal(string_member(o, "class"), "idle");
+
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGKILL, PBM_FIXTURE_WAIT_MS);
+	assert_true(WIFSIGNALED(status));
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	o = follower_wait(fl, "no daemon", state_is, "no-daemon");
+	assert_no_daemon_line(o);
+	assert_true(follower_running(fl));
+
+	/* a new pbmd, with no session */
+	pbm_fixture_spawn(f, NULL);
+	o = follower_wait(fl, "pbmd idle again", state_is, "idle");
+	assert_null(line_session(o));
+	assert_string_equal(string_member(o, "version"), "0.1.0");
+
+	status = follower_stop(fl, SIGTERM, &err);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(err, "");
+}
+
+/* Started before pbmd, it says so and waits; the bus going away ends it
+ * with status 1. */
+static void
+test_status_follow_before_pbmd_and_bus_gone(void **state)
+{
+	PbmFixture *f = *state;
+	g_autofree gchar *err = NULL;
+	Follower *fl = follower_start(f, "status", "--follow", NULL);
+	JsonObject *o = follower_next(fl, PBM_FIXTURE_WAIT_MS);
+	gint status;
+
+	assert_true(state_is(o, "no-daemon"));
+	assert_no_daemon_line(o);
+	pbm_fixture_spawn(f, NULL);
+	o = follower_wait(fl, "pbmd idle", state_is, "idle");
+	assert_string_equal(string_member(o, "version"), "0.1.0");
+
+	/* pbmd stopped as systemd stops it */
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, PBM_FIXTURE_WAIT_MS);
+	assert_true(WIFEXITED(status));
+	g_clear_pointer(&f->daemon, pbm_test_daemon_free);
+	follower_wait(fl, "no daemon", state_is, "no-daemon");
+
+	g_clear_object(&f->client);
+	g_clear_pointer(&f->bus, pbm_test_bus_free);
+	status = follower_stop(fl, 0, &err);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_contains(err, "pbmctl: lost the connection to the message bus");
 }
 
 static void
@@ -598,6 +1007,8 @@ main(void)
 		pbm_fixture_test(test_eye_limit_and_goggles, &bright),
 		pbm_fixture_test(test_ctrl_c_stops, NULL),
 		pbm_fixture_test(test_monitor_and_reload, NULL),
+		follower_test(test_status_follow),
+		follower_test(test_status_follow_before_pbmd_and_bus_gone),
 		pbm_fixture_test(test_daemon_not_running, NULL),
 		pbm_fixture_test(test_not_authorized, &outsiders),
 		pbm_fixture_test(test_error_hints, NULL),

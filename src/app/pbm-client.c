@@ -368,6 +368,27 @@ pbm_client_get_profiles(PbmClient *self)
 }
 
 const gchar *
+pbm_client_profile_title(PbmClient *self, const gchar *name)
+{
+	GVariant *profiles = self->profiles;
+	const gchar *title = NULL;
+	GVariantIter iter;
+	GVariant *p;
+
+	if (profiles == NULL)
+		return name;
+	g_variant_iter_init(&iter, profiles);
+	while (title == NULL && (p = g_variant_iter_next_value(&iter)) != NULL) {
+		const gchar *n = NULL;
+
+		if (g_variant_lookup(p, "name", "&s", &n) && g_strcmp0(n, name) == 0)
+			g_variant_lookup(p, "title", "&s", &title);
+		g_variant_unref(p);
+	}
+	return title != NULL ? title : name;
+}
+
+const gchar *
 pbm_client_get_problem(PbmClient *self)
 {
 	return self->problem;

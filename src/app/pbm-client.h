@@ -29,6 +29,8 @@ PbmDBusSession *pbm_client_get_session(PbmClient *self);
 GVariant *pbm_client_get_session_summary(PbmClient *self);
 /* ListProfiles' reply (aa{sv}), NULL until it came. */
 GVariant *pbm_client_get_profiles(PbmClient *self);
+/* A profile's title as ListProfiles gives it, else name itself. */
+const gchar *pbm_client_profile_title(PbmClient *self, const gchar *name);
 /* Why pbmd cannot be reached, for people; NULL when it can. */
 const gchar *pbm_client_get_problem(PbmClient *self);
 

@@ -49,7 +49,7 @@ day_of(PbmHistoryPage *self, GVariant *row)
 }
 
 static gchar *
-row_text(GVariant *row)
+row_text(PbmHistoryPage *self, GVariant *row)
 {
 	gint64 started = 0;
 	const gchar *profile = "", *outcome = "";
@@ -67,7 +67,8 @@ row_text(GVariant *row)
 	t = g_date_time_new_from_unix_local(started / G_USEC_PER_SEC);
 	time = t != NULL ? g_date_time_format(t, "%H:%M") : g_strdup("?");
 	doses = pbm_app_dose_text(red, nir);
-	return g_strdup_printf("%s %s: %s, %s%s", time, profile,
+	return g_strdup_printf("%s %s: %s, %s%s", time,
+	                       pbm_client_profile_title(self->client, profile),
 	                       *outcome != '\0' ? pbm_app_outcome_word(outcome) : "running", doses,
 	                       goggles ? ", with goggles" : "");
 }
@@ -104,7 +105,7 @@ show_day(PbmHistoryPage *self)
 
 		if (day_of(self, row) != (gint)self->selected)
 			continue;
-		text = row_text(row);
+		text = row_text(self, row);
 		add_list_row(self, text);
 		shown++;
 	}
@@ -279,8 +280,7 @@ static GtkWidget *
 content(PbmHistoryPage *self)
 {
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
-	GtkWidget *legend = gtk_label_new("Bars: red and near-infrared (NIR) dose per day, "
-	                                  "J/cm². Dashed lines: pbmd's daily caps (rolling 24 h).");
+	GtkWidget *legend = gtk_label_new(NULL);
 
 	self->status = pbm_app_value_label("History status", "dim-label");
 	self->chart = pbm_dose_chart_new();
@@ -289,6 +289,11 @@ content(PbmHistoryPage *self)
 	gtk_widget_add_css_class(self->list, "boxed-list");
 	gtk_accessible_update_property(GTK_ACCESSIBLE(self->list), GTK_ACCESSIBLE_PROPERTY_LABEL,
 	                               "Sessions of the day", -1);
+	/* the swatches are the chart's colours (pbm-dose-chart.c) */
+	gtk_label_set_markup(GTK_LABEL(legend),
+	                     "<span foreground=\"#cc2929\">■</span> red and "
+	                     "<span foreground=\"#6b3894\">■</span> near-infrared (NIR) dose "
+	                     "per day, J/cm². Dashed lines: pbmd's daily caps (rolling 24 h).");
 	gtk_label_set_wrap(GTK_LABEL(legend), TRUE);
 	gtk_label_set_xalign(GTK_LABEL(legend), 0.0f);
 	gtk_widget_add_css_class(legend, "dim-label");

@@ -73,28 +73,6 @@ outcome_text(PbmDBusSession *session, GVariant *summary)
 	                       *reason != '\0' ? "." : "");
 }
 
-/* The profile's title as ListProfiles gives it, else its name. */
-static const gchar *
-profile_title(PbmClient *client, const gchar *name)
-{
-	GVariant *profiles = pbm_client_get_profiles(client);
-	const gchar *title = NULL;
-	GVariantIter iter;
-	GVariant *p;
-
-	if (profiles == NULL)
-		return name;
-	g_variant_iter_init(&iter, profiles);
-	while (title == NULL && (p = g_variant_iter_next_value(&iter)) != NULL) {
-		const gchar *n = NULL;
-
-		if (g_variant_lookup(p, "name", "&s", &n) && g_strcmp0(n, name) == 0)
-			g_variant_lookup(p, "title", "&s", &title);
-		g_variant_unref(p);
-	}
-	return title != NULL ? title : name;
-}
-
 static void
 show_nothing(PbmLiveView *self)
 {
@@ -135,7 +113,7 @@ pbm_live_view_update(PbmLiveView *self, PbmClient *client)
 	        summary != NULL || g_strcmp0(pbm_dbus_session_get_state(session), "finished") == 0;
 	title = g_strdup_printf(
 	        "Session: %s",
-	        profile_title(client, or_empty(pbm_dbus_session_get_profile(session))));
+	        pbm_client_profile_title(client, or_empty(pbm_dbus_session_get_profile(session))));
 	adw_preferences_group_set_title(ADW_PREFERENCES_GROUP(self->group), title);
 	step = g_strdup_printf("Step %u of %u: %s", pbm_dbus_session_get_step(session) + 1,
 	                       pbm_dbus_session_get_step_count(session),

@@ -54,8 +54,11 @@ pbm_panel_list_update(GtkWidget *list, GPtrArray *panels, gboolean daemon_up)
 		return;
 	g_object_set_data(G_OBJECT(list), "pbm-placeholder", NULL);
 	pbm_app_list_clear(GTK_LIST_BOX(list));
-	if (!daemon_up)
+	if (!daemon_up) {
+		add_row(list, "Unknown while pbmd is not running.", TRUE);
+		g_object_set_data(G_OBJECT(list), "pbm-placeholder", GINT_TO_POINTER(1));
 		return;
+	}
 	if (panels->len == 0) {
 		add_row(list, "No panel. Plug the panel in and switch it on.", TRUE);
 		g_object_set_data(G_OBJECT(list), "pbm-placeholder", GINT_TO_POINTER(1));

@@ -261,5 +261,7 @@ pbm_profile_list_init(PbmProfileList *self)
 	gtk_widget_add_css_class(self->list, "boxed-list");
 	gtk_accessible_update_property(GTK_ACCESSIBLE(self->list), GTK_ACCESSIBLE_PROPERTY_LABEL,
 	                               "Profiles", -1);
+	gtk_list_box_set_placeholder(GTK_LIST_BOX(self->list),
+	                             gtk_label_new("The profiles show once pbmd answers."));
 	adw_bin_set_child(ADW_BIN(self), self->list);
 }

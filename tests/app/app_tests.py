@@ -332,7 +332,20 @@ def test_keyboard(world):
     world.start_pbmd()
     app = world.start_app().wait_shown()
     app.wait_label("Connection", lambda t: "idle" in t, describe_check="says idle")
+    assert_profiles_listed(world, app)
     window = app.window()
+
+    # no control without a name anywhere: a screen reader would say "button"
+    nameless = []
+    for o, _ in d.walk(window):
+        try:
+            if d.role(o) in d.BUTTON_ROLES and "visible" in d.states(o):
+                n = d.name(o).strip()
+                if not n or re.fullmatch(r"(Gtk|Adw)[A-Z]\w*", n):
+                    nameless.append(f"{d.role(o)} {n!r} (description {d.description(o)!r})")
+        except GLib.Error:
+            continue
+    check(not nameless, "controls without a name: " + "; ".join(nameless))
 
     # every control of the contract: named, and a keyboard can get to it
     for roles, what in named_controls(world) + [(BUTTON, "Previous day"),
@@ -347,18 +360,6 @@ def test_keyboard(world):
     app.find(PROGRESS, "Session progress")
     chart = app.find(("image", "drawing area", "canvas", "filler"), "Daily dose chart")
     check(d.description(chart) != "", "the 'Daily dose chart' has no text summary")
-
-    # no control without a name anywhere: a screen reader would say "button"
-    nameless = []
-    for o, _ in d.walk(window):
-        try:
-            if d.role(o) in d.BUTTON_ROLES and "visible" in d.states(o):
-                n = d.name(o).strip()
-                if not n or re.fullmatch(r"(Gtk|Adw)[A-Z]\w*", n):
-                    nameless.append(f"{d.role(o)} {n!r} (description {d.description(o)!r})")
-        except GLib.Error:
-            continue
-    check(not nameless, "controls without a name: " + "; ".join(nameless))
 
     # Tab reaches every control that can act now, and Space works them
     tracker = FocusTracker()

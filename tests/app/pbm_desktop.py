@@ -513,7 +513,8 @@ class App:
                           f"it said {seen[-1] if seen else None!r}") from None
 
     def states_of(self, roles, what):
-        return states(self.find(roles, what))
+        # callers wait themselves: a short look for the object
+        return states(self.find(roles, what, timeout=1))
 
     def sensitive(self, roles, what):
         return "sensitive" in self.states_of(roles, what)

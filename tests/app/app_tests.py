@@ -303,7 +303,7 @@ def press(keysym):
     Atspi.generate_keyboard_event(keysym, None, Atspi.KeySynthType.SYM)
 
 
-def tab_around(app, tracker, limit=60):
+def tab_around(tracker, limit=60):
     """Tab until focus comes back where it started: the (role, name) of
     every stop, in order."""
     stops = []
@@ -366,7 +366,7 @@ def test_keyboard(world):
     # no window manager: the X server gives the keyboard to the window
     # under the pointer
     app.pointer_move_into()
-    stops = tab_around(app, tracker)
+    stops = tab_around(tracker)
     note("Tab stops on the therapy page: " + "; ".join(f"{r} {n!r}" for r, n in stops))
     names = {n for _, n in stops}
     for roles, what in named_controls(world):
@@ -402,7 +402,7 @@ def test_keyboard(world):
     app.click(TOGGLE, "History")
     wait_for("the History tab selected", lambda: "selected" in app.states_of(TOGGLE, "History"),
              timeout=5)
-    stops = tab_around(app, tracker)
+    stops = tab_around(tracker)
     note("Tab stops with the history page: " + "; ".join(f"{r} {n!r}" for r, n in stops))
     check("Previous day" in {n for _, n in stops}, "Tab never reaches 'Previous day'")
     world.screenshot("history-tab")

@@ -7,6 +7,8 @@
 
 #include "pbm-dbus-error.h"
 
+#include <string.h>
+
 static gchar *
 bus_error_text(const GError *error, const gchar *message)
 {
@@ -28,16 +30,29 @@ bus_error_text(const GError *error, const gchar *message)
 	}
 }
 
+/* pbmd's messages may or may not end a sentence; the app's words follow. */
 static gchar *
-pbmd_error_text(const GError *error, const gchar *message)
+sentence(const gchar *message)
 {
+	gsize n = strlen(message);
+
+	if (n > 0 && strchr(".!?", message[n - 1]) != NULL)
+		return g_strdup(message);
+	return g_strconcat(message, ".", NULL);
+}
+
+static gchar *
+pbmd_error_text(const GError *error, const gchar *raw)
+{
+	g_autofree gchar *message = sentence(raw);
+
 	switch ((PbmDBusError)error->code) {
 	case PBM_DBUS_ERROR_NOT_AUTHORIZED:
 		return g_strdup_printf(
 		        "You may not do this: %s To run sessions, ask whoever administers this "
-		        "computer to add you to the group pbmd-users (then log out and in), or "
-		        "use the app in your own desktop session, where polkit asks for "
-		        "permission.",
+		        "computer to add you to pbmd's control group (pbmd's message names it; "
+		        "then log out and in), or use the app in your own desktop session, "
+		        "where polkit asks for permission.",
 		        message);
 	case PBM_DBUS_ERROR_NO_PANEL:
 		return g_strdup_printf("%s Plug the panel in and switch it on; it shows up "

@@ -17,7 +17,8 @@ pbm_app_value_label(const gchar *what, const gchar *css_class)
 	/* A label's accessible name is its text; the description says what the
 	 * text is. */
 	gtk_accessible_update_property(GTK_ACCESSIBLE(label), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-	                               what, -1);
+	                               what, GTK_ACCESSIBLE_PROPERTY_LABEL, what, -1);
+	g_object_set_data_full(G_OBJECT(label), "pbm-what", g_strdup(what), g_free);
 	return label;
 }
 
@@ -54,8 +55,14 @@ pbm_app_label_set(GtkWidget *label, const gchar *text)
 	const gchar *shown = text != NULL ? text : "";
 
 	/* setting the same text again would still notify screen readers */
+	const gchar *what = g_object_get_data(G_OBJECT(label), "pbm-what");
+
 	if (g_strcmp0(gtk_label_get_text(GTK_LABEL(label)), shown) != 0)
 		gtk_label_set_text(GTK_LABEL(label), shown);
+	/* an empty label would be read by its type name ("GtkLabel") */
+	if (*shown == '\0' && what != NULL)
+		gtk_accessible_update_property(GTK_ACCESSIBLE(label), GTK_ACCESSIBLE_PROPERTY_LABEL,
+		                               what, -1);
 }
 
 void

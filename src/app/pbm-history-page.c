@@ -85,6 +85,8 @@ add_list_row(PbmHistoryPage *self, const gchar *text)
 	gtk_widget_set_margin_start(label, 12);
 	gtk_widget_set_margin_end(label, 12);
 	gtk_list_box_append(GTK_LIST_BOX(self->list), label);
+	/* text to read, not a control: no Tab stop */
+	gtk_widget_set_focusable(gtk_widget_get_parent(label), FALSE);
 }
 
 static void

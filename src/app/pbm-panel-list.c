@@ -22,6 +22,8 @@ add_row(GtkWidget *list, const gchar *text, gboolean problem)
 	if (problem)
 		gtk_widget_add_css_class(label, "warning");
 	gtk_list_box_append(GTK_LIST_BOX(list), label);
+	/* text to read, not a control: no Tab stop */
+	gtk_widget_set_focusable(gtk_widget_get_parent(label), FALSE);
 }
 
 /* Temperatures change every few seconds: rows are kept, so that keyboard

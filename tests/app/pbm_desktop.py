@@ -121,6 +121,10 @@ def text(o):
     """A label's text. GTK 4.8 answers '' to get_text(0, -1): ask for the
     character count first."""
     if not has(o, "Text"):
+        # an empty value label of the app is named by what it shows (its
+        # description), so that a screen reader does not say "GtkLabel"
+        if o.get_description() and name(o) == o.get_description():
+            return ""
         return name(o)
     return Atspi.Text.get_text(o, 0, Atspi.Text.get_character_count(o))
 
@@ -175,10 +179,10 @@ def find_all(root, roles, what=None):
             if role(o) not in roles or "visible" not in states(o):
                 # GTK 4.8 reports "showing" for windows only
                 continue
-            if what is None or name(o) == what:
-                by_name.append(o)
-            elif role(o) == "label" and description(o) == what:
+            if what is not None and role(o) == "label" and description(o) == what:
                 by_description.append(o)
+            elif what is None or name(o) == what:
+                by_name.append(o)
         except GLib.Error:
             continue
     return by_description + by_name

@@ -28,9 +28,12 @@ ALLOWED = {
     'history': [],
     'client': ['common', 'profile', 'protocol'],
     'app': ['common'],
+    # pbm-gadget: the firmware model on a board; profile only for its
+    # libconfig reader (pbm-conf-file.h).
+    'gadget': ['protocol', 'sim', 'common', 'profile'],
 }
 ROOMS = ['common', 'protocol', 'sim', 'panel', 'profile', 'session', 'history', 'daemon',
-         'client', 'app']
+         'client', 'app', 'gadget']
 # Object-file flags that a syntax-only probe must not carry.
 DROP_WITH_ARG = {'-o', '-c', '-MQ', '-MF', '-MT'}
 DROP_ALONE = {'-MD', '-MMD'}

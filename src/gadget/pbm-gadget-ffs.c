@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pbm-gadget-ffs.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <linux/usb/ch9.h>
+#include <linux/usb/functionfs.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pbm-gadget-errors.h"
+
+/* Reports waiting for the host beyond this are dropped, newest first. */
+#define FFS_QUEUE_MAX 32
+/* Larger than any request of the protocol (GET_CHANNELS with 8 channels). */
+#define FFS_CONTROL_MAX 1024
+/* High speed counts bInterval in 2^(n-1) microframes: 7 is 8 ms, the
+ * nearest to the 10 ms of full speed. */
+#define FFS_HS_INTERVAL 7
+
+/* What the writer thread uses, shared with the main thread by reference
+ * count: a writer blocked on a host that never polls outlives the
+ * function object. */
+typedef struct {
+	gint refs;
+	int fd;
+	GAsyncQueue *queue; /* GBytes; an empty one ends the writer */
+	gint writing;       /* inside write(2) */
+} FfsWriter;
+
+struct _PbmGadgetFfs {
+	int ep0;
+	guint ep0_watch;
+	PbmGadgetFfsHandlers handlers;
+	gpointer user_data;
+	PbmGadgetLink link;
+	FfsWriter *writer;
+	GThread *thread;
+};
+
+struct PBM_PACKED ffs_function_descs {
+	struct usb_interface_descriptor intf;
+	struct usb_endpoint_descriptor_no_audio ep;
+};
+
+struct PBM_PACKED ffs_descriptors {
+	struct usb_functionfs_descs_head_v2 header;
+	__le32 fs_count;
+	__le32 hs_count;
+	struct ffs_function_descs fs;
+	struct ffs_function_descs hs;
+};
+
+static struct ffs_function_descs
+function_descs(guint8 interval)
+{
+	return (struct ffs_function_descs){
+		.intf = { .bLength = sizeof(struct usb_interface_descriptor),
+		          .bDescriptorType = USB_DT_INTERFACE,
+		          .bInterfaceNumber = PBM_USB_INTERFACE,
+		          .bNumEndpoints = 1,
+		          .bInterfaceClass = PBM_USB_INTERFACE_CLASS,
+		          .iInterface = 1 },
+		.ep = { .bLength = sizeof(struct usb_endpoint_descriptor_no_audio),
+		        .bDescriptorType = USB_DT_ENDPOINT,
+		        .bEndpointAddress = PBM_USB_EP_REPORT,
+		        .bmAttributes = USB_ENDPOINT_XFER_INT,
+		        .wMaxPacketSize = htole16(PBM_USB_EP_REPORT_MAX_PACKET),
+		        .bInterval = interval },
+	};
+}
+
+static gboolean
+write_all(int fd, const void *buf, gsize len, const gchar *what, const gchar *path, GError **error)
+{
+	ssize_t n = write(fd, buf, len);
+
+	if (n == (ssize_t)len)
+		return TRUE;
+	g_set_error(error, PBM_GADGET_ERROR, PBM_GADGET_ERROR_USB,
+	            "%s: writing the %s: %s; is it a functionfs mount of a function that no "
+	            "other program holds?",
+	            path, what, n < 0 ? g_strerror(errno) : "short write");
+	return FALSE;
+}
+
+static gboolean
+write_descriptors(PbmGadgetFfs *ffs, const gchar *ep0_path, const gchar *name, GError **error)
+{
+	struct ffs_descriptors d = {
+		.header = { .magic = htole32(FUNCTIONFS_DESCRIPTORS_MAGIC_V2),
+		            .length = htole32(sizeof(d)),
+		            .flags = htole32(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC) },
+		.fs_count = htole32(2),
+		.hs_count = htole32(2),
+		.fs = function_descs(PBM_USB_EP_REPORT_INTERVAL_MS),
+		.hs = function_descs(FFS_HS_INTERVAL),
+	};
+	struct usb_functionfs_strings_head head = {
+		.magic = htole32(FUNCTIONFS_STRINGS_MAGIC),
+		.str_count = htole32(1),
+		.lang_count = htole32(1),
+	};
+	guint16 lang = htole16(0x0409); /* en-US */
+	g_autoptr(GByteArray) strings = g_byte_array_new();
+
+	head.length = htole32(sizeof(head) + sizeof(lang) + strlen(name) + 1);
+	g_byte_array_append(strings, (const guint8 *)&head, sizeof(head));
+	g_byte_array_append(strings, (const guint8 *)&lang, sizeof(lang));
+	g_byte_array_append(strings, (const guint8 *)name, (guint)strlen(name) + 1);
+	return write_all(ffs->ep0, &d, sizeof(d), "descriptors", ep0_path, error) &&
+	       write_all(ffs->ep0, strings->data, strings->len, "strings", ep0_path, error);
+}
+
+/* ---- the interrupt IN endpoint ---- */
+
+static void
+writer_unref(FfsWriter *w)
+{
+	if (!g_atomic_int_dec_and_test(&w->refs))
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	g_async_queue_unref(w->queue);
+	g_free(w);
+}
+
+static gpointer
+writer_main(gpointer data)
+{
+	FfsWriter *w = data;
+
+	for (;;) {
+		g_autoptr(GBytes) report = g_async_queue_pop(w->queue);
+		gsize len;
+		const guint8 *buf = g_bytes_get_data(report, &len);
+
+		if (len == 0)
+			break;
+		g_atomic_int_set(&w->writing, 1);
+		/* ESHUTDOWN: the host went away meanwhile; the report is lost,
+		 * as on a real bus. */
+		if (write(w->fd, buf, len) < 0 && errno != ESHUTDOWN && errno != EINTR)
+			g_debug("interrupt endpoint: %s", g_strerror(errno));
+		g_atomic_int_set(&w->writing, 0);
+	}
+	writer_unref(w);
+	return NULL;
+}
+
+void
+pbm_gadget_ffs_send(PbmGadgetFfs *ffs, const guint8 *report, gsize len)
+{
+	if (ffs->link != PBM_GADGET_LINK_UP || len == 0 ||
+	    g_async_queue_length(ffs->writer->queue) >= FFS_QUEUE_MAX)
+		return;
+	g_async_queue_push(ffs->writer->queue, g_bytes_new(report, len));
+}
+
+/* ---- ep0 ---- */
+
+static void
+set_link(PbmGadgetFfs *ffs, PbmGadgetLink link)
+{
+	if (ffs->link == link)
+		return;
+	ffs->link = link;
+	ffs->handlers.link_changed(link, ffs->user_data);
+}
+
+/* FunctionFS stalls a request when the function takes ep0 the wrong way:
+ * a read for an IN request, a write for an OUT one. */
+static void
+stall(PbmGadgetFfs *ffs, gboolean in)
+{
+	if (in)
+		(void)!read(ffs->ep0, NULL, 0);
+	else
+		(void)!write(ffs->ep0, NULL, 0);
+}
+
+static void
+handle_setup(PbmGadgetFfs *ffs, const struct usb_ctrlrequest *req)
+{
+	struct pbm_wire_setup setup = { .request_type = req->bRequestType,
+		                        .request = req->bRequest,
+		                        .value = le16toh(req->wValue),
+		                        .index = le16toh(req->wIndex),
+		                        .length = le16toh(req->wLength) };
+	gboolean in = (setup.request_type & USB_DIR_IN) != 0;
+	guint8 data[FFS_CONTROL_MAX] = { 0 };
+	gsize actual = 0;
+
+	if ((setup.request_type & USB_TYPE_MASK) != USB_TYPE_VENDOR ||
+	    setup.length > sizeof(data)) {
+		stall(ffs, in);
+		return;
+	}
+	if (in) {
+		if (ffs->handlers.control(&setup, data, &actual, ffs->user_data))
+			(void)!write(ffs->ep0, data, actual);
+		else
+			stall(ffs, TRUE);
+		return;
+	}
+	if (setup.length == 0) {
+		if (ffs->handlers.control(&setup, data, &actual, ffs->user_data))
+			(void)!read(ffs->ep0, NULL, 0); /* the status stage */
+		else
+			stall(ffs, FALSE);
+		return;
+	}
+	/* The kernel has acknowledged the data stage already; a refusal is
+	 * only visible through GET_RESULT (protocol 1.1). */
+	if (read(ffs->ep0, data, setup.length) != setup.length) {
+		g_debug("ep0: the data stage of request 0x%02x was cut short", setup.request);
+		return;
+	}
+	(void)ffs->handlers.control(&setup, data, &actual, ffs->user_data);
+}
+
+static void
+handle_event(PbmGadgetFfs *ffs, const struct usb_functionfs_event *ev)
+{
+	switch (ev->type) {
+	case FUNCTIONFS_ENABLE:
+		set_link(ffs, PBM_GADGET_LINK_UP);
+		break;
+	case FUNCTIONFS_RESUME:
+		/* Resumed to where it was suspended from: only a configured
+		 * function gets suspended. */
+		if (ffs->link == PBM_GADGET_LINK_SUSPENDED)
+			set_link(ffs, PBM_GADGET_LINK_UP);
+		break;
+	case FUNCTIONFS_SUSPEND:
+		if (ffs->link == PBM_GADGET_LINK_UP)
+			set_link(ffs, PBM_GADGET_LINK_SUSPENDED);
+		break;
+	case FUNCTIONFS_DISABLE:
+	case FUNCTIONFS_UNBIND:
+	case FUNCTIONFS_BIND:
+		set_link(ffs, PBM_GADGET_LINK_DOWN);
+		break;
+	case FUNCTIONFS_SETUP:
+		handle_setup(ffs, &ev->u.setup);
+		break;
+	default:
+		break;
+	}
+}
+
+static gboolean
+on_ep0(gint fd, GIOCondition condition, gpointer user_data)
+{
+	PbmGadgetFfs *ffs = user_data;
+	struct usb_functionfs_event events[4];
+	ssize_t n = read(fd, events, sizeof(events));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		g_warning("ep0: %s; the USB function is gone",
+		          n < 0 ? g_strerror(errno) : "end of file");
+		ffs->ep0_watch = 0;
+		set_link(ffs, PBM_GADGET_LINK_DOWN);
+		return G_SOURCE_REMOVE;
+	}
+	for (gsize i = 0; i < (gsize)n / sizeof(events[0]); i++)
+		handle_event(ffs, &events[i]);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+open_file(const gchar *dir, const gchar *name, int *fd, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(dir, name, NULL);
+
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	if (*fd >= 0)
+		return TRUE;
+	g_set_error(error, PBM_GADGET_ERROR, PBM_GADGET_ERROR_USB,
+	            "%s: %s; is functionfs mounted there?", path, g_strerror(errno));
+	return FALSE;
+}
+
+PbmGadgetFfs *
+pbm_gadget_ffs_new(const gchar *mount_dir, const gchar *interface_name,
+                   const PbmGadgetFfsHandlers *handlers, gpointer user_data, GError **error)
+{
+	g_autoptr(PbmGadgetFfs) ffs = g_new0(PbmGadgetFfs, 1);
+	g_autofree gchar *ep0_path = g_build_filename(mount_dir, "ep0", NULL);
+
+	ffs->ep0 = -1;
+	ffs->handlers = *handlers;
+	ffs->user_data = user_data;
+	ffs->link = PBM_GADGET_LINK_DOWN;
+	ffs->writer = g_new0(FfsWriter, 1);
+	ffs->writer->refs = 1;
+	ffs->writer->fd = -1;
+	ffs->writer->queue = g_async_queue_new_full((GDestroyNotify)g_bytes_unref);
+	if (!open_file(mount_dir, "ep0", &ffs->ep0, error) ||
+	    !write_descriptors(ffs, ep0_path, interface_name, error) ||
+	    /* ep1 exists once the descriptors are in. */
+	    !open_file(mount_dir, "ep1", &ffs->writer->fd, error))
+		return NULL;
+	g_atomic_int_inc(&ffs->writer->refs);
+	ffs->thread = g_thread_new("pbm-ffs-in", writer_main, ffs->writer);
+	ffs->ep0_watch = g_unix_fd_add(ffs->ep0, G_IO_IN, on_ep0, ffs);
+	return g_steal_pointer(&ffs);
+}
+
+PbmGadgetLink
+pbm_gadget_ffs_link(PbmGadgetFfs *ffs)
+{
+	return ffs->link;
+}
+
+static void
+stop_writer(PbmGadgetFfs *ffs)
+{
+	if (ffs->thread == NULL)
+		return;
+	g_async_queue_push_front(ffs->writer->queue, g_bytes_new(NULL, 0));
+	/* A write the host never collects would block a join for ever: the
+	 * thread keeps its share of the writer and ends with the process. */
+	if (g_atomic_int_get(&ffs->writer->writing))
+		g_thread_unref(ffs->thread);
+	else
+		g_thread_join(ffs->thread);
+	ffs->thread = NULL;
+}
+
+void
+pbm_gadget_ffs_free(PbmGadgetFfs *ffs)
+{
+	if (ffs == NULL)
+		return;
+	if (ffs->ep0_watch != 0)
+		g_source_remove(ffs->ep0_watch);
+	stop_writer(ffs);
+	if (ffs->writer != NULL)
+		writer_unref(ffs->writer);
+	if (ffs->ep0 >= 0)
+		close(ffs->ep0);
+	g_free(ffs);
+}

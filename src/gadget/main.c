@@ -185,8 +185,9 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (opt_check) {
-		g_print("%s: valid: panel %s, %u channels, outputs %s\n", config->path,
+		g_print("%s: valid: panel %s, %u channel%s, outputs %s\n", config->path,
 		        config->model.serial, config->model.channel_count,
+		        config->model.channel_count == 1 ? "" : "s",
 		        config->outputs == PBM_GADGET_OUTPUTS_PWM ? "pwm" : "none");
 		return 0;
 	}

@@ -63,6 +63,12 @@ EXPECTED = [
     ("appdatadir", "applications/org.pbmd.Therapy.desktop", 0o644),
     ("appdatadir", "metainfo/org.pbmd.Therapy.metainfo.xml", 0o644),
     ("appdatadir", "icons/hicolor/scalable/apps/org.pbmd.Therapy.svg", 0o644),
+    # pbm-gadget, the panel controller for boards ("no" when it is not built)
+    ("gadgetsbindir", "pbm-gadget", 0o755),
+    ("gadgetunitdir", "pbm-gadget.service", 0o644),
+    ("gadgetmandir", "man5/pbm-gadget.conf.5", 0o644),
+    ("gadgetmandir", "man8/pbm-gadget.8", 0o644),
+    ("gadgetdatadir", "pbmd/examples/pbm-gadget.conf", 0o644),
 ]
 
 # The panel as tests/umockdev/pbm-mock-panel.c describes it to udev.

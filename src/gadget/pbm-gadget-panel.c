@@ -126,6 +126,15 @@ light_of_model(PbmGadgetPanel *panel)
 }
 
 static gboolean
+model_ramping(PbmGadgetPanel *panel)
+{
+	PbmStatus s;
+
+	pbm_sim_get_status(panel->sim, &s);
+	return (s.flags & PBM_STATUS_RAMPING) != 0;
+}
+
+static gboolean
 light_is_dark(const PbmGadgetLight *light)
 {
 	for (guint i = 0; i < light->channel_count; i++) {
@@ -136,7 +145,7 @@ light_is_dark(const PbmGadgetLight *light)
 }
 
 static void
-log_light(const PbmGadgetLight *light)
+log_light(const PbmGadgetLight *light, gboolean ramping)
 {
 	g_autoptr(GString) levels = g_string_new(NULL);
 
@@ -147,10 +156,12 @@ log_light(const PbmGadgetLight *light)
 	for (guint i = 0; i < light->channel_count; i++)
 		g_string_append_printf(levels, "%s%u", i > 0 ? "," : "", light->level[i]);
 	if (light->pulse_mhz == 0)
-		g_message("light on: levels %s permille, continuous", levels->str);
+		g_message("light on: levels %s permille%s, continuous", levels->str,
+		          ramping ? " and ramping" : "");
 	else
-		g_message("light on: levels %s permille, pulsed at %.3f Hz, duty %u permille",
-		          levels->str, light->pulse_mhz / 1000.0, light->duty);
+		g_message("light on: levels %s permille%s, pulsed at %.3f Hz, duty %u permille",
+		          levels->str, ramping ? " and ramping" : "", light->pulse_mhz / 1000.0,
+		          light->duty);
 }
 
 /* An output the board cannot drive is a fault of the LED string: the
@@ -182,7 +193,7 @@ drive_outputs(PbmGadgetPanel *panel)
 		return;
 	}
 	if (!panel->shown_valid || light_is_dark(&light) != light_is_dark(&panel->shown))
-		log_light(&light);
+		log_light(&light, model_ramping(panel));
 	panel->shown = light;
 	panel->shown_valid = TRUE;
 }
@@ -211,11 +222,9 @@ on_tick(gpointer user_data)
 static void
 schedule(PbmGadgetPanel *panel)
 {
-	PbmStatus s;
 	gint64 next = panel->epoch + (gint64)pbm_sim_next_deadline(panel->sim);
 
-	pbm_sim_get_status(panel->sim, &s);
-	if (s.flags & PBM_STATUS_RAMPING)
+	if (model_ramping(panel))
 		next = MIN(next, pbm_clock_now(panel->clock) + PANEL_RAMP_STEP_US);
 	if (panel->thermometer != NULL || panel->tach != NULL)
 		next = MIN(next, panel->next_sense);

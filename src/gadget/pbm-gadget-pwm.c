@@ -310,12 +310,6 @@ pbm_gadget_pwm_set_dark(PbmGadgetPwm *pwm, GError **error)
 	return write_u64(pwm, "enable", &pwm->enable, 1, TRUE, error);
 }
 
-const gchar *
-pbm_gadget_pwm_get_dir(const PbmGadgetPwm *pwm)
-{
-	return pwm->dir;
-}
-
 void
 pbm_gadget_pwm_free(PbmGadgetPwm *pwm)
 {

@@ -46,8 +46,6 @@ PbmGadgetPwm *pbm_gadget_pwm_open(const PbmGadgetPwmOutput *output, guint64 dark
 gboolean pbm_gadget_pwm_set(PbmGadgetPwm *pwm, guint64 period_ns, guint64 duty_ns, GError **error);
 /* duty_cycle 0, written even if it was already, then enable 1 if needed. */
 gboolean pbm_gadget_pwm_set_dark(PbmGadgetPwm *pwm, GError **error);
-/* "/sys/class/pwm/pwmchip0/pwm1", for messages. */
-const gchar *pbm_gadget_pwm_get_dir(const PbmGadgetPwm *pwm);
 /* Frees; the channel stays exported and as it was (dark, after
  * pbm_gadget_outputs_free()). Unexporting would disable it. */
 void pbm_gadget_pwm_free(PbmGadgetPwm *pwm);

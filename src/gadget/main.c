@@ -68,6 +68,16 @@ on_terminate(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+static void
+on_usb_failed(const GError *error, gpointer user_data)
+{
+	Run *run = user_data;
+
+	g_printerr("pbm-gadget: %s\n", error->message);
+	run->status = EXIT_USB;
+	g_main_loop_quit(run->loop);
+}
+
 static gboolean
 check_name(GError **error)
 {
@@ -108,7 +118,8 @@ parse_options(int *argc, char ***argv, GError **error)
 	return check_name(error);
 }
 
-/* Runs the panel until SIGTERM or SIGINT, or until the USB function dies. */
+/* Runs the panel until SIGTERM or SIGINT, or until the USB function dies
+ * (exit 5, and systemd starts it again). */
 static int
 serve(const PbmGadgetConfig *config)
 {
@@ -140,6 +151,7 @@ serve(const PbmGadgetConfig *config)
 		return EXIT_USB;
 	}
 	pbm_gadget_panel_set_usb(panel, ffs);
+	pbm_gadget_ffs_set_failed_func(ffs, on_usb_failed, &run);
 	g_message("panel %s (%s) on USB device controller %s as %04x:%04x", config->model.serial,
 	          config->model.model, pbm_gadget_configfs_udc(gadget), (guint)PBM_USB_VID,
 	          config->product_id);

@@ -243,6 +243,23 @@ read_band(PbmConfFile *cfg, config_setting_t *ch, PbmChannel *out, GError **erro
 	return FALSE;
 }
 
+/* The protocol's split (pbmd-protocol(7)): red is visible and under the
+ * flicker rules, NIR is not and under the eye rules. */
+static gboolean
+check_band(PbmConfFile *cfg, config_setting_t *ch, const PbmChannel *out, GError **error)
+{
+	gboolean red = out->band == PBM_BAND_RED;
+	guint lo = red ? PBM_WAVELENGTH_MIN_NM : 700, hi = red ? 699 : PBM_WAVELENGTH_MAX_NM;
+
+	if (out->wavelength_nm >= lo && out->wavelength_nm <= hi)
+		return TRUE;
+	pbm_conf_file_error(cfg, config_setting_get_member(ch, "wavelength_nm"), "wavelength_nm",
+	                    PBM_CONFIG_ERROR_INVALID, error,
+	                    "%u nm is not %s light (%u..%u nm); fix the band or the wavelength",
+	                    out->wavelength_nm, red ? "red" : "NIR", lo, hi);
+	return FALSE;
+}
+
 static gboolean
 read_pwm(PbmConfFile *cfg, config_setting_t *ch, gboolean required, PbmGadgetPwmOutput *out,
          GError **error)
@@ -295,6 +312,8 @@ read_channel(PbmConfFile *cfg, config_setting_t *ch, guint i, PbmGadgetConfig *c
 		return FALSE;
 	out->wavelength_nm = (guint16)wavelength;
 	out->max_level = (guint16)max_level;
+	if (!check_band(cfg, ch, out, error))
+		return FALSE;
 	/* The protocol's own rules (band against wavelength, calibration). */
 	if (!pbm_channel_validate(out, i, &invalid)) {
 		pbm_conf_file_error(cfg, ch, "channels", PBM_CONFIG_ERROR_INVALID, error,
@@ -481,6 +500,21 @@ check_lines_distinct(PbmGadgetConfig *c, GError **error)
 	return TRUE;
 }
 
+/* The model's thermal model is a stand-in for tests: real LEDs behind PWM
+ * outputs are protected only by a real sensor. */
+static gboolean
+check_sensor_for_leds(PbmGadgetConfig *c, GError **error)
+{
+	if (c->outputs != PBM_GADGET_OUTPUTS_PWM || c->thermometer == PBM_GADGET_THERMOMETER_FILE)
+		return TRUE;
+	g_set_error(error, PBM_CONFIG_ERROR, PBM_CONFIG_ERROR_MISSING,
+	            "%s: temperature: the pwm backend drives real LEDs and needs the board's "
+	            "temperature sensor: add temperature = { backend = \"file\"; path = "
+	            "\"/sys/class/hwmon/hwmonN/temp1_input\"; };",
+	            c->path);
+	return FALSE;
+}
+
 static gboolean
 check_pwm_distinct(PbmGadgetConfig *c, GError **error)
 {
@@ -522,7 +556,7 @@ pbm_gadget_config_load(const gchar *path, GError **error)
 	    !read_panel(cfg, root, &c->model, error) || !read_channels(cfg, root, c, error) ||
 	    !read_temperature(cfg, root, c, error) || !read_fan(cfg, root, c, error) ||
 	    !read_button(cfg, root, c, error) || !check_lines_distinct(c, error) ||
-	    !check_pwm_distinct(c, error))
+	    !check_pwm_distinct(c, error) || !check_sensor_for_leds(c, error))
 		return NULL;
 	if (c->product == NULL)
 		c->product = g_strdup(c->model.model);

@@ -36,6 +36,8 @@ struct _PbmGadgetFfs {
 	PbmGadgetFfsHandlers handlers;
 	gpointer user_data;
 	PbmGadgetLink link;
+	PbmGadgetFfsFailedFunc failed;
+	gpointer failed_data;
 	FfsWriter *writer;
 	GThread *thread;
 };
@@ -261,10 +263,13 @@ on_ep0(gint fd, GIOCondition condition, gpointer user_data)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
-		g_warning("ep0: %s; the USB function is gone",
-		          n < 0 ? g_strerror(errno) : "end of file");
+		g_autoptr(GError) error = g_error_new(PBM_GADGET_ERROR, PBM_GADGET_ERROR_USB,
+		                                      "ep0: %s; the USB function is gone",
+		                                      n < 0 ? g_strerror(errno) : "end of file");
 		ffs->ep0_watch = 0;
 		set_link(ffs, PBM_GADGET_LINK_DOWN);
+		if (ffs->failed != NULL)
+			ffs->failed(error, ffs->failed_data);
 		return G_SOURCE_REMOVE;
 	}
 	for (gsize i = 0; i < (gsize)n / sizeof(events[0]); i++)
@@ -311,10 +316,11 @@ pbm_gadget_ffs_new(const gchar *mount_dir, const gchar *interface_name,
 	return g_steal_pointer(&ffs);
 }
 
-PbmGadgetLink
-pbm_gadget_ffs_link(PbmGadgetFfs *ffs)
+void
+pbm_gadget_ffs_set_failed_func(PbmGadgetFfs *ffs, PbmGadgetFfsFailedFunc func, gpointer user_data)
 {
-	return ffs->link;
+	ffs->failed = func;
+	ffs->failed_data = user_data;
 }
 
 static void

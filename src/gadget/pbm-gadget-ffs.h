@@ -30,6 +30,10 @@ typedef struct {
 	void (*link_changed)(PbmGadgetLink link, gpointer user_data);
 } PbmGadgetFfsHandlers;
 
+/* ep0 failed: the function is gone for good, and pbm-gadget must start
+ * again (its unit restarts it). */
+typedef void (*PbmGadgetFfsFailedFunc)(const GError *error, gpointer user_data);
+
 typedef struct _PbmGadgetFfs PbmGadgetFfs;
 
 /* mount_dir is where the function's functionfs instance is mounted. */
@@ -39,7 +43,8 @@ PbmGadgetFfs *pbm_gadget_ffs_new(const gchar *mount_dir, const gchar *interface_
 void pbm_gadget_ffs_free(PbmGadgetFfs *ffs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmGadgetFfs, pbm_gadget_ffs_free)
 
-PbmGadgetLink pbm_gadget_ffs_link(PbmGadgetFfs *ffs);
+void pbm_gadget_ffs_set_failed_func(PbmGadgetFfs *ffs, PbmGadgetFfsFailedFunc func,
+                                    gpointer user_data);
 /* Queues one report for the host; dropped (the host sees a gap in the
  * sequence numbers) while no host is configured or too many wait. */
 void pbm_gadget_ffs_send(PbmGadgetFfs *ffs, const guint8 *report, gsize len);

@@ -228,6 +228,11 @@ test_refusals_hardware(void **state)
 	               "panel = { serial = \"D1\"; model = \"x\"; };\n"
 	               "outputs = { backend = \"pwm\"; carrier_hz = 10; };\n" CHANNELS,
 	               2, "carrier_hz");
+	/* Real LEDs are protected by a real sensor, never by the stand-in. */
+	assert_refused(f,
+	               "panel = { serial = \"D1\"; model = \"x\"; };\n"
+	               "outputs = { backend = \"pwm\"; };\n" CHANNELS,
+	               0, "needs the board's temperature sensor");
 	assert_refused(f, MINIMAL "temperature = { backend = \"file\"; };\n", 12, "absolute path");
 	assert_refused(f, MINIMAL "temperature = { backend = \"hwmon0\"; };\n", 12, "use \"file\"");
 	assert_refused(f, MINIMAL "button = { chip = \"gpiochip0\"; };\n", 12, "line");
@@ -265,7 +270,7 @@ test_band_against_wavelength(void **state)
 	               "outputs = { backend = \"none\"; };\n"
 	               "channels = ( { band = \"nir\"; wavelength_nm = 660;"
 	               " calibration = ( { distance_cm = 5.0; irradiance = 1.0; } ); } );\n",
-	               3, "channel 1");
+	               3, "wavelength_nm: 660 nm is not NIR light (700..1100 nm)");
 }
 
 static void

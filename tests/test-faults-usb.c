@@ -619,7 +619,7 @@ test_wrong_protocol_version(void **state)
 		if (lines[i][0] != '\0')
 			print_message("# [pbmd] %s\n", lines[i]);
 	}
-	assert_non_null(strstr(log, "panel speaks protocol 2.0 but pbmd speaks 1.0; update pbmd"));
+	assert_non_null(strstr(log, "panel speaks protocol 2.0 but pbmd speaks 1.1; update pbmd"));
 	/* a panel that speaks v1 is taken at once */
 	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
 	pbm_fixture_plug(f, SERIAL, NULL);

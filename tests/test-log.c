@@ -160,7 +160,7 @@ test_connect(void **state)
 
 	assert_string_equal(r->message_id, PBM_MESSAGE_PANEL_CONNECTED);
 	assert_int_equal(r->level, G_LOG_LEVEL_INFO);
-	assert_non_null(strstr(r->message, "protocol 1.0"));
+	assert_non_null(strstr(r->message, "protocol 1.1"));
 }
 
 static void

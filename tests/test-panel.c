@@ -589,7 +589,7 @@ test_probe_rejects_lies(void **state)
 		probe_canned(t, NULL, &error, &ok);
 		assert_false(ok);
 		assert_panel_error(error, PBM_PANEL_ERROR_VERSION, "2.1");
-		assert_non_null(strstr(error->message, "1.0"));
+		assert_non_null(strstr(error->message, "pbmd speaks 1.1"));
 		g_clear_error(&error);
 	}
 	{

@@ -121,7 +121,7 @@ test_info_version(void **state)
 	assert_false(pbm_info_decode(buf, 2, &out, &error));
 	assert_error(error, PBM_PROTOCOL_ERROR_VERSION);
 	assert_non_null(strstr(error->message, "2.3"));
-	assert_non_null(strstr(error->message, "1.0"));
+	assert_non_null(strstr(error->message, "pbmd speaks 1.1"));
 	g_clear_error(&error);
 
 	buf[0] = 0;
@@ -129,11 +129,14 @@ test_info_version(void **state)
 	assert_error(error, PBM_PROTOCOL_ERROR_VERSION);
 	g_clear_error(&error);
 
-	/* A newer minor of the same major is accepted. */
+	/* A newer minor of the same major is accepted, and so is 1.0. */
 	buf[0] = PBM_PROTOCOL_MAJOR;
 	buf[1] = PBM_PROTOCOL_MINOR + 5;
 	assert_true(pbm_info_decode(buf, sizeof(buf), &out, &error));
 	assert_int_equal(out.proto_minor, PBM_PROTOCOL_MINOR + 5);
+	buf[1] = 0;
+	assert_true(pbm_info_decode(buf, sizeof(buf), &out, &error));
+	assert_int_equal(out.proto_minor, 0);
 }
 
 static void
@@ -599,7 +602,8 @@ test_output_round_trip(void **state)
 
 	assert_true(pbm_output_encode(&in, buf, &error));
 	assert_memory_equal(buf, expected, sizeof(expected));
-	assert_true(pbm_output_decode(buf, sizeof(buf), &out, &error));
+	assert_int_equal(pbm_output_decode_check(buf, sizeof(buf), NULL, 0, &out, &error),
+	                 PBM_RESULT_OK);
 	for (guint i = 0; i < PBM_MAX_CHANNELS; i++)
 		assert_int_equal(out.level[i], in.level[i]);
 	assert_int_equal(out.pulse_mhz, in.pulse_mhz);
@@ -675,12 +679,222 @@ test_output_validation(void **state)
 	{
 		g_autoptr(GError) error = NULL;
 		PbmOutput out;
-		assert_false(pbm_output_decode(buf, 27, &out, &error));
+		assert_int_equal(pbm_output_decode_check(buf, 27, NULL, 0, &out, &error),
+		                 PBM_RESULT_BAD_LENGTH);
 		assert_error(error, PBM_PROTOCOL_ERROR_SHORT);
 		g_clear_error(&error);
-		assert_false(pbm_output_decode(buf, 29, &out, &error));
+		assert_int_equal(pbm_output_decode_check(buf, 29, NULL, 0, &out, &error),
+		                 PBM_RESULT_BAD_LENGTH);
 		assert_error(error, PBM_PROTOCOL_ERROR_LONG);
 	}
+}
+
+/* SET_OUTPUT data written by hand: the encoder refuses what this must hold. */
+static void
+output_bytes(const PbmOutput *o, guint8 buf[sizeof(struct pbm_wire_output)])
+{
+	memset(buf, 0, sizeof(struct pbm_wire_output));
+	for (guint i = 0; i < PBM_MAX_CHANNELS; i++) {
+		buf[2 * i] = o->level[i] & 0xff;
+		buf[2 * i + 1] = o->level[i] >> 8;
+	}
+	for (guint i = 0; i < 4; i++)
+		buf[16 + i] = (o->pulse_mhz >> (8 * i)) & 0xff;
+	buf[20] = o->duty & 0xff;
+	buf[21] = o->duty >> 8;
+	buf[22] = o->ramp_ms & 0xff;
+	buf[23] = o->ramp_ms >> 8;
+	buf[24] = o->session_cap_s & 0xff;
+	buf[25] = o->session_cap_s >> 8;
+}
+
+static enum pbm_result
+output_check(const PbmOutput *o, const PbmChannel *channels, guint count, GError **error)
+{
+	guint8 buf[sizeof(struct pbm_wire_output)];
+	PbmOutput out;
+
+	output_bytes(o, buf);
+	return pbm_output_decode_check(buf, sizeof(buf), channels, count, &out, error);
+}
+
+static void
+expect_refusal_code(const PbmOutput *o, const PbmChannel *channels, guint count,
+                    enum pbm_result want, const gchar *needle)
+{
+	g_autoptr(GError) error = NULL;
+	enum pbm_result got = output_check(o, channels, count, &error);
+
+	if (got != want)
+		fail_msg("expected result %s, got %s (%s)", pbm_result_to_string(want),
+		         pbm_result_to_string(got), error != NULL ? error->message : "no error");
+	assert_error(error, PBM_PROTOCOL_ERROR_RANGE);
+	if (strstr(error->message, needle) == NULL)
+		fail_msg("'%s' does not mention '%s'", error->message, needle);
+	assert_false(pbm_output_validate(o, channels, count, NULL));
+}
+
+/* What a panel answers GET_RESULT with: one code per SET_OUTPUT check, in
+ * the order of pbmd-protocol(7), the same checks pbm_output_validate() makes
+ * for the host. */
+static void
+test_output_check_results(void **state)
+{
+	PbmChannel ch[PBM_MAX_CHANNELS];
+	PbmOutput o = sample_output(), out;
+	guint8 buf[sizeof(struct pbm_wire_output) + 1] = { 0 };
+	g_autoptr(GError) error = NULL;
+
+	sample_channels(ch);
+	ch[1].max_level = 500;
+	assert_int_equal(output_check(&o, ch, 2, NULL), PBM_RESULT_LEVEL);
+	o.level[1] = 500;
+	assert_int_equal(output_check(&o, ch, 2, &error), PBM_RESULT_OK);
+	assert_null(error);
+
+	o.level[0] = 1001;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_LEVEL, "1001");
+	o = sample_output();
+	o.level[1] = 501;
+	expect_refusal_code(&o, ch, 2, PBM_RESULT_LEVEL, "cap of 500");
+	o = sample_output();
+	o.level[1] = 500;
+	o.level[2] = 1;
+	expect_refusal_code(&o, ch, 2, PBM_RESULT_NO_CHANNEL, "only 2 channels");
+	o = sample_output();
+	o.pulse_mhz = PBM_PULSE_MIN_MHZ - 1;
+	o.duty = 500;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_PULSE, "pulse frequency");
+	o.pulse_mhz = PBM_PULSE_MAX_MHZ + 1;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_PULSE, "pulse frequency");
+	o.pulse_mhz = 40000;
+	o.duty = 0;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_DUTY, "duty");
+	o.duty = PBM_DUTY_MAX + 1;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_DUTY, "duty");
+	o = sample_output();
+	o.duty = 999; /* continuous light is full duty */
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_DUTY, "continuous");
+	o = sample_output();
+	o.ramp_ms = PBM_RAMP_MAX_MS + 1;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_RAMP, "ramp");
+	o = sample_output();
+	o.session_cap_s = 0;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_SESSION_CAP, "session cap");
+	o.session_cap_s = PBM_SESSION_CAP_MAX_S + 1;
+	expect_refusal_code(&o, NULL, 0, PBM_RESULT_SESSION_CAP, "session cap");
+	/* the first failed check is the one reported */
+	o.level[0] = 1001;
+	assert_int_equal(output_check(&o, NULL, 0, NULL), PBM_RESULT_LEVEL);
+
+	/* decoding: the length first, then the checks with the channel table */
+	o = sample_output();
+	o.level[1] = 501;
+	assert_true(pbm_output_encode(&o, buf, NULL));
+	assert_int_equal(pbm_output_decode_check(buf, 27, ch, 2, &out, &error),
+	                 PBM_RESULT_BAD_LENGTH);
+	assert_error(error, PBM_PROTOCOL_ERROR_SHORT);
+	g_clear_error(&error);
+	assert_int_equal(pbm_output_decode_check(buf, 29, ch, 2, &out, &error),
+	                 PBM_RESULT_BAD_LENGTH);
+	assert_error(error, PBM_PROTOCOL_ERROR_LONG);
+	g_clear_error(&error);
+	assert_int_equal(pbm_output_decode_check(buf, 28, ch, 2, &out, &error), PBM_RESULT_LEVEL);
+	g_clear_error(&error);
+	/* without the table the same bytes are a valid request */
+	assert_int_equal(pbm_output_decode_check(buf, 28, NULL, 0, &out, &error), PBM_RESULT_OK);
+	assert_int_equal(out.level[1], 501);
+}
+
+/* ---- result ---- */
+
+static void
+test_result_round_trip(void **state)
+{
+	PbmResult in = { .request = PBM_REQ_SET_OUTPUT,
+		         .result = PBM_RESULT_WATCHDOG,
+		         .count = 513 };
+	PbmResult out;
+	guint8 buf[sizeof(struct pbm_wire_result)];
+	/* set-output, refused for the watchdog, the 513th since power-up */
+	const guint8 expected[8] = { 0x10, 9, 0x01, 0x02, 0, 0, 0, 0 };
+	g_autoptr(GError) error = NULL;
+
+	assert_true(pbm_result_encode(&in, buf, &error));
+	assert_memory_equal(buf, expected, sizeof(expected));
+	assert_true(pbm_result_decode(buf, sizeof(buf), PBM_REQ_SET_OUTPUT, &out, &error));
+	assert_null(error);
+	assert_int_equal(out.request, PBM_REQ_SET_OUTPUT);
+	assert_int_equal(out.result, PBM_RESULT_WATCHDOG);
+	assert_int_equal(out.count, 513);
+
+	/* none received yet */
+	in = (PbmResult){ .request = PBM_REQ_HEARTBEAT };
+	assert_true(pbm_result_encode(&in, buf, &error));
+	assert_true(pbm_result_decode(buf, sizeof(buf), PBM_REQ_HEARTBEAT, &out, &error));
+	assert_int_equal(out.count, 0);
+	assert_int_equal(out.result, PBM_RESULT_OK);
+
+	/* the count skips 0 when it wraps, so 0 always means none */
+	assert_int_equal(pbm_result_count_next(0), 1);
+	assert_int_equal(pbm_result_count_next(1), 2);
+	assert_int_equal(pbm_result_count_next(G_MAXUINT16 - 1), G_MAXUINT16);
+	assert_int_equal(pbm_result_count_next(G_MAXUINT16), 1);
+}
+
+static void
+test_result_malformed(void **state)
+{
+	PbmResult r = { .request = PBM_REQ_SET_OUTPUT, .result = PBM_RESULT_FAULT, .count = 7 };
+	PbmResult out = { 0 };
+	guint8 good[sizeof(struct pbm_wire_result) + 1] = { 0 }, buf[sizeof(good)];
+	g_autoptr(GError) error = NULL;
+
+	assert_true(pbm_result_encode(&r, good, NULL));
+	assert_false(pbm_result_decode(good, 7, PBM_REQ_SET_OUTPUT, &out, &error));
+	assert_error(error, PBM_PROTOCOL_ERROR_SHORT);
+	g_clear_error(&error);
+	assert_false(pbm_result_decode(good, 9, PBM_REQ_SET_OUTPUT, &out, &error));
+	assert_error(error, PBM_PROTOCOL_ERROR_LONG);
+	g_clear_error(&error);
+	assert_false(pbm_result_decode(good, 0, PBM_REQ_SET_OUTPUT, &out, &error));
+	assert_error(error, PBM_PROTOCOL_ERROR_SHORT);
+	g_clear_error(&error);
+
+	/* an answer about another request than the one asked */
+	assert_false(pbm_result_decode(good, 8, PBM_REQ_HEARTBEAT, &out, &error));
+	assert_error(error, PBM_PROTOCOL_ERROR_FORMAT);
+	assert_non_null(strstr(error->message, "set-output"));
+	assert_non_null(strstr(error->message, "heartbeat"));
+	g_clear_error(&error);
+
+	/* a refusal of a request that never came */
+	memcpy(buf, good, sizeof(buf));
+	buf[2] = buf[3] = 0;
+	assert_false(pbm_result_decode(buf, 8, PBM_REQ_SET_OUTPUT, &out, &error));
+	assert_error(error, PBM_PROTOCOL_ERROR_FORMAT);
+	g_clear_error(&error);
+	r.count = 0;
+	assert_false(pbm_result_encode(&r, buf, &error));
+	assert_error(error, PBM_PROTOCOL_ERROR_FORMAT);
+	g_clear_error(&error);
+
+	/* reserved bytes are ignored; a code from a newer panel is kept: it is
+	 * still a refusal, named by number */
+	memcpy(buf, good, sizeof(buf));
+	buf[1] = 200;
+	memset(buf + 4, 0xff, 4);
+	assert_true(pbm_result_decode(buf, 8, PBM_REQ_SET_OUTPUT, &out, &error));
+	assert_int_equal(out.result, 200);
+	assert_int_equal(out.count, 7);
+	assert_null(pbm_result_to_string(200));
+	assert_non_null(strstr(pbm_result_describe(200), "unknown"));
+	/* out is untouched by a refused reply */
+	out.count = 4242;
+	buf[1] = 1;
+	buf[2] = buf[3] = 0;
+	assert_false(pbm_result_decode(buf, 8, PBM_REQ_SET_OUTPUT, &out, NULL));
+	assert_int_equal(out.count, 4242);
 }
 
 static void
@@ -696,6 +910,26 @@ test_describe(void **state)
 	assert_string_equal(pbm_request_to_string(PBM_REQ_HEARTBEAT), "heartbeat");
 	assert_string_equal(pbm_request_to_string(0x77), "unknown");
 	assert_string_equal(pbm_band_to_string(PBM_BAND_NIR), "nir");
+	/* 1.1 */
+	assert_string_equal(pbm_request_to_string(PBM_REQ_GET_RESULT), "get-result");
+	assert_string_equal(pbm_fault_to_string(PBM_FAULT_SENSOR), "sensor");
+	{
+		g_autofree gchar *all = pbm_faults_describe(PBM_FAULT_KNOWN_MASK | (1u << 4));
+		assert_string_equal(all, "over-temperature,fan-stall,led-string,sensor,bit-4");
+	}
+	/* every known result has a name and a phrase of its own */
+	for (guint r = 0; r <= PBM_RESULT_KNOWN_MAX; r++) {
+		assert_non_null(pbm_result_to_string((guint8)r));
+		assert_null(strstr(pbm_result_describe((guint8)r), "unknown"));
+		for (guint q = 0; q < r; q++) {
+			assert_string_not_equal(pbm_result_to_string((guint8)r),
+			                        pbm_result_to_string((guint8)q));
+			assert_string_not_equal(pbm_result_describe((guint8)r),
+			                        pbm_result_describe((guint8)q));
+		}
+	}
+	assert_string_equal(pbm_result_to_string(PBM_RESULT_WATCHDOG), "watchdog");
+	assert_null(pbm_result_to_string(PBM_RESULT_KNOWN_MAX + 1));
 }
 
 /* Every decoder, fed random bytes of every length up to twice its message
@@ -719,6 +953,7 @@ test_hostile_bytes(void **state)
 			PbmStatus s;
 			PbmReport r;
 			PbmOutput o;
+			PbmResult res;
 			GError *e = NULL;
 
 			for (gsize k = 0; k < len; k++)
@@ -745,9 +980,17 @@ test_hostile_bytes(void **state)
 				guint8 again[sizeof(struct pbm_wire_report)];
 				assert_true(pbm_report_encode(&r, again, NULL));
 			}
-			if (!pbm_output_decode(exact, len, &o, &e)) {
+			if (pbm_output_decode_check(exact, len, NULL, 0, &o, &e) != PBM_RESULT_OK) {
 				assert_non_null(e);
 				g_clear_error(&e);
+			}
+			if (!pbm_result_decode(exact, len, len > 0 ? exact[0] : 0, &res, &e)) {
+				assert_non_null(e);
+				g_clear_error(&e);
+			} else {
+				guint8 again[sizeof(struct pbm_wire_result)];
+				assert_true(pbm_result_encode(&res, again, NULL));
+				assert_memory_equal(again, exact, 4);
 			}
 		}
 	}
@@ -800,6 +1043,9 @@ main(void)
 		cmocka_unit_test(test_report_malformed),
 		cmocka_unit_test(test_output_round_trip),
 		cmocka_unit_test(test_output_validation),
+		cmocka_unit_test(test_output_check_results),
+		cmocka_unit_test(test_result_round_trip),
+		cmocka_unit_test(test_result_malformed),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_hostile_bytes),
 	};

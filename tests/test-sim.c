@@ -573,6 +573,93 @@ test_fan_stall(void **state)
 	light(sim, 500, 500, 60);
 }
 
+/* A board's sensor replaces the thermal model: derating and the latch follow
+ * the measurement, and light no longer warms the board by itself. */
+static void
+test_measured_temperature(void **state)
+{
+	g_autoptr(PbmSim) sim = sim_new();
+	GError *error = NULL;
+
+	pbm_sim_set_measured_temperature(sim, 25.0);
+	light(sim, 1000, 1000, 3600);
+	run_fed(sim, S(20 * 60));
+	assert_true(pbm_sim_get_temperature(sim) == 25.0);
+	assert_int_equal(status_of(sim).derate, 1000);
+
+	pbm_sim_set_measured_temperature(sim, 47.5);
+	assert_true(drain_events(sim, NULL) & PBM_EVENT_DERATE_START);
+	assert_int_equal(status_of(sim).derate, 500);
+	assert_true(pbm_sim_is_lit(sim));
+
+	pbm_sim_set_measured_temperature(sim, 55.0);
+	assert_true(drain_events(sim, NULL) & PBM_EVENT_FAULT);
+	assert_false(pbm_sim_is_lit(sim));
+	assert_true(status_of(sim).faults & PBM_FAULT_OVER_TEMP);
+	assert_true(ctl_out(sim, PBM_REQ_CLEAR_FAULT, 0, &error));
+	assert_true(status_of(sim).faults & PBM_FAULT_OVER_TEMP);
+
+	pbm_sim_set_measured_temperature(sim, 30.0);
+	assert_true(ctl_out(sim, PBM_REQ_CLEAR_FAULT, 0, &error));
+	assert_int_equal(status_of(sim).faults, 0);
+}
+
+/* A tachometer replaces the ideal fan: the firmware asks for the fan when
+ * lit, and a commanded fan that reads 0 rpm for 2 s is a stall. */
+static void
+test_measured_fan(void **state)
+{
+	g_autoptr(PbmSim) sim = sim_new();
+	GError *error = NULL;
+
+	pbm_sim_set_measured_fan_rpm(sim, 0);
+	assert_false(pbm_sim_fan_commanded(sim));
+	run_unfed(sim, S(5));
+	assert_int_equal(status_of(sim).faults, 0);
+
+	light(sim, 500, 500, 600);
+	assert_true(pbm_sim_fan_commanded(sim));
+	pbm_sim_set_measured_fan_rpm(sim, 2400);
+	run_fed(sim, S(5));
+	assert_int_equal(status_of(sim).fan_rpm, 2400);
+	assert_true(pbm_sim_is_lit(sim));
+
+	pbm_sim_set_measured_fan_rpm(sim, 0);
+	run_fed(sim, MS(1990));
+	assert_true(pbm_sim_is_lit(sim));
+	assert_true(run_fed(sim, MS(20)) & PBM_EVENT_FAULT);
+	assert_false(pbm_sim_is_lit(sim));
+	assert_true(status_of(sim).faults & PBM_FAULT_FAN_STALL);
+
+	assert_true(ctl_out(sim, PBM_REQ_CLEAR_FAULT, 0, &error));
+	assert_int_equal(status_of(sim).faults, 0);
+}
+
+static void
+test_sensor_failure(void **state)
+{
+	g_autoptr(PbmSim) sim = sim_new();
+	GError *error = NULL;
+
+	pbm_sim_set_measured_temperature(sim, 25.0);
+	light(sim, 500, 500, 600);
+	drain_events(sim, NULL);
+	pbm_sim_set_sensor_failed(sim, TRUE);
+	assert_true(drain_events(sim, NULL) & PBM_EVENT_FAULT);
+	assert_false(pbm_sim_is_lit(sim));
+	assert_true(status_of(sim).faults & PBM_FAULT_SENSOR);
+	assert_true(ctl_out(sim, PBM_REQ_CLEAR_FAULT, 0, &error));
+	assert_true(status_of(sim).faults & PBM_FAULT_SENSOR);
+	heartbeat(sim, 3000);
+	assert_stall(set_output(sim, 100, 0, 60, 0, &error), &error, NULL);
+	g_clear_error(&error);
+
+	pbm_sim_set_sensor_failed(sim, FALSE);
+	assert_true(ctl_out(sim, PBM_REQ_CLEAR_FAULT, 0, &error));
+	assert_int_equal(status_of(sim).faults, 0);
+	light(sim, 100, 0, 60);
+}
+
 static void
 test_led_string_fault(void **state)
 {
@@ -708,6 +795,281 @@ test_reset(void **state)
 	assert_true(pbm_report_decode(buf, sizeof(buf), &r, NULL));
 	assert_int_equal(r.seq, 0);
 	assert_true(r.events & PBM_EVENT_RESET);
+}
+
+/* ---- 1.1: GET_RESULT ---- */
+
+static PbmResult
+result_of(PbmSim *sim, guint8 request)
+{
+	guint8 buf[64];
+	gsize actual = 0;
+	PbmResult r;
+	g_autoptr(GError) error = NULL;
+
+	if (!ctl(sim, PBM_REQTYPE_IN, PBM_REQ_GET_RESULT, request, buf, sizeof(buf), &actual,
+	         &error))
+		fail_msg("get-result %s: %s", pbm_request_to_string(request), error->message);
+	/* asked for more, the reply is exactly the struct */
+	assert_int_equal(actual, sizeof(struct pbm_wire_result));
+	if (!pbm_result_decode(buf, actual, request, &r, &error))
+		fail_msg("model sent an invalid result: %s", error->message);
+	return r;
+}
+
+/* The request was refused with a STALL and GET_RESULT says why: result,
+ * one more of its kind counted. */
+static void
+expect_result(PbmSim *sim, gboolean ok, GError **errorp, guint8 request, enum pbm_result want,
+              guint16 *count)
+{
+	PbmResult r = result_of(sim, request);
+
+	if (want == PBM_RESULT_OK) {
+		if (!ok)
+			fail_msg("%s refused: %s", pbm_request_to_string(request),
+			         (*errorp)->message);
+	} else {
+		assert_stall(ok, errorp, NULL);
+		g_clear_error(errorp);
+	}
+	if (r.result != want)
+		fail_msg("%s: result %u (%s), expected %s", pbm_request_to_string(request),
+		         r.result, pbm_result_to_string(r.result), pbm_result_to_string(want));
+	*count = pbm_result_count_next(*count);
+	assert_int_equal(r.count, *count);
+}
+
+static gboolean
+set_output_bytes(PbmSim *sim, const PbmOutput *o, guint16 value, guint16 len, GError **error)
+{
+	guint8 buf[sizeof(struct pbm_wire_output) + 1] = { 0 };
+
+	/* the encoder refuses what the model must refuse: write it by hand */
+	for (guint i = 0; i < PBM_MAX_CHANNELS; i++) {
+		buf[2 * i] = o->level[i] & 0xff;
+		buf[2 * i + 1] = o->level[i] >> 8;
+	}
+	for (guint i = 0; i < 4; i++)
+		buf[16 + i] = (o->pulse_mhz >> (8 * i)) & 0xff;
+	buf[20] = o->duty & 0xff;
+	buf[21] = o->duty >> 8;
+	buf[22] = o->ramp_ms & 0xff;
+	buf[23] = o->ramp_ms >> 8;
+	buf[24] = o->session_cap_s & 0xff;
+	buf[25] = o->session_cap_s >> 8;
+	return ctl(sim, PBM_REQTYPE_OUT, PBM_REQ_SET_OUTPUT, value, buf, len, NULL, error);
+}
+
+/* Every reason the model refuses SET_OUTPUT, each reported to GET_RESULT as
+ * its own code, and still a STALL (umockdev and usbredir hosts see that). */
+static void
+test_set_output_results(void **state)
+{
+	PbmSimConfig config;
+	g_autoptr(PbmSim) sim = NULL;
+	GError *error = NULL;
+	const PbmOutput good = { .level = { 300, 300 }, .duty = 1000, .session_cap_s = 60 };
+	PbmOutput o;
+	guint16 count = 0;
+	gboolean ok;
+
+	pbm_sim_config_init(&config, "RESULTS");
+	config.channels[1].max_level = 400;
+	config.max_session_s = 600;
+	sim = pbm_sim_new(&config, NULL);
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).count, 0);
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).result, PBM_RESULT_OK);
+
+	ok = set_output_bytes(sim, &good, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_WATCHDOG, &count);
+	heartbeat(sim, 3000);
+	ok = set_output_bytes(sim, &good, 1, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_BAD_VALUE, &count);
+	ok = set_output_bytes(sim, &good, 0, sizeof(struct pbm_wire_output) - 1, &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_BAD_LENGTH, &count);
+	ok = set_output_bytes(sim, &good, 0, sizeof(struct pbm_wire_output) + 1, &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_BAD_LENGTH, &count);
+	o = good;
+	o.level[0] = 1001;
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_LEVEL, &count);
+	o = good;
+	o.level[1] = 401; /* above the channel's cap */
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_LEVEL, &count);
+	o = good;
+	o.level[2] = 1;
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_NO_CHANNEL, &count);
+	o = good;
+	o.pulse_mhz = PBM_PULSE_MIN_MHZ - 1;
+	o.duty = 500;
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_PULSE, &count);
+	o.pulse_mhz = 10000;
+	o.duty = 0;
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_DUTY, &count);
+	o = good;
+	o.ramp_ms = PBM_RAMP_MAX_MS + 1;
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_RAMP, &count);
+	o = good;
+	o.session_cap_s = 0;
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_SESSION_CAP, &count);
+	o.session_cap_s = 601; /* above this panel's max_session_s */
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_SESSION_CAP, &count);
+	assert_false(pbm_sim_is_lit(sim));
+
+	ok = set_output_bytes(sim, &good, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_OK, &count);
+	assert_true(pbm_sim_is_lit(sim));
+	/* heartbeats in between do not hide the result of the last set-output */
+	heartbeat(sim, 3000);
+	heartbeat(sim, 3000);
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).count, count);
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).result, PBM_RESULT_OK);
+	assert_int_equal(result_of(sim, PBM_REQ_HEARTBEAT).count, 3);
+
+	pbm_sim_set_led_string_fault(sim, 0, TRUE);
+	assert_true(status_of(sim).faults & PBM_FAULT_LED_STRING);
+	ok = set_output_bytes(sim, &good, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_FAULT, &count);
+	/* switching off is accepted in a fault */
+	o = (PbmOutput){ .duty = 1000 };
+	ok = set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &error);
+	expect_result(sim, ok, &error, PBM_REQ_SET_OUTPUT, PBM_RESULT_OK, &count);
+}
+
+/* The other OUT requests: every refusal is BAD_VALUE or BAD_LENGTH, each
+ * kind counted on its own. */
+static void
+test_other_results(void **state)
+{
+	g_autoptr(PbmSim) sim = sim_new();
+	guint8 data[4] = { 0 };
+	GError *error = NULL;
+	guint16 heartbeats = 0, offs = 0, clears = 0, identifies = 0;
+	gboolean ok;
+
+	ok = ctl_out(sim, PBM_REQ_HEARTBEAT, 499, &error);
+	expect_result(sim, ok, &error, PBM_REQ_HEARTBEAT, PBM_RESULT_BAD_VALUE, &heartbeats);
+	ok = ctl(sim, PBM_REQTYPE_OUT, PBM_REQ_HEARTBEAT, 3000, data, sizeof(data), NULL, &error);
+	expect_result(sim, ok, &error, PBM_REQ_HEARTBEAT, PBM_RESULT_BAD_LENGTH, &heartbeats);
+	ok = ctl_out(sim, PBM_REQ_HEARTBEAT, 3000, &error);
+	expect_result(sim, ok, &error, PBM_REQ_HEARTBEAT, PBM_RESULT_OK, &heartbeats);
+	ok = ctl_out(sim, PBM_REQ_ALL_OFF, 1, &error);
+	expect_result(sim, ok, &error, PBM_REQ_ALL_OFF, PBM_RESULT_BAD_VALUE, &offs);
+	ok = ctl_out(sim, PBM_REQ_ALL_OFF, 0, &error);
+	expect_result(sim, ok, &error, PBM_REQ_ALL_OFF, PBM_RESULT_OK, &offs);
+	ok = ctl_out(sim, PBM_REQ_CLEAR_FAULT, 7, &error);
+	expect_result(sim, ok, &error, PBM_REQ_CLEAR_FAULT, PBM_RESULT_BAD_VALUE, &clears);
+	ok = ctl(sim, PBM_REQTYPE_OUT, PBM_REQ_CLEAR_FAULT, 0, data, 1, NULL, &error);
+	expect_result(sim, ok, &error, PBM_REQ_CLEAR_FAULT, PBM_RESULT_BAD_LENGTH, &clears);
+	ok = ctl_out(sim, PBM_REQ_IDENTIFY, 0, &error);
+	expect_result(sim, ok, &error, PBM_REQ_IDENTIFY, PBM_RESULT_BAD_VALUE, &identifies);
+	ok = ctl_out(sim, PBM_REQ_IDENTIFY, PBM_IDENTIFY_MAX_S + 1, &error);
+	expect_result(sim, ok, &error, PBM_REQ_IDENTIFY, PBM_RESULT_BAD_VALUE, &identifies);
+	ok = ctl_out(sim, PBM_REQ_IDENTIFY, 5, &error);
+	expect_result(sim, ok, &error, PBM_REQ_IDENTIFY, PBM_RESULT_OK, &identifies);
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).count, 0);
+
+	/* a power cycle forgets every count */
+	pbm_sim_reset(sim);
+	assert_int_equal(result_of(sim, PBM_REQ_HEARTBEAT).count, 0);
+	assert_int_equal(result_of(sim, PBM_REQ_IDENTIFY).count, 0);
+
+	/* the count wraps from 65535 to 1: 0 stays "none since power-up" */
+	for (guint i = 0; i < G_MAXUINT16; i++)
+		assert_true(ctl_out(sim, PBM_REQ_ALL_OFF, 0, NULL));
+	assert_int_equal(result_of(sim, PBM_REQ_ALL_OFF).count, G_MAXUINT16);
+	assert_true(ctl_out(sim, PBM_REQ_ALL_OFF, 0, NULL));
+	assert_int_equal(result_of(sim, PBM_REQ_ALL_OFF).count, 1);
+}
+
+static void
+test_get_result_requests(void **state)
+{
+	g_autoptr(PbmSim) sim = sim_new();
+	guint8 buf[64] = { 0 };
+	gsize actual = 0;
+	GError *error = NULL;
+	const guint16 bad_values[] = {
+		0,    PBM_REQ_GET_INFO,           PBM_REQ_GET_STATUS, PBM_REQ_GET_RESULT,
+		0x7f, 0x0100 | PBM_REQ_SET_OUTPUT
+	};
+
+	/* only the OUT requests the panel knows can be asked about */
+	for (guint i = 0; i < G_N_ELEMENTS(bad_values); i++) {
+		assert_stall(ctl(sim, PBM_REQTYPE_IN, PBM_REQ_GET_RESULT, bad_values[i], buf,
+		                 sizeof(buf), NULL, &error),
+		             &error, "wValue");
+		g_clear_error(&error);
+	}
+	assert_stall(ctl(sim, PBM_REQTYPE_IN, PBM_REQ_GET_RESULT, PBM_REQ_SET_OUTPUT, buf, 7, NULL,
+	                 &error),
+	             &error, "wLength");
+	g_clear_error(&error);
+	assert_stall(ctl(sim, PBM_REQTYPE_OUT, PBM_REQ_GET_RESULT, PBM_REQ_SET_OUTPUT, NULL, 0,
+	                 NULL, &error),
+	             &error, "unknown");
+	g_clear_error(&error);
+	assert_true(ctl(sim, PBM_REQTYPE_IN, PBM_REQ_GET_RESULT, PBM_REQ_SET_OUTPUT, buf, 8,
+	                &actual, &error));
+	assert_int_equal(actual, 8);
+
+	/* an unknown OUT request is not counted anywhere; asking counts nothing */
+	assert_false(ctl(sim, PBM_REQTYPE_OUT, 0x7f, 0, NULL, 0, NULL, NULL));
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).count, 0);
+	light(sim, 100, 100, 60);
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).count, 1);
+	assert_int_equal(result_of(sim, PBM_REQ_SET_OUTPUT).count, 1);
+}
+
+/* A model configured as a 1.0 panel: what a 1.1 host must still drive. */
+static void
+test_protocol_1_0(void **state)
+{
+	PbmSimConfig config;
+	g_autoptr(PbmSim) sim = NULL;
+	g_autoptr(GError) error = NULL;
+	GError *stall = NULL;
+	guint8 buf[128];
+	gsize actual = 0;
+	PbmInfo info;
+
+	pbm_sim_config_init(&config, "OLD10");
+	assert_int_equal(config.protocol_minor, PBM_PROTOCOL_MINOR);
+	config.protocol_minor = 0;
+	sim = pbm_sim_new(&config, &error);
+	assert_non_null(sim);
+	assert_true(
+	        ctl(sim, PBM_REQTYPE_IN, PBM_REQ_GET_INFO, 0, buf, sizeof(buf), &actual, &error));
+	assert_true(pbm_info_decode(buf, actual, &info, &error));
+	assert_int_equal(info.proto_major, 1);
+	assert_int_equal(info.proto_minor, 0);
+	assert_stall(ctl(sim, PBM_REQTYPE_IN, PBM_REQ_GET_RESULT, PBM_REQ_SET_OUTPUT, buf,
+	                 sizeof(buf), NULL, &stall),
+	             &stall, "unknown");
+	g_clear_error(&stall);
+	light(sim, 500, 500, 60);
+	{
+		const PbmOutput o = { .level = { 1001 }, .duty = 1000, .session_cap_s = 60 };
+		assert_stall(set_output_bytes(sim, &o, 0, sizeof(struct pbm_wire_output), &stall),
+		             &stall, "1001");
+		g_clear_error(&stall);
+	}
+	assert_true(pbm_sim_is_lit(sim));
+
+	/* a model cannot speak a minor version newer than itself */
+	g_clear_pointer(&sim, pbm_sim_free);
+	config.protocol_minor = PBM_PROTOCOL_MINOR + 1;
+	assert_null(pbm_sim_new(&config, &error));
+	assert_true(g_error_matches(error, PBM_SIM_ERROR, PBM_SIM_ERROR_CONFIG));
+	assert_non_null(strstr(error->message, "protocol 1.2"));
 }
 
 static void
@@ -868,6 +1230,9 @@ main(void)
 		cmocka_unit_test(test_power_on_dark),
 		cmocka_unit_test(test_get_info_and_channels),
 		cmocka_unit_test(test_bad_requests_stall),
+		cmocka_unit_test(test_measured_temperature),
+		cmocka_unit_test(test_measured_fan),
+		cmocka_unit_test(test_sensor_failure),
 		cmocka_unit_test(test_no_light_without_watchdog),
 		cmocka_unit_test(test_watchdog_expiry),
 		cmocka_unit_test(test_session_cap),
@@ -885,6 +1250,10 @@ main(void)
 		cmocka_unit_test(test_next_deadline),
 		cmocka_unit_test(test_identify),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_set_output_results),
+		cmocka_unit_test(test_other_results),
+		cmocka_unit_test(test_get_result_requests),
+		cmocka_unit_test(test_protocol_1_0),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_models),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * pbmd panel wire protocol, version 1.0.
+ * pbmd panel wire protocol, version 1.1.
  *
  * This header is the single source of truth for the protocol between the
  * host (pbmd) and the panel firmware. It depends on nothing but the C
@@ -10,14 +10,19 @@
  * All multi-byte fields are little-endian. Structs are packed; their sizes
  * are part of the protocol and asserted below. A change of any size, field
  * meaning or request semantics bumps PBM_PROTOCOL_MAJOR; a minor bump may
- * only add requests, fault bits or event bits.
+ * only add requests, fault bits, event bits or result codes.
+ *
+ * 1.1 adds GET_RESULT and PBM_FAULT_SENSOR. A Linux USB gadget (FunctionFS)
+ * acknowledges the data stage of an OUT request before the firmware sees
+ * the data, so it cannot STALL a SET_OUTPUT it refuses: the host asks
+ * GET_RESULT instead.
  */
 #pragma once
 
 #include <stdint.h>
 
 #define PBM_PROTOCOL_MAJOR 1
-#define PBM_PROTOCOL_MINOR 0
+#define PBM_PROTOCOL_MINOR 1
 
 /* USB identity. 0x1209 is the pid.codes open-source vendor id. The product id
  * is this project's default and not yet registered; the daemon matches the
@@ -42,12 +47,33 @@ enum pbm_request {
 	PBM_REQ_GET_INFO = 0x01,     /* IN, reply struct pbm_wire_info */
 	PBM_REQ_GET_CHANNELS = 0x02, /* IN, reply header + count channels */
 	PBM_REQ_GET_STATUS = 0x03,   /* IN, reply struct pbm_wire_status */
+	PBM_REQ_GET_RESULT = 0x04,   /* 1.1: IN, wValue = OUT bRequest; struct pbm_wire_result */
 	PBM_REQ_SET_OUTPUT = 0x10,   /* OUT, data struct pbm_wire_output */
 	PBM_REQ_ALL_OFF = 0x11,      /* OUT, no data; also disarms the watchdog */
 	PBM_REQ_HEARTBEAT = 0x12,    /* OUT, no data; wValue = timeout in ms */
 	PBM_REQ_CLEAR_FAULT = 0x13,  /* OUT, no data */
 	PBM_REQ_IDENTIFY = 0x14,     /* OUT, no data; wValue = seconds */
 };
+
+/* Results of OUT requests (struct pbm_wire_result.result): whether the panel
+ * applied the latest request of a kind and, if not, the first check it
+ * failed. A 1.1 panel still STALLs what it refuses when its USB stack lets
+ * it, and records the result either way. A later minor version may add
+ * codes: a host treats every code but PBM_RESULT_OK as a refusal. */
+enum pbm_result {
+	PBM_RESULT_OK = 0,          /* accepted and applied */
+	PBM_RESULT_BAD_LENGTH = 1,  /* wLength is not the size of the request's data */
+	PBM_RESULT_BAD_VALUE = 2,   /* wValue outside the request's range */
+	PBM_RESULT_LEVEL = 3,       /* a level above 1000 or its channel's max_level */
+	PBM_RESULT_NO_CHANNEL = 4,  /* a level above 0 on a channel the panel lacks */
+	PBM_RESULT_PULSE = 5,       /* pulse_mhz neither 0 nor 1 Hz..10 kHz */
+	PBM_RESULT_DUTY = 6,        /* duty not 1000 when continuous, not 1..1000 pulsed */
+	PBM_RESULT_RAMP = 7,        /* ramp_ms above PBM_RAMP_MAX_MS */
+	PBM_RESULT_SESSION_CAP = 8, /* lit with session_cap_s 0 or above max_session_s */
+	PBM_RESULT_WATCHDOG = 9,    /* lit while the watchdog is not armed */
+	PBM_RESULT_FAULT = 10,      /* lit while a fault is latched */
+};
+#define PBM_RESULT_KNOWN_MAX PBM_RESULT_FAULT
 
 /* Limits. */
 #define PBM_MAX_CHANNELS 8
@@ -88,8 +114,9 @@ enum pbm_fault {
 	PBM_FAULT_OVER_TEMP = 1u << 0,  /* board reached t_max */
 	PBM_FAULT_FAN_STALL = 1u << 1,  /* fan commanded on, not turning for 2 s */
 	PBM_FAULT_LED_STRING = 1u << 2, /* over-current on an LED string */
+	PBM_FAULT_SENSOR = 1u << 3,     /* 1.1: temperature sensor or tachometer unreadable */
 };
-#define PBM_FAULT_KNOWN_MASK 0x7u
+#define PBM_FAULT_KNOWN_MASK 0xfu
 
 /* Event bits (struct pbm_wire_report.events): what happened since the
  * previous report. A report carrying events is sent at once. */
@@ -202,13 +229,25 @@ struct PBM_PACKED pbm_wire_report {
 	struct pbm_wire_status status; /* 8 */
 };
 
-/* SET_OUTPUT data. Refused (STALL) when: a level exceeds its channel's
- * max_level or is non-zero on a channel that does not exist; pulse_mhz is
- * neither 0 nor within [PBM_PULSE_MIN_MHZ, PBM_PULSE_MAX_MHZ]; duty is 0 or
- * above 1000 while pulsed; ramp_ms exceeds PBM_RAMP_MAX_MS; and, when any
- * level is non-zero: the watchdog is not armed, a fault is latched, or
- * session_cap_s is 0 or above the advertised max_session_s. All levels zero
- * is the same as ALL_OFF without disarming the watchdog. */
+/* GET_RESULT reply: the latest OUT request with bRequest `request` (the
+ * wValue of GET_RESULT). count is how many of them the panel received since
+ * power-up, refused ones included; it goes from 65535 to 1, so that 0 always
+ * means none yet, and then result is PBM_RESULT_OK. */
+struct PBM_PACKED pbm_wire_result {
+	uint8_t request;   /* 0: bRequest asked about */
+	uint8_t result;    /* 1: enum pbm_result */
+	uint16_t count;    /* 2: requests of that kind since power-up */
+	uint32_t reserved; /* 4 */
+};
+
+/* SET_OUTPUT data. Refused (STALL, and from 1.1 a result other than OK)
+ * when: a level exceeds its channel's max_level or is non-zero on a channel
+ * that does not exist; pulse_mhz is neither 0 nor within [PBM_PULSE_MIN_MHZ,
+ * PBM_PULSE_MAX_MHZ]; duty is 0 or above 1000 while pulsed; ramp_ms exceeds
+ * PBM_RAMP_MAX_MS; and, when any level is non-zero: the watchdog is not
+ * armed, a fault is latched, or session_cap_s is 0 or above the advertised
+ * max_session_s. All levels zero is the same as ALL_OFF without disarming
+ * the watchdog. */
 struct PBM_PACKED pbm_wire_output {
 	uint16_t level[PBM_MAX_CHANNELS]; /* 0: permille */
 	uint32_t pulse_mhz;               /* 16: 0 = continuous */
@@ -228,6 +267,7 @@ _Static_assert(sizeof(struct pbm_wire_report) == 52, "report size");
 _Static_assert(sizeof(struct pbm_wire_report) <= PBM_USB_EP_REPORT_MAX_PACKET,
                "a report fits one interrupt packet");
 _Static_assert(sizeof(struct pbm_wire_output) == 28, "output size");
+_Static_assert(sizeof(struct pbm_wire_result) == 8, "result size");
 
 #define PBM_CHANNELS_REPLY_SIZE(count) \
 	(sizeof(struct pbm_wire_channels_header) + (count) * sizeof(struct pbm_wire_channel))

@@ -573,7 +573,7 @@ pbm_output_is_lit(const PbmOutput *output)
 	return FALSE;
 }
 
-static gboolean
+static enum pbm_result
 output_check_channels(const PbmOutput *o, const PbmChannel *channels, guint count, GError **error)
 {
 	for (guint i = 0; i < PBM_MAX_CHANNELS; i++) {
@@ -582,51 +582,73 @@ output_check_channels(const PbmOutput *o, const PbmChannel *channels, guint coun
 			            "channel %u level is %u permille but the panel has only %u "
 			            "channels",
 			            i, o->level[i], count);
-			return FALSE;
+			return PBM_RESULT_NO_CHANNEL;
 		}
 		if (i < count && o->level[i] > channels[i].max_level) {
 			g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_RANGE,
 			            "channel %u level is %u permille, above the channel's cap of "
 			            "%u",
 			            i, o->level[i], channels[i].max_level);
-			return FALSE;
+			return PBM_RESULT_LEVEL;
 		}
 	}
-	return TRUE;
+	return PBM_RESULT_OK;
+}
+
+/* The checks of pbm_output_validate(), in the order of pbmd-protocol(7),
+ * naming the first that fails as a panel reports it to GET_RESULT. */
+static enum pbm_result
+output_check(const PbmOutput *o, const PbmChannel *channels, guint channel_count, GError **error)
+{
+	if (!levels_validate(o->level, error))
+		return PBM_RESULT_LEVEL;
+	if (o->pulse_mhz != 0 && !check_range("pulse frequency (mHz)", o->pulse_mhz,
+	                                      PBM_PULSE_MIN_MHZ, PBM_PULSE_MAX_MHZ, error))
+		return PBM_RESULT_PULSE;
+	if (!pulse_validate(o->pulse_mhz, o->duty, error))
+		return PBM_RESULT_DUTY;
+	if (!check_range("ramp (ms)", o->ramp_ms, 0, PBM_RAMP_MAX_MS, error))
+		return PBM_RESULT_RAMP;
+	if (pbm_output_is_lit(o) &&
+	    !check_range("session cap (s)", o->session_cap_s, 1, PBM_SESSION_CAP_MAX_S, error))
+		return PBM_RESULT_SESSION_CAP;
+	if (channels == NULL)
+		return PBM_RESULT_OK;
+	return output_check_channels(o, channels, channel_count, error);
 }
 
 gboolean
 pbm_output_validate(const PbmOutput *o, const PbmChannel *channels, guint channel_count,
                     GError **error)
 {
-	if (!levels_validate(o->level, error) || !pulse_validate(o->pulse_mhz, o->duty, error) ||
-	    !check_range("ramp (ms)", o->ramp_ms, 0, PBM_RAMP_MAX_MS, error))
-		return FALSE;
-	if (pbm_output_is_lit(o) &&
-	    !check_range("session cap (s)", o->session_cap_s, 1, PBM_SESSION_CAP_MAX_S, error))
-		return FALSE;
-	if (channels != NULL && !output_check_channels(o, channels, channel_count, error))
-		return FALSE;
-	return TRUE;
+	return output_check(o, channels, channel_count, error) == PBM_RESULT_OK;
 }
 
-gboolean
-pbm_output_decode(const guint8 *buf, gsize len, PbmOutput *out, GError **error)
+static void
+output_read(const guint8 *buf, PbmOutput *o)
+{
+	for (guint i = 0; i < PBM_MAX_CHANNELS; i++)
+		o->level[i] = get_u16(buf, offsetof(struct pbm_wire_output, level) + 2 * i);
+	o->pulse_mhz = get_u32(buf, offsetof(struct pbm_wire_output, pulse_mhz));
+	o->duty = get_u16(buf, offsetof(struct pbm_wire_output, duty));
+	o->ramp_ms = get_u16(buf, offsetof(struct pbm_wire_output, ramp_ms));
+	o->session_cap_s = get_u16(buf, offsetof(struct pbm_wire_output, session_cap_s));
+}
+
+enum pbm_result
+pbm_output_decode_check(const guint8 *buf, gsize len, const PbmChannel *channels,
+                        guint channel_count, PbmOutput *out, GError **error)
 {
 	PbmOutput o = { 0 };
+	enum pbm_result result;
 
 	if (!check_length("output request", len, sizeof(struct pbm_wire_output), error))
-		return FALSE;
-	for (guint i = 0; i < PBM_MAX_CHANNELS; i++)
-		o.level[i] = get_u16(buf, offsetof(struct pbm_wire_output, level) + 2 * i);
-	o.pulse_mhz = get_u32(buf, offsetof(struct pbm_wire_output, pulse_mhz));
-	o.duty = get_u16(buf, offsetof(struct pbm_wire_output, duty));
-	o.ramp_ms = get_u16(buf, offsetof(struct pbm_wire_output, ramp_ms));
-	o.session_cap_s = get_u16(buf, offsetof(struct pbm_wire_output, session_cap_s));
-	if (!pbm_output_validate(&o, NULL, 0, error))
-		return FALSE;
-	*out = o;
-	return TRUE;
+		return PBM_RESULT_BAD_LENGTH;
+	output_read(buf, &o);
+	result = output_check(&o, channels, channel_count, error);
+	if (result == PBM_RESULT_OK)
+		*out = o;
+	return result;
 }
 
 gboolean
@@ -644,6 +666,62 @@ pbm_output_encode(const PbmOutput *o, guint8 buf[sizeof(struct pbm_wire_output)]
 	return TRUE;
 }
 
+/* ---- result ---- */
+
+static gboolean
+result_validate(const PbmResult *r, GError **error)
+{
+	/* A result without a request to be the result of would be invented. */
+	if (r->count == 0 && r->result != PBM_RESULT_OK) {
+		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_FORMAT,
+		            "result of %s is %u but the panel counts none received",
+		            pbm_request_to_string(r->request), r->result);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+pbm_result_decode(const guint8 *buf, gsize len, guint8 request, PbmResult *out, GError **error)
+{
+	PbmResult r;
+
+	if (!check_length("command result", len, sizeof(struct pbm_wire_result), error))
+		return FALSE;
+	r.request = buf[offsetof(struct pbm_wire_result, request)];
+	r.result = buf[offsetof(struct pbm_wire_result, result)];
+	r.count = get_u16(buf, offsetof(struct pbm_wire_result, count));
+	if (r.request != request) {
+		g_set_error(error, PBM_PROTOCOL_ERROR, PBM_PROTOCOL_ERROR_FORMAT,
+		            "command result is about request 0x%02x (%s) but 0x%02x (%s) was asked",
+		            r.request, pbm_request_to_string(r.request), request,
+		            pbm_request_to_string(request));
+		return FALSE;
+	}
+	if (!result_validate(&r, error))
+		return FALSE;
+	*out = r;
+	return TRUE;
+}
+
+gboolean
+pbm_result_encode(const PbmResult *r, guint8 buf[sizeof(struct pbm_wire_result)], GError **error)
+{
+	if (!result_validate(r, error))
+		return FALSE;
+	memset(buf, 0, sizeof(struct pbm_wire_result));
+	buf[offsetof(struct pbm_wire_result, request)] = r->request;
+	buf[offsetof(struct pbm_wire_result, result)] = r->result;
+	put_u16(buf, offsetof(struct pbm_wire_result, count), r->count);
+	return TRUE;
+}
+
+guint16
+pbm_result_count_next(guint16 count)
+{
+	return count == G_MAXUINT16 ? 1 : count + 1;
+}
+
 /* ---- names ---- */
 
 const gchar *
@@ -656,6 +734,8 @@ pbm_request_to_string(guint8 request)
 		return "get-channels";
 	case PBM_REQ_GET_STATUS:
 		return "get-status";
+	case PBM_REQ_GET_RESULT:
+		return "get-result";
 	case PBM_REQ_SET_OUTPUT:
 		return "set-output";
 	case PBM_REQ_ALL_OFF:
@@ -694,6 +774,8 @@ pbm_fault_to_string(guint32 fault_bit)
 		return "fan-stall";
 	case PBM_FAULT_LED_STRING:
 		return "led-string";
+	case PBM_FAULT_SENSOR:
+		return "sensor";
 	default:
 		return NULL;
 	}
@@ -734,6 +816,68 @@ pbm_watchdog_state_to_string(enum pbm_watchdog_state state)
 		return "expired";
 	default:
 		return "unknown";
+	}
+}
+
+const gchar *
+pbm_result_to_string(guint8 result)
+{
+	switch (result) {
+	case PBM_RESULT_OK:
+		return "ok";
+	case PBM_RESULT_BAD_LENGTH:
+		return "bad-length";
+	case PBM_RESULT_BAD_VALUE:
+		return "bad-value";
+	case PBM_RESULT_LEVEL:
+		return "level";
+	case PBM_RESULT_NO_CHANNEL:
+		return "no-channel";
+	case PBM_RESULT_PULSE:
+		return "pulse";
+	case PBM_RESULT_DUTY:
+		return "duty";
+	case PBM_RESULT_RAMP:
+		return "ramp";
+	case PBM_RESULT_SESSION_CAP:
+		return "session-cap";
+	case PBM_RESULT_WATCHDOG:
+		return "watchdog";
+	case PBM_RESULT_FAULT:
+		return "fault";
+	default:
+		return NULL;
+	}
+}
+
+const gchar *
+pbm_result_describe(guint8 result)
+{
+	switch (result) {
+	case PBM_RESULT_OK:
+		return "it was accepted";
+	case PBM_RESULT_BAD_LENGTH:
+		return "the request's data had the wrong length";
+	case PBM_RESULT_BAD_VALUE:
+		return "the request's wValue was out of range";
+	case PBM_RESULT_LEVEL:
+		return "a level was above 1000 permille or above its channel's cap";
+	case PBM_RESULT_NO_CHANNEL:
+		return "a level was set on a channel the panel does not have";
+	case PBM_RESULT_PULSE:
+		return "the pulse frequency was out of range";
+	case PBM_RESULT_DUTY:
+		return "the duty cycle was out of range";
+	case PBM_RESULT_RAMP:
+		return "the ramp was longer than the panel allows";
+	case PBM_RESULT_SESSION_CAP:
+		return "the session cap was 0 or above the panel's limit";
+	case PBM_RESULT_WATCHDOG:
+		return "its watchdog was not armed: no heartbeat came in time";
+	case PBM_RESULT_FAULT:
+		return "a fault is latched on the panel";
+	default:
+		return "a reason unknown to pbmd";
 	}
 }
 

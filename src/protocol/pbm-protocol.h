@@ -83,6 +83,14 @@ typedef struct {
 	guint16 session_cap_s;
 } PbmOutput;
 
+/* GET_RESULT reply. result is a guint8, not the enum: a newer panel may
+ * send a code this host does not know, which is still a refusal. */
+typedef struct {
+	guint8 request;
+	guint8 result;
+	guint16 count;
+} PbmResult;
+
 gboolean pbm_info_decode(const guint8 *buf, gsize len, PbmInfo *out, GError **error);
 gboolean pbm_info_encode(const PbmInfo *info, guint8 buf[sizeof(struct pbm_wire_info)],
                          GError **error);
@@ -106,10 +114,24 @@ gboolean pbm_report_encode(const PbmReport *report, guint8 buf[sizeof(struct pbm
  * is not NULL, against the channel table (level caps, channel count). */
 gboolean pbm_output_validate(const PbmOutput *output, const PbmChannel *channels,
                              guint channel_count, GError **error);
-gboolean pbm_output_decode(const guint8 *buf, gsize len, PbmOutput *out, GError **error);
+/* Decodes SET_OUTPUT data as a panel does: the length, the same checks as
+ * pbm_output_validate() in the order of pbmd-protocol(7), and the channel
+ * table unless channels is NULL. Returns the first check that fails as the
+ * panel reports it to GET_RESULT, PBM_RESULT_OK (and *out) when none. */
+enum pbm_result pbm_output_decode_check(const guint8 *buf, gsize len, const PbmChannel *channels,
+                                        guint channel_count, PbmOutput *out, GError **error);
 gboolean pbm_output_encode(const PbmOutput *output, guint8 buf[sizeof(struct pbm_wire_output)],
                            GError **error);
 gboolean pbm_output_is_lit(const PbmOutput *output);
+
+/* A GET_RESULT reply about request (the wValue that was sent): a reply about
+ * another request is malformed. */
+gboolean pbm_result_decode(const guint8 *buf, gsize len, guint8 request, PbmResult *out,
+                           GError **error);
+gboolean pbm_result_encode(const PbmResult *result, guint8 buf[sizeof(struct pbm_wire_result)],
+                           GError **error);
+/* The count after count: +1, from 65535 on to 1 (0 means none received). */
+guint16 pbm_result_count_next(guint16 count);
 
 /* Irradiance in mW/cm2 at full level and distance_mm, linearly interpolated
  * between calibration points; outside the table, the nearest point (a
@@ -121,6 +143,12 @@ const gchar *pbm_band_to_string(enum pbm_band band);
 /* Names of single bits; NULL for unknown bits. */
 const gchar *pbm_fault_to_string(guint32 fault_bit);
 const gchar *pbm_watchdog_state_to_string(enum pbm_watchdog_state state);
+/* "watchdog" for PBM_RESULT_WATCHDOG; NULL for codes this host does not know. */
+const gchar *pbm_result_to_string(guint8 result);
+/* Why a panel refused, as a phrase for messages: "its watchdog was not
+ * armed: no heartbeat came in time"; for an unknown code, "a reason unknown
+ * to pbmd". */
+const gchar *pbm_result_describe(guint8 result);
 /* "over-temp,fan-stall" or "none"; unknown bits as "bit-N". */
 gchar *pbm_faults_describe(guint32 faults);
 gchar *pbm_events_describe(guint16 events);

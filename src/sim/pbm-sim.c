@@ -14,6 +14,17 @@ G_DEFINE_QUARK(pbm-sim-error-quark, pbm_sim_error)
 #define SIM_TICK_US 10000
 #define SIM_FAN_STALL_RPM 300
 
+/* The OUT requests the model knows, each with a result for GET_RESULT. */
+static const guint8 sim_out_requests[] = { PBM_REQ_SET_OUTPUT, PBM_REQ_ALL_OFF, PBM_REQ_HEARTBEAT,
+	                                   PBM_REQ_CLEAR_FAULT, PBM_REQ_IDENTIFY };
+#define SIM_OUT_REQUESTS G_N_ELEMENTS(sim_out_requests)
+
+/* The latest of one kind of OUT request. */
+typedef struct {
+	enum pbm_result result;
+	guint16 count; /* since power-up; 0 = none */
+} SimResult;
+
 struct _PbmSim {
 	PbmSimConfig config;
 	PbmInfo info;
@@ -36,6 +47,12 @@ struct _PbmSim {
 
 	gdouble temperature;
 	gdouble ambient;
+	/* On a real board a sensor and a tachometer replace the thermal model
+	 * and the ideal fan. */
+	gboolean temperature_measured;
+	gboolean fan_measured;
+	guint16 fan_measured_rpm;
+	gboolean sensor_failed;
 	gboolean derating;
 	gboolean fan_stalled;
 	gboolean fan_stalling; /* commanded on but not turning since fan_stall_since */
@@ -43,6 +60,8 @@ struct _PbmSim {
 	guint32 led_faulty; /* injected per-channel over-current */
 	guint32 faults;
 	guint64 identify_until;
+
+	SimResult results[SIM_OUT_REQUESTS];
 
 	guint16 seq;
 	guint16 pending_events;
@@ -152,6 +171,7 @@ config_from_model(PbmSimConfig *c, const gchar *serial, const SimModel *m)
 	c->conductance_fan_w_k = m->conductance_fan_w_k;
 	c->conductance_still_w_k = m->conductance_still_w_k;
 	c->fan_rpm = m->fan_rpm;
+	c->protocol_minor = PBM_PROTOCOL_MINOR;
 }
 
 void
@@ -184,7 +204,7 @@ config_check(const PbmSimConfig *c, PbmInfo *info, GError **error)
 
 	*info = (PbmInfo){
 		.proto_major = PBM_PROTOCOL_MAJOR,
-		.proto_minor = PBM_PROTOCOL_MINOR,
+		.proto_minor = c->protocol_minor,
 		.channel_count = (guint8)MIN(c->channel_count, 255u),
 		.max_session_s = c->max_session_s,
 		.t_derate_dc = c->t_derate_dc,
@@ -201,6 +221,13 @@ config_check(const PbmSimConfig *c, PbmInfo *info, GError **error)
 	for (guint i = 0; i < c->channel_count; i++) {
 		if (!pbm_channel_validate(&c->channels[i], i, error))
 			goto fail;
+	}
+	if (c->protocol_minor > PBM_PROTOCOL_MINOR) {
+		g_set_error(error, PBM_SIM_ERROR, PBM_SIM_ERROR_CONFIG,
+		            "virtual panel configuration: protocol 1.%u is newer than the model's "
+		            "1.%u",
+		            c->protocol_minor, (guint)PBM_PROTOCOL_MINOR);
+		return FALSE;
 	}
 	if (c->heat_capacity_j_k <= 0 || c->conductance_fan_w_k <= 0 ||
 	    c->conductance_still_w_k <= 0) {
@@ -267,6 +294,8 @@ fan_commanded(const PbmSim *sim)
 static guint16
 fan_rpm_now(const PbmSim *sim)
 {
+	if (sim->fan_measured)
+		return sim->fan_measured_rpm;
 	return fan_commanded(sim) && !sim->fan_stalled ? sim->config.fan_rpm : 0;
 }
 
@@ -408,6 +437,8 @@ thermal_step(PbmSim *sim, guint64 dt_us)
 	gdouble power = 0.0, derate = derate_now(sim) / 1000.0, g;
 	gdouble duty = sim->pulse_mhz == 0 ? 1.0 : sim->duty / 1000.0;
 
+	if (sim->temperature_measured)
+		return;
 	for (guint i = 0; i < sim->config.channel_count; i++)
 		power += sim->config.heat_w[i] * level_now(sim, i) / 1000.0 * derate * duty;
 	g = fan_rpm_now(sim) > SIM_FAN_STALL_RPM ? sim->config.conductance_fan_w_k
@@ -521,6 +552,16 @@ pbm_sim_now(const PbmSim *sim)
 
 /* ---- requests ---- */
 
+static void set_stall(GError **error, const gchar *format, va_list args) G_GNUC_PRINTF(2, 0);
+
+static void
+set_stall(GError **error, const gchar *format, va_list args)
+{
+	g_autofree gchar *msg = g_strdup_vprintf(format, args);
+
+	g_set_error_literal(error, PBM_SIM_ERROR, PBM_SIM_ERROR_STALL, msg);
+}
+
 static gboolean stall(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
@@ -529,10 +570,24 @@ stall(GError **error, const gchar *format, ...)
 	va_list args;
 
 	va_start(args, format);
-	g_autofree gchar *msg = g_strdup_vprintf(format, args);
+	set_stall(error, format, args);
 	va_end(args);
-	g_set_error_literal(error, PBM_SIM_ERROR, PBM_SIM_ERROR_STALL, msg);
 	return FALSE;
+}
+
+/* A refused OUT request: STALL, and the result GET_RESULT reports. */
+static enum pbm_result refuse(GError **error, enum pbm_result result, const gchar *format, ...)
+        G_GNUC_PRINTF(3, 4);
+
+static enum pbm_result
+refuse(GError **error, enum pbm_result result, const gchar *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	set_stall(error, format, args);
+	va_end(args);
+	return result;
 }
 
 static gboolean
@@ -582,26 +637,25 @@ handle_get_status(PbmSim *sim, guint8 *data, gsize room, gsize *actual, GError *
 	return reply(data, room, buf, sizeof(buf), actual, error);
 }
 
-static gboolean
+static enum pbm_result
 output_allowed(PbmSim *sim, const PbmOutput *o, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-
-	if (!pbm_output_validate(o, sim->config.channels, sim->config.channel_count, &local))
-		return stall(error, "set-output: %s", local->message);
 	if (!pbm_output_is_lit(o))
-		return TRUE;
+		return PBM_RESULT_OK;
 	if (sim->watchdog != PBM_WATCHDOG_ARMED)
-		return stall(error, "set-output: the watchdog is %s; send a heartbeat first",
-		             pbm_watchdog_state_to_string(sim->watchdog));
+		return refuse(error, PBM_RESULT_WATCHDOG,
+		              "set-output: the watchdog is %s; send a heartbeat first",
+		              pbm_watchdog_state_to_string(sim->watchdog));
 	if (sim->faults != 0) {
 		g_autofree gchar *f = pbm_faults_describe(sim->faults);
-		return stall(error, "set-output: fault latched (%s); clear it first", f);
+		return refuse(error, PBM_RESULT_FAULT,
+		              "set-output: fault latched (%s); clear it first", f);
 	}
 	if (o->session_cap_s > sim->config.max_session_s)
-		return stall(error, "set-output: session cap %u s is above the panel's %u s",
-		             o->session_cap_s, sim->config.max_session_s);
-	return TRUE;
+		return refuse(error, PBM_RESULT_SESSION_CAP,
+		              "set-output: session cap %u s is above the panel's %u s",
+		              o->session_cap_s, sim->config.max_session_s);
+	return PBM_RESULT_OK;
 }
 
 static void
@@ -630,29 +684,35 @@ apply_output(PbmSim *sim, const PbmOutput *o)
 	check_led_strings(sim);
 }
 
-static gboolean
-handle_set_output(PbmSim *sim, const guint8 *data, gsize len, GError **error)
+static enum pbm_result
+handle_set_output(PbmSim *sim, guint16 value, const guint8 *data, gsize len, GError **error)
 {
 	g_autoptr(GError) local = NULL;
+	enum pbm_result result;
 	PbmOutput o;
 
-	if (!pbm_output_decode(data, len, &o, &local))
-		return stall(error, "set-output: %s", local->message);
-	if (!output_allowed(sim, &o, error))
-		return FALSE;
-	apply_output(sim, &o);
-	return TRUE;
+	if (value != 0)
+		return refuse(error, PBM_RESULT_BAD_VALUE, "set-output: wValue must be 0");
+	result = pbm_output_decode_check(data, len, sim->config.channels, sim->config.channel_count,
+	                                 &o, &local);
+	if (result != PBM_RESULT_OK)
+		return refuse(error, result, "set-output: %s", local->message);
+	result = output_allowed(sim, &o, error);
+	if (result == PBM_RESULT_OK)
+		apply_output(sim, &o);
+	return result;
 }
 
-static gboolean
+static enum pbm_result
 handle_heartbeat(PbmSim *sim, guint16 timeout_ms, GError **error)
 {
 	if (timeout_ms < sim->config.watchdog_min_ms || timeout_ms > sim->config.watchdog_max_ms)
-		return stall(error, "heartbeat: timeout %u ms outside %u..%u ms", timeout_ms,
-		             sim->config.watchdog_min_ms, sim->config.watchdog_max_ms);
+		return refuse(error, PBM_RESULT_BAD_VALUE,
+		              "heartbeat: timeout %u ms outside %u..%u ms", timeout_ms,
+		              sim->config.watchdog_min_ms, sim->config.watchdog_max_ms);
 	sim->watchdog = PBM_WATCHDOG_ARMED;
 	sim->watchdog_deadline = sim->now + timeout_ms * 1000ull;
-	return TRUE;
+	return PBM_RESULT_OK;
 }
 
 static void
@@ -661,28 +721,67 @@ handle_clear_fault(PbmSim *sim)
 	/* Only a fault whose cause has gone is released. */
 	if (sim->temperature < sim->config.t_derate_dc / 10.0)
 		sim->faults &= ~(guint32)PBM_FAULT_OVER_TEMP;
-	if (!sim->fan_stalled) {
+	/* A measured fan can only be judged while it is commanded on: clearing
+	 * lets the next lit period judge it again within the detection time. */
+	if (sim->fan_measured || !sim->fan_stalled) {
 		sim->faults &= ~(guint32)PBM_FAULT_FAN_STALL;
 		sim->fan_stalling = FALSE;
 	}
 	if (sim->led_faulty == 0)
 		sim->faults &= ~(guint32)PBM_FAULT_LED_STRING;
+	if (!sim->sensor_failed)
+		sim->faults &= ~(guint32)PBM_FAULT_SENSOR;
 }
 
-static gboolean
+static enum pbm_result
 handle_identify(PbmSim *sim, guint16 seconds, GError **error)
 {
 	if (seconds < 1 || seconds > PBM_IDENTIFY_MAX_S)
-		return stall(error, "identify: %u s outside 1..%u s", (guint)seconds,
-		             (guint)PBM_IDENTIFY_MAX_S);
+		return refuse(error, PBM_RESULT_BAD_VALUE, "identify: %u s outside 1..%u s",
+		              (guint)seconds, (guint)PBM_IDENTIFY_MAX_S);
 	sim->identify_until = sim->now + seconds * (guint64)G_USEC_PER_SEC;
-	return TRUE;
+	return PBM_RESULT_OK;
+}
+
+/* The index of an OUT request in sim->results, or -1 for a request the
+ * model does not know. */
+static gint
+out_slot(guint request)
+{
+	for (guint i = 0; i < SIM_OUT_REQUESTS; i++) {
+		if (sim_out_requests[i] == request)
+			return (gint)i;
+	}
+	return -1;
+}
+
+static gboolean
+handle_get_result(PbmSim *sim, guint16 value, guint8 *data, gsize room, gsize *actual,
+                  GError **error)
+{
+	guint8 buf[sizeof(struct pbm_wire_result)];
+	gint slot = out_slot(value);
+	PbmResult r;
+
+	if (slot < 0)
+		return stall(error, "get-result: wValue 0x%04x is not an OUT request of this panel",
+		             value);
+	r = (PbmResult){ .request = (guint8)value,
+		         .result = (guint8)sim->results[slot].result,
+		         .count = sim->results[slot].count };
+	if (!pbm_result_encode(&r, buf, error))
+		return FALSE;
+	return reply(data, room, buf, sizeof(buf), actual, error);
 }
 
 static gboolean
 control_in(PbmSim *sim, const struct pbm_wire_setup *setup, guint8 *data, gsize *actual,
            GError **error)
 {
+	if (setup->request == PBM_REQ_GET_RESULT && sim->config.protocol_minor == 0)
+		return stall(error, "IN request 0x%02x is unknown to a 1.0 panel", setup->request);
+	if (setup->request == PBM_REQ_GET_RESULT)
+		return handle_get_result(sim, setup->value, data, setup->length, actual, error);
 	if (setup->value != 0)
 		return stall(error, "%s: wValue must be 0", pbm_request_to_string(setup->request));
 	switch (setup->request) {
@@ -697,29 +796,30 @@ control_in(PbmSim *sim, const struct pbm_wire_setup *setup, guint8 *data, gsize 
 	}
 }
 
-static gboolean
+static enum pbm_result
 control_out_no_data(PbmSim *sim, const struct pbm_wire_setup *setup, GError **error)
 {
+	const gchar *name = pbm_request_to_string(setup->request);
+
 	if (setup->length != 0)
-		return stall(error, "%s takes no data, wLength is %u",
-		             pbm_request_to_string(setup->request), setup->length);
-	if ((setup->request == PBM_REQ_ALL_OFF || setup->request == PBM_REQ_CLEAR_FAULT) &&
-	    setup->value != 0)
-		return stall(error, "%s: wValue must be 0", pbm_request_to_string(setup->request));
+		return refuse(error, PBM_RESULT_BAD_LENGTH, "%s takes no data, wLength is %u", name,
+		              setup->length);
 	switch (setup->request) {
 	case PBM_REQ_ALL_OFF:
+		if (setup->value != 0)
+			return refuse(error, PBM_RESULT_BAD_VALUE, "%s: wValue must be 0", name);
 		outputs_off(sim);
 		sim->watchdog = PBM_WATCHDOG_DISARMED;
-		return TRUE;
+		return PBM_RESULT_OK;
 	case PBM_REQ_HEARTBEAT:
 		return handle_heartbeat(sim, setup->value, error);
 	case PBM_REQ_CLEAR_FAULT:
+		if (setup->value != 0)
+			return refuse(error, PBM_RESULT_BAD_VALUE, "%s: wValue must be 0", name);
 		handle_clear_fault(sim);
-		return TRUE;
-	case PBM_REQ_IDENTIFY:
+		return PBM_RESULT_OK;
+	default: /* PBM_REQ_IDENTIFY: control_out() lets only known requests in */
 		return handle_identify(sim, setup->value, error);
-	default:
-		return stall(error, "OUT request 0x%02x is unknown", setup->request);
 	}
 }
 
@@ -727,18 +827,21 @@ static gboolean
 control_out(PbmSim *sim, const struct pbm_wire_setup *setup, const guint8 *data, gsize *actual,
             GError **error)
 {
-	gboolean ok;
+	gint slot = out_slot(setup->request);
+	enum pbm_result result;
 
-	if (setup->request == PBM_REQ_SET_OUTPUT) {
-		if (setup->value != 0)
-			return stall(error, "set-output: wValue must be 0");
-		ok = handle_set_output(sim, data, setup->length, error);
-	} else {
-		ok = control_out_no_data(sim, setup, error);
-	}
-	if (ok)
-		*actual = setup->length;
-	return ok;
+	if (slot < 0)
+		return stall(error, "OUT request 0x%02x is unknown", setup->request);
+	if (setup->request == PBM_REQ_SET_OUTPUT)
+		result = handle_set_output(sim, setup->value, data, setup->length, error);
+	else
+		result = control_out_no_data(sim, setup, error);
+	sim->results[slot].result = result;
+	sim->results[slot].count = pbm_result_count_next(sim->results[slot].count);
+	if (result != PBM_RESULT_OK)
+		return FALSE;
+	*actual = setup->length;
+	return TRUE;
 }
 
 gboolean
@@ -775,6 +878,7 @@ power_on(PbmSim *sim)
 	sim->derating = FALSE;
 	sim->fan_stalling = FALSE;
 	sim->identify_until = 0;
+	memset(sim->results, 0, sizeof(sim->results));
 	sim->seq = 0;
 	g_queue_clear_full(&sim->reports, g_free);
 	sim->next_periodic = sim->now + PBM_REPORT_PERIOD_IDLE_MS * 1000ull;
@@ -842,6 +946,38 @@ void
 pbm_sim_set_ambient(PbmSim *sim, gdouble celsius)
 {
 	sim->ambient = celsius;
+}
+
+void
+pbm_sim_set_measured_temperature(PbmSim *sim, gdouble celsius)
+{
+	sim->temperature_measured = TRUE;
+	sim->temperature = celsius;
+	check_thermal(sim);
+	flush_events(sim);
+}
+
+void
+pbm_sim_set_measured_fan_rpm(PbmSim *sim, guint16 rpm)
+{
+	sim->fan_measured = TRUE;
+	sim->fan_measured_rpm = rpm;
+}
+
+void
+pbm_sim_set_sensor_failed(PbmSim *sim, gboolean failed)
+{
+	sim->sensor_failed = failed;
+	if (failed) {
+		raise_fault(sim, PBM_FAULT_SENSOR);
+		flush_events(sim);
+	}
+}
+
+gboolean
+pbm_sim_fan_commanded(const PbmSim *sim)
+{
+	return fan_commanded(sim);
 }
 
 void

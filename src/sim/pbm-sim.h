@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The virtual panel: a model of the panel firmware that answers the v1
- * protocol exactly as the device does. Time never passes by itself: the
- * owner calls pbm_sim_advance(), so every test is deterministic and the
- * same model serves the in-process `sim` transport and the umockdev
- * harness that emulates the USB device.
+ * protocol (1.1, or 1.0 when configured so) exactly as the device does. Time never passes by
+ * itself: the owner calls pbm_sim_advance(), so every test is deterministic and the same model
+ * serves the in-process `sim` transport and the umockdev harness that emulates the USB device.
  */
 #pragma once
 
@@ -51,6 +50,11 @@ typedef struct {
 	gdouble conductance_fan_w_k;
 	gdouble conductance_still_w_k;
 	guint16 fan_rpm;
+
+	/* The protocol minor version the panel speaks, up to PBM_PROTOCOL_MINOR
+	 * (the default). 0 is a 1.0 panel: GET_INFO says 1.0 and GET_RESULT
+	 * STALLs as an unknown request. */
+	guint8 protocol_minor;
 } PbmSimConfig;
 
 /* The "standard" model: a 660 nm red + 850 nm NIR panel, about 36 and
@@ -77,7 +81,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmSim, pbm_sim_free)
 /* EP0. data holds setup->length bytes: the OUT data, or room for the IN
  * reply. On success *actual is the number of bytes returned (IN) or taken
  * (OUT). FALSE means the device STALLs; error says why, for tests and logs
- * (the host on the wire sees only the STALL). */
+ * (the host on the wire sees only the STALL). Every OUT request the model
+ * knows is counted and its result kept for GET_RESULT, refused or not: a
+ * USB stack that cannot STALL an OUT data stage (FunctionFS) acknowledges
+ * the transfer, and the host learns of the refusal from GET_RESULT. */
 gboolean pbm_sim_control(PbmSim *sim, const struct pbm_wire_setup *setup, guint8 *data,
                          gsize *actual, GError **error);
 
@@ -101,6 +108,20 @@ void pbm_sim_press_button(PbmSim *sim);
 void pbm_sim_set_ambient(PbmSim *sim, gdouble celsius);
 void pbm_sim_set_fan_stalled(PbmSim *sim, gboolean stalled);
 void pbm_sim_set_led_string_fault(PbmSim *sim, guint channel, gboolean faulty);
+
+/* A real board measures what the model otherwise simulates. After the first
+ * call the board temperature is the sensor's (the thermal model stops) and
+ * the fan speed the tachometer's: the derating, over-temperature and
+ * fan-stall rules then act on the measurements. */
+void pbm_sim_set_measured_temperature(PbmSim *sim, gdouble celsius);
+void pbm_sim_set_measured_fan_rpm(PbmSim *sim, guint16 rpm);
+/* A sensor the board cannot read any more: the model cannot protect the
+ * board without it, so it latches PBM_FAULT_SENSOR (outputs off) until the
+ * sensor reads again and the host clears the fault. */
+void pbm_sim_set_sensor_failed(PbmSim *sim, gboolean failed);
+/* Whether the firmware wants its fan turning (lit, or warm), for a board
+ * that switches its fan. */
+gboolean pbm_sim_fan_commanded(const PbmSim *sim);
 
 /* What an observer with a probe would see. */
 void pbm_sim_get_status(const PbmSim *sim, PbmStatus *status);

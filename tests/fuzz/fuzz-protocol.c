@@ -9,6 +9,8 @@
  *   2  status (GET_STATUS reply)
  *   3  interrupt report
  *   4  output request (SET_OUTPUT data)
+ *   5  command result (GET_RESULT reply); the second byte is the request
+ *      asked about (wValue), the message follows it
  * Whatever the input, a decoder fails with a PBM_PROTOCOL_ERROR or accepts
  * a message that encodes back to the same bytes, reserved and padding bytes
  * aside: nothing read is lost or misread, and nothing out of range passes.
@@ -194,8 +196,15 @@ fuzz_output(const guint8 *buf, gsize len)
 	g_autoptr(GError) error = NULL;
 	guint8 out[sizeof(struct pbm_wire_output)];
 	PbmOutput output;
+	enum pbm_result result;
 
-	if (!pbm_output_decode(buf, len, &output, &error)) {
+	result = pbm_output_decode_check(buf, len, NULL, 0, &output, &error);
+	if (result != PBM_RESULT_OK) {
+		/* a refusal a panel can name: a wrong length or a range */
+		if (result != PBM_RESULT_BAD_LENGTH &&
+		    (result < PBM_RESULT_LEVEL || result > PBM_RESULT_SESSION_CAP ||
+		     result == PBM_RESULT_NO_CHANNEL))
+			abort();
 		check_refusal(FALSE, error);
 		return;
 	}
@@ -208,12 +217,43 @@ fuzz_output(const guint8 *buf, gsize len)
 		abort();
 }
 
+static void
+fuzz_result(const guint8 *buf, gsize len)
+{
+	static const Hole holes[] = {
+		{ offsetof(struct pbm_wire_result, reserved), 4 },
+	};
+	g_autoptr(GError) error = NULL;
+	guint8 out[sizeof(struct pbm_wire_result)];
+	PbmResult result;
+	guint8 request;
+
+	if (len < 1)
+		return;
+	request = buf[0];
+	buf++;
+	len--;
+	if (!pbm_result_decode(buf, len, request, &result, &error)) {
+		check_refusal(FALSE, error);
+		return;
+	}
+	if (len != sizeof(out) || !pbm_result_encode(&result, out, NULL))
+		abort();
+	check_same(buf, out, len, holes, G_N_ELEMENTS(holes));
+	/* the answer is about what was asked, and nothing is refused before
+	 * anything was received */
+	if (result.request != request || (result.count == 0 && result.result != PBM_RESULT_OK))
+		abort();
+	if (pbm_result_describe(result.result)[0] == '\0')
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		fuzz_info(data + 1, size - 1);
 		break;
@@ -228,6 +268,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		fuzz_output(data + 1, size - 1);
+		break;
+	case 5:
+		fuzz_result(data + 1, size - 1);
 		break;
 	}
 	return 0;

@@ -114,6 +114,17 @@ protocol_output(const gchar *name, const PbmOutput *o)
 }
 
 static void
+protocol_result(const gchar *name, guint8 asked, const PbmResult *r)
+{
+	guint8 buf[1 + sizeof(struct pbm_wire_result)];
+	GError *error = NULL;
+
+	buf[0] = asked;
+	must(pbm_result_encode(r, buf + 1, &error), error);
+	write_seed("protocol", name, 5, buf, sizeof(buf));
+}
+
+static void
 protocol_seeds(void)
 {
 	PbmSimConfig two, eight;
@@ -183,6 +194,18 @@ protocol_seeds(void)
 	protocol_output("output-on", &on);
 	protocol_output("output-pulsed", &pulsed);
 	protocol_output("output-off", &off);
+	protocol_result("result-none", PBM_REQ_SET_OUTPUT,
+	                &(PbmResult){ .request = PBM_REQ_SET_OUTPUT });
+	protocol_result("result-ok", PBM_REQ_SET_OUTPUT,
+	                &(PbmResult){ .request = PBM_REQ_SET_OUTPUT, .count = 1 });
+	protocol_result("result-watchdog", PBM_REQ_SET_OUTPUT,
+	                &(PbmResult){ .request = PBM_REQ_SET_OUTPUT,
+	                              .result = PBM_RESULT_WATCHDOG,
+	                              .count = G_MAXUINT16 });
+	protocol_result("result-other-request", PBM_REQ_SET_OUTPUT,
+	                &(PbmResult){ .request = PBM_REQ_HEARTBEAT,
+	                              .result = PBM_RESULT_BAD_VALUE,
+	                              .count = 3 });
 }
 
 static void

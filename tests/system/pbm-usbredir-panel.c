@@ -628,8 +628,9 @@ panel_vendor_request(Panel *panel, const struct usb_redir_control_packet_header 
 		return stall(error, "forced by stall-next");
 	if (!pbm_sim_control(panel->sim, &setup, data, actual, error))
 		return FALSE;
-	*set_output = h->requesttype == PBM_REQTYPE_OUT && h->request == PBM_REQ_SET_OUTPUT &&
-	              pbm_output_decode(data, h->length, &output, NULL);
+	*set_output =
+	        h->requesttype == PBM_REQTYPE_OUT && h->request == PBM_REQ_SET_OUTPUT &&
+	        pbm_output_decode_check(data, h->length, NULL, 0, &output, NULL) == PBM_RESULT_OK;
 	if (*set_output)
 		memcpy(commanded, output.level, sizeof(output.level));
 	return TRUE;

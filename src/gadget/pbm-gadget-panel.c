@@ -26,8 +26,12 @@ struct _PbmGadgetPanel {
 	PbmGadgetLight shown;
 	gboolean shown_valid;
 	gboolean output_failed;
+	gboolean stopped; /* switched off for good: pbm-gadget is ending */
 
+	/* NULL while a read runs in a thread, which holds it meanwhile. */
 	PbmGadgetThermometer *thermometer;
+	gboolean has_thermometer;
+	GCancellable *cancellable;
 	PbmGadgetTach *tach;
 	PbmGadgetOutputLine *fan;
 	PbmGadgetButton *button;
@@ -63,19 +67,96 @@ sensor_failed(PbmGadgetPanel *panel, gboolean failed, const GError *error)
 }
 
 static void
-sense_temperature(PbmGadgetPanel *panel)
+take_temperature(PbmGadgetPanel *panel, gboolean read, gdouble celsius, const GError *error)
 {
-	g_autoptr(GError) error = NULL;
-	gdouble celsius = 0;
-
-	if (panel->thermometer == NULL)
-		return;
-	if (!pbm_gadget_thermometer_read(panel->thermometer, &celsius, &error)) {
+	if (!read) {
 		sensor_failed(panel, TRUE, error);
 		return;
 	}
 	pbm_sim_set_measured_temperature(panel->sim, celsius);
 	sensor_failed(panel, FALSE, NULL);
+}
+
+/* A sensor read can block for most of a second (a 1-Wire DS18B20 takes up
+ * to 750 ms): it runs in a thread, so that USB requests are answered
+ * meanwhile. The thread holds the thermometer until it is done. */
+typedef struct {
+	PbmGadgetThermometer *thermometer;
+	gdouble celsius;
+} TemperatureRead;
+
+static void
+temperature_read_free(TemperatureRead *job)
+{
+	g_clear_pointer(&job->thermometer, pbm_gadget_thermometer_free);
+	g_free(job);
+}
+
+static void
+read_temperature_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	TemperatureRead *job = task_data;
+	GError *error = NULL;
+
+	if (!pbm_gadget_thermometer_read(job->thermometer, &job->celsius, &error)) {
+		g_task_return_error(task, error);
+		return;
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_temperature(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	GTask *task = G_TASK(result);
+	TemperatureRead *job = g_task_get_task_data(task);
+	PbmGadgetPanel *panel = user_data;
+	g_autoptr(GError) error = NULL;
+	gboolean read;
+
+	/* The panel is gone; the job frees the thermometer. */
+	if (g_cancellable_is_cancelled(g_task_get_cancellable(task)))
+		return;
+	panel->thermometer = g_steal_pointer(&job->thermometer);
+	read = g_task_propagate_boolean(task, &error);
+	catch_up(panel);
+	take_temperature(panel, read, job->celsius, error);
+	panel_update(panel);
+}
+
+static void
+sense_temperature(PbmGadgetPanel *panel)
+{
+	g_autoptr(GTask) task = NULL;
+	TemperatureRead *job;
+
+	if (panel->thermometer == NULL)
+		return;
+	job = g_new0(TemperatureRead, 1);
+	job->thermometer = g_steal_pointer(&panel->thermometer);
+	task = g_task_new(NULL, panel->cancellable, on_temperature, panel);
+	g_task_set_task_data(task, job, (GDestroyNotify)temperature_read_free);
+	g_task_run_in_thread(task, read_temperature_thread);
+}
+
+/* The first reading, before a host can ask for light. */
+static void
+sense_temperature_now(PbmGadgetPanel *panel)
+{
+	g_autoptr(GError) error = NULL;
+	gdouble celsius = 0;
+	gboolean read;
+
+	if (panel->thermometer == NULL)
+		return;
+	read = pbm_gadget_thermometer_read(panel->thermometer, &celsius, &error);
+	take_temperature(panel, read, celsius, error);
+}
+
+gboolean
+pbm_gadget_panel_sensing(PbmGadgetPanel *panel)
+{
+	return panel->has_thermometer && panel->thermometer == NULL;
 }
 
 static void
@@ -184,7 +265,7 @@ drive_outputs(PbmGadgetPanel *panel)
 
 	/* The backend switched everything off when it failed; until a restart
 	 * the board is not trusted with light again. */
-	if (panel->output_failed)
+	if (panel->output_failed || panel->stopped)
 		return;
 	if (panel->shown_valid && memcmp(&light, &panel->shown, sizeof(light)) == 0)
 		return;
@@ -226,7 +307,7 @@ schedule(PbmGadgetPanel *panel)
 
 	if (model_ramping(panel))
 		next = MIN(next, pbm_clock_now(panel->clock) + PANEL_RAMP_STEP_US);
-	if (panel->thermometer != NULL || panel->tach != NULL)
+	if (panel->has_thermometer || panel->tach != NULL)
 		next = MIN(next, panel->next_sense);
 	pbm_clock_clear(panel->clock, &panel->tick);
 	panel->tick = pbm_clock_add_deadline(panel->clock, next, on_tick, panel, NULL);
@@ -331,6 +412,7 @@ open_sensors(PbmGadgetPanel *panel, GError **error)
 		panel->thermometer = pbm_gadget_thermometer_new(c->temperature_path, error);
 		if (panel->thermometer == NULL)
 			return FALSE;
+		panel->has_thermometer = TRUE;
 	}
 	if (pbm_gadget_gpio_line_used(&c->fan_tach)) {
 		panel->tach = pbm_gadget_tach_new(&c->fan_tach, c->fan_pulses_per_rev, error);
@@ -357,6 +439,7 @@ pbm_gadget_panel_new(const PbmGadgetConfig *config, PbmClock *clock, GError **er
 
 	panel->config = config;
 	panel->clock = g_object_ref(clock);
+	panel->cancellable = g_cancellable_new();
 	panel->epoch = pbm_clock_now(clock);
 	panel->outputs = pbm_gadget_outputs_new(config, error);
 	if (panel->outputs == NULL)
@@ -364,8 +447,7 @@ pbm_gadget_panel_new(const PbmGadgetConfig *config, PbmClock *clock, GError **er
 	panel->sim = pbm_sim_new(&config->model, error);
 	if (panel->sim == NULL || !open_sensors(panel, error))
 		return NULL;
-	/* The first reading before the host can ask for light. */
-	sense_temperature(panel);
+	sense_temperature_now(panel);
 	panel_update(panel);
 	return g_steal_pointer(&panel);
 }
@@ -373,7 +455,8 @@ pbm_gadget_panel_new(const PbmGadgetConfig *config, PbmClock *clock, GError **er
 gboolean
 pbm_gadget_panel_off(PbmGadgetPanel *panel, GError **error)
 {
-	panel->shown_valid = FALSE;
+	panel->stopped = TRUE;
+	pbm_clock_clear(panel->clock, &panel->tick);
 	return pbm_gadget_outputs_off(panel->outputs, error);
 }
 
@@ -384,6 +467,9 @@ pbm_gadget_panel_free(PbmGadgetPanel *panel)
 		return;
 	if (panel->clock != NULL)
 		pbm_clock_clear(panel->clock, &panel->tick);
+	if (panel->cancellable != NULL)
+		g_cancellable_cancel(panel->cancellable);
+	g_clear_object(&panel->cancellable);
 	g_clear_pointer(&panel->outputs, pbm_gadget_outputs_free);
 	g_clear_pointer(&panel->button, pbm_gadget_button_free);
 	g_clear_pointer(&panel->fan, pbm_gadget_output_line_free);

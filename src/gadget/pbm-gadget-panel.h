@@ -30,7 +30,11 @@ void pbm_gadget_panel_set_usb(PbmGadgetPanel *panel, PbmGadgetFfs *ffs);
 /* The PbmGadgetFfsHandlers of the function, with the panel as user_data. */
 const PbmGadgetFfsHandlers *pbm_gadget_panel_usb_handlers(void);
 
-/* Switches every output off now, whatever the model says (shutdown). */
+/* Whether a sensor read is under way (it runs in a thread). */
+gboolean pbm_gadget_panel_sensing(PbmGadgetPanel *panel);
+
+/* Switches every output off for good, whatever the model says: for
+ * pbm-gadget's way out. */
 gboolean pbm_gadget_panel_off(PbmGadgetPanel *panel, GError **error);
 
 G_END_DECLS

@@ -32,9 +32,20 @@ typedef struct {
 	PbmGadgetPanel *panel;
 } Fixture;
 
+/* Until the sensor read under way (in a thread) has landed. */
+static void
+settle(Fixture *f)
+{
+	while (f->panel != NULL && pbm_gadget_panel_sensing(f->panel))
+		g_main_context_iteration(NULL, TRUE);
+	pbm_test_drain_main_context();
+}
+
+/* A new reading at the sensor; the panel sees it at its next read. */
 static void
 write_temp(Fixture *f, const gchar *text)
 {
+	settle(f);
 	pbm_test_write_file(f->temp, text);
 }
 
@@ -105,6 +116,7 @@ shown(Fixture *f)
 {
 	gchar *text = NULL;
 
+	settle(f);
 	assert_true(g_file_get_contents(f->outputs, &text, NULL, NULL));
 	return g_strchomp(text);
 }
@@ -287,6 +299,7 @@ test_sensor_failure(void **state)
 	/* Reads again: the host clears the fault and may light it again. */
 	write_temp(f, "25000\n");
 	run_fed(f, S(1));
+	settle(f);
 	assert_true(request(f, PBM_REQTYPE_OUT, PBM_REQ_CLEAR_FAULT, 0, NULL, 0));
 	light_up(f, 500, 500);
 	assert_shown(f, "lit=1");
@@ -300,7 +313,21 @@ test_off_on_shutdown(void **state)
 	light_up(f, 500, 500);
 	assert_true(pbm_gadget_panel_off(f->panel, NULL));
 	assert_shown(f, "lit=0");
+	/* Whatever comes after: a late sensor reading, time, a request. */
+	advance(f, S(1));
 	light_up(f, 300, 300);
+	assert_shown(f, "lit=0");
+	g_clear_pointer(&f->panel, pbm_gadget_panel_free);
+	assert_shown(f, "lit=0");
+}
+
+static void
+test_freed_lit(void **state)
+{
+	Fixture *f = *state;
+
+	light_up(f, 300, 300);
+	assert_shown(f, "lit=1");
 	g_clear_pointer(&f->panel, pbm_gadget_panel_free);
 	assert_shown(f, "lit=0");
 }
@@ -318,6 +345,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_thermal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensor_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off_on_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freed_lit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,8 +31,7 @@ write_hint(gint saved)
 	switch (saved) {
 	case EACCES:
 	case EPERM:
-		return "; pbm-gadget's user may not write it: check the udev rule that gives it "
-		       "the PWM chip's files";
+		return "; pbm-gadget may not write it: run it as root, as its unit does";
 	case EINVAL:
 		return "; the PWM driver refused the value: is the period within what the chip "
 		       "supports?";
@@ -242,8 +241,8 @@ export_channel(const PbmGadgetPwmOutput *output, const gchar *dir, GError **erro
 		g_usleep(EXPORT_POLL_MS * 1000);
 	}
 	g_set_error(error, PBM_GADGET_PWM_ERROR, PBM_GADGET_PWM_ERROR_EXPORT,
-	            "wrote %u to %s/export, but %s did not appear writable within %u ms: check "
-	            "the udev rule that gives pbm-gadget's user the PWM chip's files",
+	            "wrote %u to %s/export, but %s did not appear writable within %u ms: does "
+	            "the chip have that many channels (npwm), and does pbm-gadget run as root?",
 	            output->channel, chip_dir, dir, (guint)PBM_GADGET_PWM_EXPORT_WAIT_MS);
 	return FALSE;
 }

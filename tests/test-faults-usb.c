@@ -5,8 +5,11 @@
  * case: a STALL on set-output (at start, at a step change), heartbeats
  * that time out (one, then for good), unplug and replug, malformed,
  * truncated and over-long reports, a panel of another protocol major
- * version, a flood of reports, over-temperature, a stalled fan, the
- * panel's stop button, and SIGTERM of pbmd. Every case checks that the
+ * version, a flood of reports, over-temperature, a stalled fan, a sensor
+ * that cannot be read, the panel's stop button, SIGTERM of pbmd, and
+ * protocol 1.1: a panel that refuses without a STALL (as a FunctionFS
+ * gadget must), one whose count of commands does not move, and a 1.0
+ * panel. Every case checks that the
  * LEDs go dark in time (measured on the firmware model and printed), the
  * outcome in the history and on the Session object, and that pbmd still
  * serves afterwards and, where the fault can be cleared, runs a new
@@ -792,6 +795,34 @@ test_fan_stall(void **state)
 	expect_new_session(f);
 }
 
+/* The firmware cannot read its temperature sensor (protocol 1.1): it
+ * latches the sensor fault, which pbmd names and treats as any other. */
+static void
+test_sensor_fault(void **state)
+{
+	PbmFixture *f = *state;
+	g_autofree gchar *path = run_lit(f, "long");
+	g_autoptr(GError) error = NULL;
+	gint64 t0 = g_get_monotonic_time();
+
+	pbm_sim_set_sensor_failed(pbm_mock_panel_lock_sim(f->panel), TRUE);
+	pbm_mock_panel_unlock_sim(f->panel);
+	expect_dark(f, "sensor fault", t0, REACT_LIMIT_MS);
+	expect_outcome(f, path, "fault", 1);
+	assert_true(wait_fault(f, "sensor", PBM_FIXTURE_WAIT_MS));
+	clear_fault(f, &error);
+	assert_non_null(error);
+	g_clear_error(&error);
+	pbm_sim_set_sensor_failed(pbm_mock_panel_lock_sim(f->panel), FALSE);
+	pbm_mock_panel_unlock_sim(f->panel);
+	clear_fault(f, &error);
+	if (error != NULL)
+		fail_msg("ClearFault: %s", error->message);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
+	expect_new_session(f);
+}
+
 /* ---- 7. the stop button, 8. SIGTERM ---- */
 
 static void
@@ -912,6 +943,134 @@ test_sigterm(void **state)
 	expect_new_session(f);
 }
 
+/* ---- 9. protocol 1.1: the result of the last command ---- */
+
+static gchar *
+session_reason(PbmFixture *f, const gchar *path)
+{
+	gchar *reason = pbm_fixture_string_property(f, path, PBM_DBUS_INTERFACE_SESSION, "Reason");
+
+	print_message("# the session's reason: %s\n", reason);
+	return reason;
+}
+
+/* After the case: a panel that keeps its word, plugged afresh, runs a
+ * session. */
+static void
+expect_new_panel_runs(PbmFixture *f)
+{
+	g_clear_pointer(&f->panel, pbm_mock_panel_unplug);
+	pbm_fixture_plug(f, SERIAL, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
+	expect_new_session(f);
+}
+
+/* A panel behind FunctionFS cannot STALL SET_OUTPUT: this one acknowledges
+ * it, refuses it (its firmware enforces a shorter session cap than its
+ * GET_INFO says) and reports why to GET_RESULT. The session never counts
+ * the light as on and ends saying why. */
+static void
+test_silent_refusal(void **state)
+{
+	PbmFixture *f = *state;
+	PbmSimConfig sim;
+	guint8 info[sizeof(struct pbm_wire_info)];
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *reason = NULL;
+	gint64 until;
+
+	pbm_sim_config_init(&sim, SERIAL);
+	{
+		g_autoptr(PbmSim) advertised = pbm_sim_new(&sim, NULL);
+		assert_true(pbm_info_encode(pbm_sim_get_info(advertised), info, NULL));
+	}
+	sim.max_session_s = 120; /* "long" asks for 5 minutes and 10 s */
+	pbm_fixture_plug(f, SERIAL, &sim);
+	pbm_mock_panel_override_reply(f->panel, PBM_REQ_GET_INFO, info, sizeof(info));
+	pbm_mock_panel_set_ack_out_data(f->panel, TRUE);
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "true", PBM_FIXTURE_WAIT_MS));
+	path = pbm_fixture_start(f, "long", NULL);
+	until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < until) {
+		assert_false(pbm_mock_panel_is_lit(f->panel));
+		g_usleep(2000);
+	}
+	expect_outcome(f, path, "fault", 1);
+	reason = session_reason(f, path);
+	assert_non_null(strstr(reason, "panel " SERIAL " refused set-output: the session cap was 0 "
+	                               "or above the panel's limit (result 8, session-cap)"));
+	print_message("# silent refusal: dark after 0 ms (limit 0 ms): never lit\n");
+	expect_serving(f);
+	expect_new_panel_runs(f);
+}
+
+/* GET_RESULT says the same count whatever pbmd sends: the panel did take
+ * the command (the model lights), but pbmd cannot tell that it was its
+ * own, so it switches the panel off and ends the session. */
+static void
+test_count_not_advancing(void **state)
+{
+	PbmFixture *f = *state;
+	const guint8 stuck[sizeof(struct pbm_wire_result)] = { PBM_REQ_SET_OUTPUT, PBM_RESULT_OK, 7,
+		                                               0 };
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *reason = NULL;
+	guint64 changes_before, changes_after;
+	gint64 t0;
+
+	pbm_fixture_plug(f, SERIAL, NULL);
+	pbm_mock_panel_override_reply(f->panel, PBM_REQ_GET_RESULT, stuck, sizeof(stuck));
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "Connected",
+	                                      "true", PBM_FIXTURE_WAIT_MS));
+	changes_before = pbm_sim_get_output_changes(pbm_mock_panel_lock_sim(f->panel), NULL);
+	pbm_mock_panel_unlock_sim(f->panel);
+	t0 = g_get_monotonic_time();
+	path = pbm_fixture_start(f, "long", NULL);
+	expect_dark(f, "count not advancing", t0, REACT_LIMIT_MS);
+	expect_outcome(f, path, "fault", 1);
+	reason = session_reason(f, path);
+	assert_non_null(strstr(reason, "panel " SERIAL " did not receive set-output: its count of "
+	                               "set-output requests stayed at 7"));
+	/* it was lit by the command, and switched off again */
+	changes_after = pbm_sim_get_output_changes(pbm_mock_panel_lock_sim(f->panel), NULL);
+	pbm_mock_panel_unlock_sim(f->panel);
+	assert_true(changes_after >= changes_before + 2);
+	expect_stays_dark(f, 1000);
+	expect_serving(f);
+	expect_new_panel_runs(f);
+}
+
+/* A 1.0 panel STALLs GET_RESULT: pbmd does not ask it, and runs sessions. */
+static void
+test_protocol_1_0_panel(void **state)
+{
+	PbmFixture *f = *state;
+	PbmSimConfig sim;
+	g_autofree gchar *version = NULL;
+
+	pbm_sim_config_init(&sim, SERIAL);
+	sim.protocol_minor = 0;
+	pbm_fixture_plug(f, SERIAL, &sim);
+	pbm_fixture_spawn(f, NULL);
+	assert_true(pbm_fixture_wait_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL, "State",
+	                                      "idle", PBM_FIXTURE_WAIT_MS));
+	version = pbm_fixture_string_property(f, PANEL_PATH, PBM_DBUS_INTERFACE_PANEL,
+	                                      "ProtocolVersion");
+	assert_string_equal(version, "1.0");
+	expect_new_session(f);
+	/* its refusals are STALLs, as ever */
+	pbm_mock_panel_set_stall(f->panel, PBM_REQ_SET_OUTPUT, TRUE);
+	{
+		g_autofree gchar *path = pbm_fixture_start(f, "long", NULL);
+		expect_outcome(f, path, "fault", 1);
+	}
+	assert_false(pbm_mock_panel_is_lit(f->panel));
+}
+
 int
 main(void)
 {
@@ -928,9 +1087,13 @@ main(void)
 		pbm_fixture_test(test_report_flood, &options),
 		pbm_fixture_test(test_over_temperature, &options),
 		pbm_fixture_test(test_fan_stall, &options),
+		pbm_fixture_test(test_sensor_fault, &options),
 		pbm_fixture_test(test_stop_button, &options),
 		pbm_fixture_test(test_sigterm, &options),
 		pbm_fixture_test(test_stray_light, &options),
+		pbm_fixture_test(test_silent_refusal, &options),
+		pbm_fixture_test(test_count_not_advancing, &options),
+		pbm_fixture_test(test_protocol_1_0_panel, &options),
 	};
 
 	return cmocka_run_group_tests_name("faults-usb", tests, NULL, NULL);

@@ -454,6 +454,367 @@ test_garbage_report_untrusts(void **state)
 	g_signal_handlers_disconnect_by_func(panel, count_faulty, NULL);
 }
 
+/* ---- 1.1: the result of the last command ---- */
+
+/* What the model says GET_RESULT(SET_OUTPUT) is, asked behind pbmd's back. */
+static PbmResult
+model_result(PbmSimTransport *t)
+{
+	struct pbm_wire_setup setup = { PBM_REQTYPE_IN, PBM_REQ_GET_RESULT, PBM_REQ_SET_OUTPUT,
+		                        PBM_USB_INTERFACE, sizeof(struct pbm_wire_result) };
+	guint8 buf[sizeof(struct pbm_wire_result)];
+	gsize actual = 0;
+	PbmResult r;
+
+	assert_true(pbm_sim_control(pbm_sim_transport_get_sim(t), &setup, buf, &actual, NULL));
+	assert_true(pbm_result_decode(buf, actual, PBM_REQ_SET_OUTPUT, &r, NULL));
+	return r;
+}
+
+static void
+test_result_confirms_output(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmSimTransport) t = plug_sim(f, "PANEL-R");
+	PbmPanel *panel = pbm_panel_monitor_find(f->monitor, "PANEL-R");
+	PbmOutput a = output(800, 600, 600), b = output(300, 200, 600);
+	g_autoptr(GError) error = NULL;
+	Wait wa = { 0 }, wb = { 0 };
+
+	assert_int_equal(pbm_panel_get_info(panel)->proto_minor, 1);
+	assert_true(heartbeat(f, panel, 3000, &error));
+	assert_true(set_output(f, panel, &a, &error));
+	assert_int_equal(model_result(t).count, 1);
+	assert_int_equal(pbm_panel_get_status(panel)->level[0], 800);
+
+	/* two commands at once: each is confirmed by its own reading */
+	pbm_panel_set_output_async(panel, &a, NULL, op_done, &wa);
+	pbm_panel_set_output_async(panel, &b, NULL, op_done, &wb);
+	wait_done(f, &wa);
+	wait_done(f, &wb);
+	if (!wa.ok || !wb.ok)
+		fail_msg("%s", (wa.error != NULL ? wa.error : wb.error)->message);
+	assert_int_equal(model_result(t).count, 3);
+	assert_int_equal(pbm_panel_get_status(panel)->level[0], 300);
+
+	/* a panel that STALLs also says why */
+	assert_true(simple_op(f, panel, 0, &error));
+	assert_false(set_output(f, panel, &a, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_STALL, "STALL");
+	assert_non_null(strstr(error->message, "the panel says its watchdog was not armed"));
+	assert_non_null(strstr(error->message, "(result 9, watchdog)"));
+}
+
+/* A 1.0 panel STALLs GET_RESULT: pbmd never asks it, and lights it. */
+static void
+test_protocol_1_0_panel(void **state)
+{
+	Fixture *f = *state;
+	PbmSimConfig config;
+	g_autoptr(PbmSimTransport) t = NULL;
+	g_autoptr(GError) error = NULL;
+	PbmPanel *panel;
+	PbmOutput o = output(500, 500, 600);
+
+	pbm_sim_config_init(&config, "PANEL-10");
+	config.protocol_minor = 0;
+	t = pbm_panel_monitor_add_sim(f->monitor, &config, &error);
+	assert_non_null(t);
+	advance(f, 0);
+	panel = pbm_panel_monitor_find(f->monitor, "PANEL-10");
+	assert_non_null(panel);
+	assert_int_equal(pbm_panel_get_info(panel)->proto_minor, 0);
+	assert_true(heartbeat(f, panel, 3000, &error));
+	if (!set_output(f, panel, &o, &error))
+		fail_msg("%s", error->message);
+	assert_true(pbm_sim_is_lit(pbm_sim_transport_get_sim(t)));
+	assert_int_equal(pbm_panel_get_state(panel), PBM_PANEL_STATE_LIT);
+	/* a refusal is a STALL, as ever */
+	assert_true(simple_op(f, panel, 0, &error));
+	assert_false(set_output(f, panel, &o, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_STALL, "watchdog");
+	assert_false(pbm_sim_is_lit(pbm_sim_transport_get_sim(t)));
+}
+
+/* A panel behind a USB stack like FunctionFS: OUT data is acknowledged
+ * before the firmware judges it, so a refused SET_OUTPUT does not STALL.
+ * Wraps the sim transport, and can also lose a SET_OUTPUT on the way, let
+ * another one in with it, or fail or garble GET_RESULT replies. */
+#define TEST_TYPE_FFS (test_ffs_get_type())
+G_DECLARE_FINAL_TYPE(TestFfs, test_ffs, TEST, FFS, GObject)
+
+struct _TestFfs {
+	GObject parent_instance;
+	PbmSimTransport *inner;
+	gboolean lose_set_output;
+	gboolean duplicate_set_output; /* another SET_OUTPUT reaches the panel first */
+	guint stall_results;           /* this many GET_RESULTs STALL */
+	gboolean garble_results;
+};
+
+static void test_ffs_iface_init(PbmTransportInterface *iface);
+G_DEFINE_TYPE_WITH_CODE(TestFfs, test_ffs, G_TYPE_OBJECT,
+                        G_IMPLEMENT_INTERFACE(PBM_TYPE_TRANSPORT, test_ffs_iface_init))
+
+static void
+ffs_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	TestFfs *self = g_task_get_source_object(task);
+	const struct pbm_wire_setup *setup = g_task_get_task_data(task);
+	g_autoptr(GError) error = NULL;
+	GBytes *reply = pbm_transport_control_finish(PBM_TRANSPORT(source), result, &error);
+
+	if (reply == NULL && setup->request_type == PBM_REQTYPE_OUT && setup->length > 0 &&
+	    g_error_matches(error, PBM_PANEL_ERROR, PBM_PANEL_ERROR_STALL))
+		reply = g_bytes_new(NULL, 0);
+	if (reply != NULL && setup->request == PBM_REQ_GET_RESULT && self->garble_results) {
+		guint8 bad[sizeof(struct pbm_wire_result)] = { PBM_REQ_HEARTBEAT };
+		g_bytes_unref(reply);
+		reply = g_bytes_new(bad, sizeof(bad));
+	}
+	if (reply == NULL)
+		g_task_return_error(task, g_steal_pointer(&error));
+	else
+		g_task_return_pointer(task, reply, (GDestroyNotify)g_bytes_unref);
+}
+
+static void
+ffs_control_async(PbmTransport *transport, const struct pbm_wire_setup *setup, GBytes *data,
+                  GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+	TestFfs *self = TEST_FFS(transport);
+	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
+
+	g_task_set_task_data(task, g_memdup2(setup, sizeof(*setup)), g_free);
+	if (setup->request == PBM_REQ_SET_OUTPUT && self->lose_set_output) {
+		g_task_return_pointer(task, g_bytes_new(NULL, 0), (GDestroyNotify)g_bytes_unref);
+		return;
+	}
+	if (setup->request == PBM_REQ_SET_OUTPUT && self->duplicate_set_output) {
+		gsize actual;
+		assert_true(pbm_sim_control(pbm_sim_transport_get_sim(self->inner), setup,
+		                            (guint8 *)g_bytes_get_data(data, NULL), &actual, NULL));
+	}
+	if (setup->request == PBM_REQ_GET_RESULT && self->stall_results > 0) {
+		self->stall_results--;
+		g_task_return_new_error(task, PBM_PANEL_ERROR, PBM_PANEL_ERROR_STALL,
+		                        "panel refused get-result (STALL)");
+		return;
+	}
+	pbm_transport_control_async(PBM_TRANSPORT(self->inner), setup, data, cancellable, ffs_done,
+	                            g_steal_pointer(&task));
+}
+
+static GBytes *
+ffs_control_finish(PbmTransport *transport, GAsyncResult *result, GError **error)
+{
+	return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+static void
+ffs_start(PbmTransport *transport)
+{
+	pbm_transport_start(PBM_TRANSPORT(TEST_FFS(transport)->inner));
+}
+
+static void
+ffs_close(PbmTransport *transport)
+{
+	pbm_transport_close(PBM_TRANSPORT(TEST_FFS(transport)->inner));
+}
+
+static const gchar *
+ffs_location(PbmTransport *transport)
+{
+	return "ffs";
+}
+
+static void
+test_ffs_iface_init(PbmTransportInterface *iface)
+{
+	iface->control_async = ffs_control_async;
+	iface->control_finish = ffs_control_finish;
+	iface->start = ffs_start;
+	iface->close = ffs_close;
+	iface->get_location = ffs_location;
+}
+
+static void
+test_ffs_finalize(GObject *object)
+{
+	TestFfs *self = TEST_FFS(object);
+
+	g_signal_handlers_disconnect_by_data(self->inner, self);
+	g_object_unref(self->inner);
+	G_OBJECT_CLASS(test_ffs_parent_class)->finalize(object);
+}
+
+static void
+test_ffs_class_init(TestFfsClass *klass)
+{
+	G_OBJECT_CLASS(klass)->finalize = test_ffs_finalize;
+}
+
+static void
+test_ffs_init(TestFfs *self)
+{
+}
+
+static void
+ffs_forward_report(PbmTransport *inner, GBytes *raw, TestFfs *self)
+{
+	pbm_transport_emit_report(PBM_TRANSPORT(self), raw);
+}
+
+static void
+probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	PbmPanel **panel = user_data;
+	g_autoptr(GError) error = NULL;
+	PbmInfo info;
+	PbmChannel channels[PBM_MAX_CHANNELS];
+
+	if (!pbm_panel_probe_finish(result, &info, channels, &error))
+		fail_msg("probe: %s", error->message);
+	*panel = pbm_panel_new(&info, channels);
+}
+
+/* A FunctionFS-like 1.1 panel, probed and attached as pbmd does. */
+static PbmPanel *
+attach_ffs(Fixture *f, const gchar *serial, TestFfs **ffs)
+{
+	PbmSimConfig config;
+	PbmPanel *panel = NULL;
+	g_autoptr(GError) error = NULL;
+	TestFfs *t = g_object_new(TEST_TYPE_FFS, NULL);
+	PbmInfo info;
+	PbmChannel channels[PBM_MAX_CHANNELS];
+
+	pbm_sim_config_init(&config, serial);
+	t->inner = pbm_sim_transport_new(f->clock, &config, &error);
+	assert_non_null(t->inner);
+	g_signal_connect(t->inner, "report", G_CALLBACK(ffs_forward_report), t);
+	pbm_panel_probe_async(PBM_TRANSPORT(t), NULL, probe_done, &panel);
+	for (guint i = 0; i < 100 && panel == NULL; i++)
+		advance(f, MS(1));
+	assert_non_null(panel);
+	/* attach takes what a new probe read; here, the same again */
+	info = *pbm_panel_get_info(panel);
+	memcpy(channels, pbm_panel_get_channels(panel), sizeof(channels));
+	assert_true(pbm_panel_attach(panel, PBM_TRANSPORT(t), &info, channels, &error));
+	advance(f, MS(1));
+	*ffs = t;
+	return panel;
+}
+
+static gboolean
+ffs_lit(TestFfs *ffs)
+{
+	return pbm_sim_is_lit(pbm_sim_transport_get_sim(ffs->inner));
+}
+
+/* The panel acknowledges every SET_OUTPUT; pbmd counts light as on only
+ * when GET_RESULT says so, and names the panel's reason when not. */
+static void
+test_silent_refusal_named(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(TestFfs) ffs = NULL;
+	g_autoptr(PbmPanel) panel = attach_ffs(f, "FFS-A", &ffs);
+	PbmOutput o = output(500, 500, 600);
+	g_autoptr(GError) error = NULL;
+
+	/* no heartbeat yet: refused, silently on the wire */
+	assert_false(set_output(f, panel, &o, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_STALL,
+	                   "panel FFS-A refused set-output: its watchdog was not armed");
+	assert_non_null(strstr(error->message, "(result 9, watchdog)"));
+	g_clear_error(&error);
+	assert_false(ffs_lit(ffs));
+
+	assert_true(heartbeat(f, panel, 3000, &error));
+	if (!set_output(f, panel, &o, &error))
+		fail_msg("%s", error->message);
+	assert_true(ffs_lit(ffs));
+	assert_int_equal(pbm_panel_get_state(panel), PBM_PANEL_STATE_LIT);
+
+	/* a fault latches: the next command is refused and says why */
+	pbm_sim_set_led_string_fault(pbm_sim_transport_get_sim(ffs->inner), 1, TRUE);
+	assert_false(ffs_lit(ffs));
+	assert_false(set_output(f, panel, &o, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_STALL, "a fault is latched");
+	assert_non_null(strstr(error->message, "(result 10, fault)"));
+	assert_false(ffs_lit(ffs));
+	/* switching off is still confirmed */
+	o = output(0, 0, 0);
+	if (!set_output(f, panel, &o, &error))
+		fail_msg("%s", error->message);
+	assert_true(simple_op(f, panel, 0, &error));
+}
+
+/* A SET_OUTPUT the panel never counted, a count that jumps, a reading that
+ * failed or makes no sense: none counts as done. */
+static void
+test_unconfirmed_output(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(TestFfs) ffs = NULL;
+	g_autoptr(PbmPanel) panel = attach_ffs(f, "FFS-B", &ffs);
+	PbmOutput o = output(400, 400, 600);
+	g_autoptr(GError) error = NULL;
+	guint8 data[sizeof(struct pbm_wire_output)];
+	struct pbm_wire_setup setup = { PBM_REQTYPE_OUT, PBM_REQ_SET_OUTPUT, 0, PBM_USB_INTERFACE,
+		                        sizeof(data) };
+	gsize actual;
+
+	assert_true(heartbeat(f, panel, 3000, &error));
+	/* lost on the way: the count does not move */
+	ffs->lose_set_output = TRUE;
+	assert_false(set_output(f, panel, &o, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_STALL,
+	                   "panel FFS-B did not receive set-output: its count of set-output "
+	                   "requests stayed at 0");
+	g_clear_error(&error);
+	assert_false(ffs_lit(ffs));
+	ffs->lose_set_output = FALSE;
+	if (!set_output(f, panel, &o, &error))
+		fail_msg("%s", error->message);
+	assert_true(ffs_lit(ffs));
+
+	/* someone else's command between pbmd's does not matter ... */
+	assert_true(pbm_output_encode(&o, data, NULL));
+	assert_true(pbm_sim_control(pbm_sim_transport_get_sim(ffs->inner), &setup, data, &actual,
+	                            NULL));
+	if (!set_output(f, panel, &o, &error))
+		fail_msg("%s", error->message);
+	/* ... but one that comes with it does: the result may be either's */
+	ffs->duplicate_set_output = TRUE;
+	assert_false(set_output(f, panel, &o, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_STALL, "went from 3 to 5, not up by one");
+	g_clear_error(&error);
+	ffs->duplicate_set_output = FALSE;
+
+	/* the reading fails: not confirmed; the next command reads the count
+	 * again first, and is confirmed */
+	ffs->stall_results = 1;
+	assert_false(set_output(f, panel, &o, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_STALL, "set-output not confirmed");
+	assert_non_null(strstr(error->message, "get-result"));
+	g_clear_error(&error);
+	if (!set_output(f, panel, &o, &error))
+		fail_msg("%s", error->message);
+	assert_int_equal(model_result(ffs->inner).count, 7);
+
+	/* a reading about another request: the panel is not trusted any more */
+	ffs->garble_results = TRUE;
+	assert_false(set_output(f, panel, &o, &error));
+	assert_panel_error(error, PBM_PANEL_ERROR_UNTRUSTED, "malformed result");
+	assert_int_equal(pbm_panel_get_state(panel), PBM_PANEL_STATE_FAULTY);
+	advance(f, MS(10));
+	assert_false(ffs_lit(ffs));
+}
+
 /* ---- a transport with canned replies, for devices that lie ---- */
 
 #define TEST_TYPE_CANNED (test_canned_get_type())
@@ -656,6 +1017,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_second_panel_and_duplicate_serial, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_report_untrusts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_result_confirms_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protocol_1_0_panel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_refusal_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unconfirmed_output, setup, teardown),
 		cmocka_unit_test(test_probe_rejects_lies),
 		cmocka_unit_test(test_usb_error_messages),
 	};

@@ -396,6 +396,96 @@ test_wrong_version_refused(void **state)
 	g_free(child_expect(f->child, "error status USB-V unknown-panel"));
 }
 
+/* ---- 1.1: the result of the last command ---- */
+
+/* A panel behind FunctionFS that enforces a shorter session cap than its
+ * GET_INFO advertises: pbmd's SET_OUTPUT passes pbmd's checks, the panel
+ * refuses it without a STALL, and only GET_RESULT tells. */
+static void
+test_silent_refusal(void **state)
+{
+	Fixture *f = *state;
+	PbmSimConfig config = config_for("USB-R");
+	g_autoptr(PbmSim) advertised = pbm_sim_new(&config, NULL);
+	guint8 info[sizeof(struct pbm_wire_info)];
+	g_autoptr(PbmMockPanel) panel = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *line = NULL;
+
+	/* it says 3600 s, and enforces 30 s */
+	assert_true(pbm_info_encode(pbm_sim_get_info(advertised), info, NULL));
+	config.max_session_s = 30;
+	panel = pbm_mock_panel_plug(f->bus, &config, PBM_USB_VID, PBM_USB_PID, &error);
+	assert_non_null(panel);
+	pbm_mock_panel_override_reply(panel, PBM_REQ_GET_INFO, info, sizeof(info));
+	pbm_mock_panel_set_ack_out_data(panel, TRUE);
+	f->child = child_spawn(NULL);
+	g_free(child_expect(f->child, "connected USB-R"));
+
+	child_send(f->child, "light USB-R 500 500 60");
+	line = child_expect(f->child, "error light USB-R stall");
+	assert_non_null(strstr(line, "panel USB-R refused set-output: the session cap was 0 or "
+	                             "above the panel's limit (result 8, session-cap)"));
+	assert_false(sim_lit(panel));
+	/* within the panel's real cap it lights, confirmed */
+	child_send(f->child, "light USB-R 500 500 30");
+	g_free(child_expect(f->child, "ok light USB-R"));
+	assert_true(sim_lit(panel));
+	child_send(f->child, "off USB-R");
+	g_free(child_expect(f->child, "ok off USB-R"));
+}
+
+/* GET_RESULT answers the same count whatever pbmd sends: no SET_OUTPUT is
+ * confirmed, although the model takes them. */
+static void
+test_count_stuck(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmMockPanel) panel = plug(f, "USB-S");
+	const guint8 stuck[sizeof(struct pbm_wire_result)] = { PBM_REQ_SET_OUTPUT, PBM_RESULT_OK, 7,
+		                                               0 };
+	g_autofree gchar *line = NULL;
+
+	pbm_mock_panel_override_reply(panel, PBM_REQ_GET_RESULT, stuck, sizeof(stuck));
+	f->child = child_spawn(NULL);
+	g_free(child_expect(f->child, "connected USB-S"));
+	child_send(f->child, "light USB-S 500 500 60");
+	line = child_expect(f->child, "error light USB-S stall");
+	assert_non_null(strstr(line, "panel USB-S did not receive set-output: its count of "
+	                             "set-output requests stayed at 7"));
+	child_send(f->child, "off USB-S");
+	g_free(child_expect(f->child, "ok off USB-S"));
+	assert_false(sim_lit(panel));
+}
+
+/* A 1.0 panel knows no GET_RESULT: pbmd drives it as before. */
+static void
+test_protocol_1_0_panel(void **state)
+{
+	Fixture *f = *state;
+	PbmSimConfig config = config_for("USB-OLD");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PbmMockPanel) panel = NULL;
+
+	config.protocol_minor = 0;
+	panel = pbm_mock_panel_plug(f->bus, &config, PBM_USB_VID, PBM_USB_PID, &error);
+	assert_non_null(panel);
+	f->child = child_spawn(NULL);
+	g_free(child_expect(f->child, "connected USB-OLD"));
+	child_send(f->child, "light USB-OLD 800 600 60");
+	g_free(child_expect(f->child, "ok light USB-OLD"));
+	assert_true(sim_lit(panel));
+	child_send(f->child, "off USB-OLD");
+	g_free(child_expect(f->child, "ok off USB-OLD"));
+	/* its refusals are STALLs */
+	child_send(f->child, "heartbeat USB-OLD 3000");
+	g_free(child_expect(f->child, "ok heartbeat USB-OLD"));
+	pbm_mock_panel_set_stall(panel, PBM_REQ_SET_OUTPUT, TRUE);
+	child_send(f->child, "light USB-OLD 800 600 60");
+	g_free(child_expect(f->child, "error light USB-OLD stall"));
+	assert_false(sim_lit(panel));
+}
+
 static guint
 child_fd_count(GPid pid)
 {
@@ -512,6 +602,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unplug_during_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_version_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_stuck, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protocol_1_0_panel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plug_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_wakeups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_usb_carries_on, setup, teardown),

@@ -305,6 +305,221 @@ command(PbmPanel *self, guint8 request, guint16 value, GBytes *data, gboolean al
 	control_out(self, request, value, data, allow_untrusted, cancellable, command_done, outer);
 }
 
+/* ---- 1.1: confirming SET_OUTPUT ---- */
+
+static gboolean
+speaks_results(PbmPanel *self)
+{
+	return self->info.proto_major == 1 && self->info.proto_minor >= 1;
+}
+
+/* Asks the panel how many SET_OUTPUTs it has received and how the last one
+ * went. Heartbeats sent meanwhile do not matter: the question names
+ * SET_OUTPUT. */
+static void
+read_result_async(PbmPanel *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                  gpointer user_data)
+{
+	panel_control(self, PBM_REQTYPE_IN, PBM_REQ_GET_RESULT, PBM_REQ_SET_OUTPUT,
+	              sizeof(struct pbm_wire_result), NULL, FALSE, cancellable, callback,
+	              user_data);
+}
+
+/* A reply that does not decode makes the panel untrusted, as a malformed
+ * status does. */
+static gboolean
+take_result(PbmPanel *self, GAsyncResult *res, PbmResult *out, GError **error)
+{
+	g_autoptr(GBytes) reply = g_task_propagate_pointer(G_TASK(res), error);
+	const guint8 *buf;
+	gsize len = 0;
+
+	if (reply == NULL)
+		return FALSE;
+	buf = g_bytes_get_data(reply, &len);
+	if (!pbm_result_decode(buf, len, PBM_REQ_SET_OUTPUT, out, error)) {
+		g_prefix_error(error, "malformed result: ");
+		mark_faulty(self, *error);
+		g_clear_error(error);
+		*error = g_error_copy(self->faulty_reason);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* A SET_OUTPUT on its way, between a reading of the panel's count before it
+ * and one after it. */
+typedef struct {
+	guint pending; /* transfers not answered yet */
+	GError *before_error;
+	GError *set_error;
+	GError *after_error;
+	PbmResult before;
+	PbmResult after;
+} Confirm;
+
+static void
+confirm_free(Confirm *c)
+{
+	g_clear_error(&c->before_error);
+	g_clear_error(&c->set_error);
+	g_clear_error(&c->after_error);
+	g_free(c);
+}
+
+/* "its watchdog was not armed: no heartbeat came in time (result 9, watchdog)" */
+static gchar *
+reason_of(const PbmResult *r)
+{
+	const gchar *name = pbm_result_to_string(r->result);
+
+	return g_strdup_printf("%s (result %u, %s)", pbm_result_describe(r->result), r->result,
+	                       name != NULL ? name : "unknown");
+}
+
+/* Whether the panel counted exactly this one SET_OUTPUT in between, so that
+ * the result after it is this request's. */
+static gboolean
+counted_once(const Confirm *c)
+{
+	return c->before_error == NULL && c->after_error == NULL &&
+	       c->after.count == pbm_result_count_next(c->before.count);
+}
+
+/* Why the readings do not confirm the SET_OUTPUT, or NULL when they do: the
+ * panel counted exactly one more, and took it. */
+static GError *
+confirm_refusal(PbmPanel *self, const Confirm *c)
+{
+	const gchar *serial = self->info.serial;
+	g_autofree gchar *reason = NULL;
+
+	if (c->after.count == c->before.count)
+		return g_error_new(PBM_PANEL_ERROR, PBM_PANEL_ERROR_STALL,
+		                   "panel %s did not receive set-output: its count of set-output "
+		                   "requests stayed at %u",
+		                   serial, c->before.count);
+	if (!counted_once(c))
+		return g_error_new(PBM_PANEL_ERROR, PBM_PANEL_ERROR_STALL,
+		                   "panel %s: set-output not confirmed: its count of set-output "
+		                   "requests went from %u to %u, not up by one (another program "
+		                   "commands the panel, or requests were lost)",
+		                   serial, c->before.count, c->after.count);
+	if (c->after.result == PBM_RESULT_OK)
+		return NULL;
+	reason = reason_of(&c->after);
+	return g_error_new(PBM_PANEL_ERROR, PBM_PANEL_ERROR_STALL,
+	                   "panel %s refused set-output: %s", serial, reason);
+}
+
+/* A STALL says only no; a result surely about this request says why. */
+static GError *
+explain_stall(const Confirm *c, GError *error)
+{
+	g_autofree gchar *reason = NULL;
+	g_autofree gchar *stalled = NULL;
+
+	if (!g_error_matches(error, PBM_PANEL_ERROR, PBM_PANEL_ERROR_STALL) || !counted_once(c) ||
+	    c->after.result == PBM_RESULT_OK)
+		return error;
+	reason = reason_of(&c->after);
+	stalled = g_steal_pointer(&error->message);
+	error->message = g_strdup_printf("%s; the panel says %s", stalled, reason);
+	return error;
+}
+
+/* A reading that failed leaves the SET_OUTPUT unconfirmed. */
+static GError *
+reading_failed(GError **reading)
+{
+	GError *error = g_steal_pointer(reading);
+
+	if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		g_prefix_error(&error, "set-output not confirmed: ");
+	return error;
+}
+
+static void
+confirm_step(GTask *task)
+{
+	PbmPanel *self = g_task_get_source_object(task);
+	Confirm *c = g_task_get_task_data(task);
+	GError *refusal;
+
+	if (--c->pending > 0)
+		return;
+	if (c->set_error != NULL) {
+		g_task_return_error(task, explain_stall(c, g_steal_pointer(&c->set_error)));
+		return;
+	}
+	if (c->before_error != NULL) {
+		g_task_return_error(task, reading_failed(&c->before_error));
+		return;
+	}
+	if (c->after_error != NULL) {
+		g_task_return_error(task, reading_failed(&c->after_error));
+		return;
+	}
+	refusal = confirm_refusal(self, c);
+	if (refusal != NULL) {
+		g_task_return_error(task, refusal);
+		return;
+	}
+	if (self->transport != NULL)
+		refresh_status_async(self, NULL, refreshed_quietly, NULL);
+	g_task_return_pointer(task, g_bytes_new(NULL, 0), (GDestroyNotify)g_bytes_unref);
+}
+
+static void
+confirm_read_before(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Confirm *c = g_task_get_task_data(task);
+
+	take_result(PBM_PANEL(source), res, &c->before, &c->before_error);
+	confirm_step(task);
+}
+
+static void
+confirm_sent(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Confirm *c = g_task_get_task_data(task);
+	g_autoptr(GBytes) reply = g_task_propagate_pointer(G_TASK(res), &c->set_error);
+
+	confirm_step(task);
+}
+
+static void
+confirm_read_after(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Confirm *c = g_task_get_task_data(task);
+
+	take_result(PBM_PANEL(source), res, &c->after, &c->after_error);
+	confirm_step(task);
+}
+
+/* GET_RESULT(SET_OUTPUT), SET_OUTPUT and GET_RESULT(SET_OUTPUT) again go out
+ * back to back, without waiting: the control pipe keeps their order, so the
+ * two readings frame this request alone, even with other SET_OUTPUTs under
+ * way. Commands another program sent at other times do not matter here
+ * (light nobody asked for is switched off on its own). */
+static void
+set_output_confirmed(PbmPanel *self, GBytes *data, GCancellable *cancellable,
+                     GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
+	Confirm *c = g_new0(Confirm, 1);
+
+	c->pending = 3;
+	g_task_set_task_data(task, c, (GDestroyNotify)confirm_free);
+	read_result_async(self, cancellable, confirm_read_before, g_object_ref(task));
+	control_out(self, PBM_REQ_SET_OUTPUT, 0, data, FALSE, cancellable, confirm_sent,
+	            g_object_ref(task));
+	read_result_async(self, cancellable, confirm_read_after, g_object_ref(task));
+}
+
 /* ---- operations ---- */
 
 void
@@ -336,7 +551,10 @@ pbm_panel_set_output_async(PbmPanel *self, const PbmOutput *output, GCancellable
 	}
 	data = g_bytes_new(buf, sizeof(buf));
 	self->light_wanted = pbm_output_is_lit(output);
-	command(self, PBM_REQ_SET_OUTPUT, 0, data, FALSE, cancellable, callback, user_data);
+	if (speaks_results(self))
+		set_output_confirmed(self, data, cancellable, callback, user_data);
+	else
+		command(self, PBM_REQ_SET_OUTPUT, 0, data, FALSE, cancellable, callback, user_data);
 }
 
 gboolean

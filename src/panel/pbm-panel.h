@@ -63,6 +63,11 @@ const gchar *pbm_panel_get_location(PbmPanel *self);
 /* Why the panel is not trusted, or NULL. */
 const GError *pbm_panel_get_faulty_reason(PbmPanel *self);
 
+/* Refused before sending when it breaks the panel's limits (INVALID). With
+ * a panel of protocol 1.1 or later it completes only once GET_RESULT says
+ * the panel took this very request: a refusal the panel could not STALL,
+ * or a count that did not go up by exactly one, fails as a STALL does
+ * (PBM_PANEL_ERROR_STALL), naming the panel's reason. */
 void pbm_panel_set_output_async(PbmPanel *self, const PbmOutput *output, GCancellable *cancellable,
                                 GAsyncReadyCallback callback, gpointer user_data);
 gboolean pbm_panel_set_output_finish(PbmPanel *self, GAsyncResult *result, GError **error);

@@ -88,6 +88,7 @@ struct _PbmMockPanel {
 	MockClient *claimed_by; /* interface 0 */
 	guint32 stall[256 / 32];
 	guint32 hang[256 / 32];
+	gboolean ack_out_data; /* FunctionFS: no STALL after an OUT data stage */
 	GBytes *override[256];
 	guint64 ioctls;
 	guint64 reports_sent;
@@ -537,6 +538,8 @@ control_locked(PbmMockPanel *panel, MockUrb *urb, const struct pbm_wire_setup *s
 		reply = g_malloc0(MAX(setup->length, 1));
 	if (pbm_sim_control(panel->sim, setup, in ? reply : out_data, &actual, NULL))
 		complete_urb_locked(panel, urb, 0, reply, actual);
+	else if (!in && setup->length > 0 && panel->ack_out_data)
+		complete_urb_locked(panel, urb, 0, NULL, setup->length);
 	else
 		complete_urb_locked(panel, urb, -EPIPE, NULL, 0);
 	deliver_locked(panel);
@@ -1329,6 +1332,14 @@ pbm_mock_panel_set_stall(PbmMockPanel *panel, guint8 request, gboolean stall)
 {
 	g_mutex_lock(&panel->lock);
 	bit_set(panel->stall, request, stall);
+	g_mutex_unlock(&panel->lock);
+}
+
+void
+pbm_mock_panel_set_ack_out_data(PbmMockPanel *panel, gboolean ack)
+{
+	g_mutex_lock(&panel->lock);
+	panel->ack_out_data = ack;
 	g_mutex_unlock(&panel->lock);
 }
 

@@ -62,7 +62,8 @@ const gchar *pbm_mock_bus_get_root_dir(PbmMockBus *bus);
 /* ---- panels ---- */
 
 /* Adds a powered panel running config (NULL: pbm_sim_config_init(NULL)) with
- * the given USB ids, and sends its "add" uevent. Each plug gets a fresh
+ * the given USB ids, and sends its "add" uevent. config->protocol_minor 0
+ * makes it a 1.0 panel (GET_INFO says 1.0, GET_RESULT STALLs). Each plug gets a fresh
  * busnum/devnum, as a real re-enumeration does; several panels may be
  * plugged at once. Replug = plug again with the same serial. */
 PbmMockPanel *pbm_mock_panel_plug(PbmMockBus *bus, const PbmSimConfig *config, guint16 vid,
@@ -96,6 +97,12 @@ gboolean pbm_mock_panel_is_lit(PbmMockPanel *panel);
 /* Control transfers with this bRequest end with a STALL (urb status -EPIPE,
  * libusb: LIBUSB_ERROR_PIPE / LIBUSB_TRANSFER_STALL). */
 void pbm_mock_panel_set_stall(PbmMockPanel *panel, guint8 request, gboolean stall);
+/* Like a panel behind Linux FunctionFS, whose kernel acknowledges the data
+ * stage of an OUT control transfer before the firmware sees the data: OUT
+ * transfers with data complete without a STALL whatever the model answers
+ * (pbm_mock_panel_set_stall() still STALLs). A refusal then shows only
+ * through GET_RESULT, as on such a device. */
+void pbm_mock_panel_set_ack_out_data(PbmMockPanel *panel, gboolean ack);
 /* Control transfers with this bRequest are never completed: the host times
  * out and discards the URB, which then ends with -ENOENT. */
 void pbm_mock_panel_set_hang(PbmMockPanel *panel, guint8 request, gboolean hang);

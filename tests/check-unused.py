@@ -34,6 +34,7 @@ import sys
 
 # Functions that only tests call, on purpose. name: why.
 TEST_API = {
+    'pbm_gadget_panel_sensing': 'tests wait for the sensor read its thread runs before they look at the outputs',
     'pbm_config_load_data': 'the configuration fuzzer parses text from memory',
     'pbm_profile_load_data': 'the profile fuzzer and tests parse text from memory',
     'pbm_events_describe': 'names event bits in test output and is fuzzed with the codec',

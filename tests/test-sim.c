@@ -635,6 +635,20 @@ test_measured_fan(void **state)
 	assert_int_equal(status_of(sim).faults, 0);
 }
 
+/* No tachometer: 0 rpm, and a lit panel is not taken for a stalled fan. */
+static void
+test_fan_unmonitored(void **state)
+{
+	g_autoptr(PbmSim) sim = sim_new();
+
+	pbm_sim_set_fan_unmonitored(sim);
+	light(sim, 500, 500, 600);
+	run_fed(sim, S(10));
+	assert_true(pbm_sim_is_lit(sim));
+	assert_int_equal(status_of(sim).fan_rpm, 0);
+	assert_int_equal(status_of(sim).faults, 0);
+}
+
 static void
 test_sensor_failure(void **state)
 {
@@ -1232,6 +1246,7 @@ main(void)
 		cmocka_unit_test(test_bad_requests_stall),
 		cmocka_unit_test(test_measured_temperature),
 		cmocka_unit_test(test_measured_fan),
+		cmocka_unit_test(test_fan_unmonitored),
 		cmocka_unit_test(test_sensor_failure),
 		cmocka_unit_test(test_no_light_without_watchdog),
 		cmocka_unit_test(test_watchdog_expiry),

@@ -418,6 +418,10 @@ open_sensors(PbmGadgetPanel *panel, GError **error)
 		panel->tach = pbm_gadget_tach_new(&c->fan_tach, c->fan_pulses_per_rev, error);
 		if (panel->tach == NULL)
 			return FALSE;
+	} else if (c->outputs == PBM_GADGET_OUTPUTS_PWM) {
+		/* Real LEDs and no tachometer: report no fan speed rather
+		 * than the model's ideal fan. */
+		pbm_sim_set_fan_unmonitored(panel->sim);
 	}
 	if (pbm_gadget_gpio_line_used(&c->fan_enable)) {
 		panel->fan = pbm_gadget_output_line_new(&c->fan_enable, error);

@@ -52,6 +52,7 @@ struct _PbmSim {
 	gboolean temperature_measured;
 	gboolean fan_measured;
 	guint16 fan_measured_rpm;
+	gboolean fan_unmonitored;
 	gboolean sensor_failed;
 	gboolean derating;
 	gboolean fan_stalled;
@@ -466,6 +467,8 @@ check_thermal(PbmSim *sim)
 static void
 check_fan(PbmSim *sim)
 {
+	if (sim->fan_unmonitored)
+		return;
 	if (!fan_commanded(sim) || fan_rpm_now(sim) > SIM_FAN_STALL_RPM) {
 		sim->fan_stalling = FALSE;
 		return;
@@ -972,6 +975,15 @@ pbm_sim_set_sensor_failed(PbmSim *sim, gboolean failed)
 		raise_fault(sim, PBM_FAULT_SENSOR);
 		flush_events(sim);
 	}
+}
+
+void
+pbm_sim_set_fan_unmonitored(PbmSim *sim)
+{
+	sim->fan_measured = TRUE;
+	sim->fan_measured_rpm = 0;
+	sim->fan_unmonitored = TRUE;
+	sim->fan_stalling = FALSE;
 }
 
 gboolean

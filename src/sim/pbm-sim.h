@@ -115,6 +115,9 @@ void pbm_sim_set_led_string_fault(PbmSim *sim, guint channel, gboolean faulty);
  * fan-stall rules then act on the measurements. */
 void pbm_sim_set_measured_temperature(PbmSim *sim, gdouble celsius);
 void pbm_sim_set_measured_fan_rpm(PbmSim *sim, guint16 rpm);
+/* A board without a tachometer: the fan reads 0 rpm and no stall can be
+ * detected (the temperature sensor still guards the LEDs). */
+void pbm_sim_set_fan_unmonitored(PbmSim *sim);
 /* A sensor the board cannot read any more: the model cannot protect the
  * board without it, so it latches PBM_FAULT_SENSOR (outputs off) until the
  * sensor reads again and the host clears the fault. */

@@ -172,15 +172,34 @@ set_link(PbmGadgetFfs *ffs, PbmGadgetLink link)
 	ffs->handlers.link_changed(link, ffs->user_data);
 }
 
+/* One stage of a control transfer on ep0. EIDRM: the host gave up on the
+ * request and sent another, whose event follows; nothing to do. */
+static gboolean
+ep0_io(PbmGadgetFfs *ffs, gboolean reading, void *buf, gsize len, guint8 request)
+{
+	ssize_t n = reading ? read(ffs->ep0, buf, len) : write(ffs->ep0, buf, len);
+
+	if (n == (ssize_t)len)
+		return TRUE;
+	if (n < 0 && errno == EIDRM)
+		g_debug("ep0: request 0x%02x was cancelled by the host", request);
+	else if (n < 0)
+		g_debug("ep0: request 0x%02x: %s", request, g_strerror(errno));
+	else
+		g_debug("ep0: request 0x%02x: %zd of %zu bytes", request, n, len);
+	return FALSE;
+}
+
 /* FunctionFS stalls a request when the function takes ep0 the wrong way:
  * a read for an IN request, a write for an OUT one. */
 static void
-stall(PbmGadgetFfs *ffs, gboolean in)
+stall(PbmGadgetFfs *ffs, gboolean in, guint8 request)
 {
 	if (in)
 		(void)!read(ffs->ep0, NULL, 0);
 	else
 		(void)!write(ffs->ep0, NULL, 0);
+	g_debug("ep0: request 0x%02x stalled", request);
 }
 
 static void
@@ -195,31 +214,31 @@ handle_setup(PbmGadgetFfs *ffs, const struct usb_ctrlrequest *req)
 	guint8 data[FFS_CONTROL_MAX] = { 0 };
 	gsize actual = 0;
 
+	g_debug("ep0: setup %02x %02x value %u index %u length %u", setup.request_type,
+	        setup.request, setup.value, setup.index, setup.length);
 	if ((setup.request_type & USB_TYPE_MASK) != USB_TYPE_VENDOR ||
 	    setup.length > sizeof(data)) {
-		stall(ffs, in);
+		stall(ffs, in, setup.request);
 		return;
 	}
 	if (in) {
 		if (ffs->handlers.control(&setup, data, &actual, ffs->user_data))
-			(void)!write(ffs->ep0, data, actual);
+			(void)ep0_io(ffs, FALSE, data, actual, setup.request);
 		else
-			stall(ffs, TRUE);
+			stall(ffs, TRUE, setup.request);
 		return;
 	}
 	if (setup.length == 0) {
 		if (ffs->handlers.control(&setup, data, &actual, ffs->user_data))
-			(void)!read(ffs->ep0, NULL, 0); /* the status stage */
+			(void)ep0_io(ffs, TRUE, NULL, 0, setup.request); /* the status stage */
 		else
-			stall(ffs, FALSE);
+			stall(ffs, FALSE, setup.request);
 		return;
 	}
 	/* The kernel has acknowledged the data stage already; a refusal is
 	 * only visible through GET_RESULT (protocol 1.1). */
-	if (read(ffs->ep0, data, setup.length) != setup.length) {
-		g_debug("ep0: the data stage of request 0x%02x was cut short", setup.request);
+	if (!ep0_io(ffs, TRUE, data, setup.length, setup.request))
 		return;
-	}
 	(void)ffs->handlers.control(&setup, data, &actual, ffs->user_data);
 }
 
@@ -260,7 +279,8 @@ on_ep0(gint fd, GIOCondition condition, gpointer user_data)
 	struct usb_functionfs_event events[4];
 	ssize_t n = read(fd, events, sizeof(events));
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	/* EIDRM: the request under way was cancelled (ep0_io()). */
+	if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == EIDRM))
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
 		g_autoptr(GError) error = g_error_new(PBM_GADGET_ERROR, PBM_GADGET_ERROR_USB,
@@ -272,8 +292,10 @@ on_ep0(gint fd, GIOCondition condition, gpointer user_data)
 			ffs->failed(error, ffs->failed_data);
 		return G_SOURCE_REMOVE;
 	}
-	for (gsize i = 0; i < (gsize)n / sizeof(events[0]); i++)
+	for (gsize i = 0; i < (gsize)n / sizeof(events[0]); i++) {
+		g_debug("ep0: event %u", events[i].type);
 		handle_event(ffs, &events[i]);
+	}
 	return G_SOURCE_CONTINUE;
 }
 

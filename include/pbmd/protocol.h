@@ -114,7 +114,7 @@ enum pbm_fault {
 	PBM_FAULT_OVER_TEMP = 1u << 0,  /* board reached t_max */
 	PBM_FAULT_FAN_STALL = 1u << 1,  /* fan commanded on, not turning for 2 s */
 	PBM_FAULT_LED_STRING = 1u << 2, /* over-current on an LED string */
-	PBM_FAULT_SENSOR = 1u << 3,     /* 1.1: temperature sensor or tachometer unreadable */
+	PBM_FAULT_SENSOR = 1u << 3,     /* 1.1: the temperature sensor cannot be read */
 };
 #define PBM_FAULT_KNOWN_MASK 0xfu
 

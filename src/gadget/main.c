@@ -79,6 +79,34 @@ on_usb_failed(const GError *error, gpointer user_data)
 }
 
 static gboolean
+feed_watchdog(gpointer user_data)
+{
+	sd_notify(0, "WATCHDOG=1");
+	return G_SOURCE_CONTINUE;
+}
+
+/* systemd's watchdog is the dead man's switch of the main loop, which runs
+ * the firmware's own watchdog and thermal rules: if it stops, systemd
+ * kills pbm-gadget and ExecStopPost= switches the outputs off. */
+static void
+start_watchdog(void)
+{
+	guint64 usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0)
+		g_timeout_add((guint)(usec / 2 / 1000), feed_watchdog, NULL);
+}
+
+static void
+on_panel_fatal(const GError *error, gpointer user_data)
+{
+	Run *run = user_data;
+
+	run->status = EXIT_HARDWARE;
+	g_main_loop_quit(run->loop);
+}
+
+static gboolean
 check_name(GError **error)
 {
 	if (opt_name == NULL)
@@ -152,6 +180,7 @@ serve(const PbmGadgetConfig *config)
 	}
 	pbm_gadget_panel_set_usb(panel, ffs);
 	pbm_gadget_ffs_set_failed_func(ffs, on_usb_failed, &run);
+	pbm_gadget_panel_set_fatal_func(panel, on_panel_fatal, &run);
 	g_message("panel %s (%s) on USB device controller %s as %04x:%04x", config->model.serial,
 	          config->model.model, pbm_gadget_configfs_udc(gadget), (guint)PBM_USB_VID,
 	          config->product_id);
@@ -159,6 +188,7 @@ serve(const PbmGadgetConfig *config)
 	g_unix_signal_add(SIGINT, on_terminate, &run);
 	sd_notifyf(0, "READY=1\nSTATUS=panel %s on %s", config->model.serial,
 	           pbm_gadget_configfs_udc(gadget));
+	start_watchdog();
 	g_main_loop_run(loop);
 	sd_notify(0, "STOPPING=1");
 

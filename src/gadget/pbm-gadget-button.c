@@ -18,7 +18,7 @@ on_edge(gboolean rising, guint64 timestamp_ns, gpointer data)
 	PbmGadgetButton *button = data;
 
 	if (pbm_gadget_debounce_edge(&button->debounce, rising, button->active_low, timestamp_ns))
-		button->func(button->user_data);
+		button->func(FALSE, button->user_data);
 }
 
 static void
@@ -26,8 +26,8 @@ on_failed(const GError *error, gpointer data)
 {
 	PbmGadgetButton *button = data;
 
-	g_warning("stop button: %s; taken as a press, so that the light stops", error->message);
-	button->func(button->user_data);
+	g_warning("stop button: %s", error->message);
+	button->func(TRUE, button->user_data);
 }
 
 PbmGadgetButton *

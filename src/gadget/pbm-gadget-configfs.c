@@ -8,8 +8,9 @@
 
 #include "pbm-gadget-errors.h"
 
-/* The function instance "ffs.<FUNCTION>" is mounted by that name. */
-#define FUNCTION "pbm"
+/* The function instance is "ffs.<gadget name>", and its functionfs is
+ * mounted by that name: FunctionFS instance names are global, so two
+ * gadgets need two names. */
 #define CONFIG "c.1"
 #define LANG_EN_US "0x409"
 /* The board has its own supply: the LEDs need far more than a USB port
@@ -19,6 +20,7 @@
 
 struct _PbmGadgetConfigfs {
 	gchar *dir;
+	gchar *name;
 	gchar *udc_class;
 	gchar *mount_dir;
 	gchar *udc_wanted;
@@ -53,23 +55,24 @@ make_dir(const gchar *path, GError **error)
 /* Best effort, in the order the kernel requires: a leftover that cannot
  * be removed shows up as an error when the gadget is made again. */
 static void
-remove_gadget(const gchar *dir)
+remove_gadget(const gchar *dir, const gchar *name)
 {
-	const gchar *const paths[] = { "configs/" CONFIG "/ffs." FUNCTION,
-		                       "configs/" CONFIG "/strings/" LANG_EN_US,
-		                       "configs/" CONFIG,
-		                       "functions/ffs." FUNCTION,
-		                       "strings/" LANG_EN_US,
-		                       NULL };
-	g_autofree gchar *udc = g_build_filename(dir, "UDC", NULL);
+	g_autofree gchar *function = g_strconcat("ffs.", name, NULL);
+	g_autofree gchar *link = g_build_filename(dir, "configs", CONFIG, function, NULL);
+	g_autofree gchar *config_strings =
+	        g_build_filename(dir, "configs", CONFIG, "strings", LANG_EN_US, NULL);
+	g_autofree gchar *config = g_build_filename(dir, "configs", CONFIG, NULL);
+	g_autofree gchar *instance = g_build_filename(dir, "functions", function, NULL);
+	g_autofree gchar *strings = g_build_filename(dir, "strings", LANG_EN_US, NULL);
+	const gchar *const paths[] = { link, config_strings, config, instance, strings };
 
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
 		return;
-	(void)g_file_set_contents(udc, "\n", -1, NULL);
-	for (guint i = 0; paths[i] != NULL; i++) {
-		g_autofree gchar *path = g_build_filename(dir, paths[i], NULL);
-		if (g_remove(path) != 0 && errno != ENOENT)
-			g_debug("%s: %s", path, g_strerror(errno));
+	/* configfs cannot make files: written in place, never by rename. */
+	(void)write_attr(dir, "UDC", "\n", NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
+		if (g_remove(paths[i]) != 0 && errno != ENOENT)
+			g_debug("%s: %s", paths[i], g_strerror(errno));
 	}
 	if (g_rmdir(dir) != 0)
 		g_debug("%s: %s", dir, g_strerror(errno));
@@ -93,12 +96,13 @@ write_identity(const gchar *dir, const PbmGadgetConfig *config, GError **error)
 }
 
 static gboolean
-write_configuration(const gchar *dir, GError **error)
+write_configuration(const gchar *dir, const gchar *name, GError **error)
 {
+	g_autofree gchar *instance = g_strconcat("ffs.", name, NULL);
 	g_autofree gchar *config = g_build_filename(dir, "configs", CONFIG, NULL);
 	g_autofree gchar *strings = g_build_filename(config, "strings", LANG_EN_US, NULL);
-	g_autofree gchar *function = g_build_filename(dir, "functions", "ffs." FUNCTION, NULL);
-	g_autofree gchar *link = g_build_filename(config, "ffs." FUNCTION, NULL);
+	g_autofree gchar *function = g_build_filename(dir, "functions", instance, NULL);
+	g_autofree gchar *link = g_build_filename(config, instance, NULL);
 
 	if (!make_dir(config, error) || !write_attr(config, "bmAttributes", SELF_POWERED, error) ||
 	    !write_attr(config, "MaxPower", MAX_POWER_MA, error) || !make_dir(strings, error) ||
@@ -118,12 +122,12 @@ mount_functionfs(PbmGadgetConfigfs *g, GError **error)
 	/* A killed pbm-gadget may have left its mount behind. */
 	(void)umount2(g->mount_dir, MNT_DETACH);
 	if (g_mkdir_with_parents(g->mount_dir, 0700) != 0 ||
-	    mount(FUNCTION, g->mount_dir, "functionfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) !=
+	    mount(g->name, g->mount_dir, "functionfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) !=
 	            0) {
 		g_set_error(error, PBM_GADGET_ERROR, PBM_GADGET_ERROR_CONFIGFS,
 		            "mounting functionfs \"%s\" on %s: %s; pbm-gadget needs root and the "
 		            "usb_f_fs module",
-		            FUNCTION, g->mount_dir, g_strerror(errno));
+		            g->name, g->mount_dir, g_strerror(errno));
 		return FALSE;
 	}
 	g->mounted = TRUE;
@@ -138,6 +142,7 @@ pbm_gadget_configfs_new(const PbmGadgetConfigfsPaths *paths, const PbmGadgetConf
 	g_autofree gchar *gadgets = g_build_filename(paths->configfs, "usb_gadget", NULL);
 
 	g->dir = g_build_filename(gadgets, paths->name, NULL);
+	g->name = g_strdup(paths->name);
 	g->udc_class = g_strdup(paths->udc_class);
 	g->mount_dir = g_strdup(paths->mount_dir);
 	g->udc_wanted = g_strdup(config->udc);
@@ -148,9 +153,9 @@ pbm_gadget_configfs_new(const PbmGadgetConfigfsPaths *paths, const PbmGadgetConf
 		            gadgets);
 		return NULL;
 	}
-	remove_gadget(g->dir);
+	remove_gadget(g->dir, g->name);
 	if (!make_dir(g->dir, error) || !write_identity(g->dir, config, error) ||
-	    !write_configuration(g->dir, error) || !mount_functionfs(g, error))
+	    !write_configuration(g->dir, g->name, error) || !mount_functionfs(g, error))
 		return NULL;
 	return g_steal_pointer(&g);
 }
@@ -228,8 +233,9 @@ pbm_gadget_configfs_free(PbmGadgetConfigfs *g)
 	pbm_gadget_configfs_unbind(g);
 	if (g->mounted && umount2(g->mount_dir, MNT_DETACH) != 0)
 		g_warning("unmounting %s: %s", g->mount_dir, g_strerror(errno));
-	remove_gadget(g->dir);
+	remove_gadget(g->dir, g->name);
 	g_free(g->dir);
+	g_free(g->name);
 	g_free(g->udc_class);
 	g_free(g->mount_dir);
 	g_free(g->udc_wanted);

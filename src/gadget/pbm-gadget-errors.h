@@ -16,6 +16,7 @@ typedef enum {
 	PBM_GADGET_ERROR_CONFIGFS, /* the gadget could not be made or bound in configfs */
 	PBM_GADGET_ERROR_USB,      /* functionfs: descriptors, ep0, the endpoints */
 	PBM_GADGET_ERROR_NO_UDC,   /* no (or no single) USB device controller */
+	PBM_GADGET_ERROR_SENSOR,   /* a sensor or the stop button stopped answering */
 } PbmGadgetError;
 
 G_END_DECLS

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gettid(), for SIGEV_THREAD_ID. */
+#define _GNU_SOURCE 1
+
 #include "pbm-gadget-ffs.h"
 
 #include <endian.h>
@@ -7,7 +10,9 @@
 #include <glib-unix.h>
 #include <linux/usb/ch9.h>
 #include <linux/usb/functionfs.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pbm-gadget-errors.h"
@@ -16,6 +21,12 @@
 #define FFS_QUEUE_MAX 32
 /* Larger than any request of the protocol (GET_CHANNELS with 8 channels). */
 #define FFS_CONTROL_MAX 1024
+/* FunctionFS waits for the host to finish a stage of a control transfer
+ * without a limit, and meanwhile the main loop, which runs the firmware's
+ * watchdog and thermal rules, stands still: a host that hangs half way
+ * would keep the light on. A stage is cut off after the shortest watchdog
+ * the protocol allows. */
+#define FFS_STAGE_TIMEOUT_MS PBM_WATCHDOG_MIN_MS
 /* High speed counts bInterval in 2^(n-1) microframes: 7 is 8 ms, the
  * nearest to the 10 ms of full speed. */
 #define FFS_HS_INTERVAL 7
@@ -27,7 +38,6 @@ typedef struct {
 	gint refs;
 	int fd;
 	GAsyncQueue *queue; /* GBytes; an empty one ends the writer */
-	gint writing;       /* inside write(2) */
 } FfsWriter;
 
 struct _PbmGadgetFfs {
@@ -38,6 +48,8 @@ struct _PbmGadgetFfs {
 	PbmGadgetLink link;
 	PbmGadgetFfsFailedFunc failed;
 	gpointer failed_data;
+	timer_t stage_timer; /* SIGALRM to this thread: cuts a stage off */
+	gboolean has_stage_timer;
 	FfsWriter *writer;
 	GThread *thread;
 };
@@ -141,23 +153,38 @@ writer_main(gpointer data)
 
 		if (len == 0)
 			break;
-		g_atomic_int_set(&w->writing, 1);
 		/* ESHUTDOWN: the host went away meanwhile; the report is lost,
 		 * as on a real bus. */
 		if (write(w->fd, buf, len) < 0 && errno != ESHUTDOWN && errno != EINTR)
 			g_debug("interrupt endpoint: %s", g_strerror(errno));
-		g_atomic_int_set(&w->writing, 0);
 	}
 	writer_unref(w);
 	return NULL;
 }
 
+/* Reports of a connection that ended are stale for the next one. */
+static void
+flush_reports(PbmGadgetFfs *ffs)
+{
+	GBytes *old;
+
+	while ((old = g_async_queue_try_pop(ffs->writer->queue)) != NULL)
+		g_bytes_unref(old);
+}
+
 void
 pbm_gadget_ffs_send(PbmGadgetFfs *ffs, const guint8 *report, gsize len)
 {
-	if (ffs->link != PBM_GADGET_LINK_UP || len == 0 ||
-	    g_async_queue_length(ffs->writer->queue) >= FFS_QUEUE_MAX)
+	if (ffs->link != PBM_GADGET_LINK_UP || len == 0)
 		return;
+	/* A host that does not poll loses the oldest reports first, as the
+	 * protocol says, and sees the gap in the sequence numbers. */
+	while (g_async_queue_length(ffs->writer->queue) >= FFS_QUEUE_MAX) {
+		GBytes *old = g_async_queue_try_pop(ffs->writer->queue);
+		if (old == NULL)
+			break;
+		g_bytes_unref(old);
+	}
 	g_async_queue_push(ffs->writer->queue, g_bytes_new(report, len));
 }
 
@@ -169,29 +196,46 @@ set_link(PbmGadgetFfs *ffs, PbmGadgetLink link)
 	if (ffs->link == link)
 		return;
 	ffs->link = link;
+	flush_reports(ffs);
 	ffs->handlers.link_changed(link, ffs->user_data);
 }
 
-/* One stage of a control transfer on ep0. EIDRM: the host gave up on the
- * request and sent another, whose event follows; nothing to do. */
-static gboolean
-ep0_io(PbmGadgetFfs *ffs, gboolean reading, void *buf, gsize len, guint8 request)
+static void
+on_stage_alarm(int signal)
 {
-	ssize_t n = reading ? read(ffs->ep0, buf, len) : write(ffs->ep0, buf, len);
+	/* Only there to interrupt the stage's system call. */
+}
 
-	if (n == (ssize_t)len)
-		return TRUE;
-	if (n < 0 && errno == EIDRM)
-		g_debug("ep0: request 0x%02x was cancelled by the host", request);
-	else if (n < 0)
-		g_debug("ep0: request 0x%02x: %s", request, g_strerror(errno));
-	else
-		g_debug("ep0: request 0x%02x: %zd of %zu bytes", request, n, len);
-	return FALSE;
+static gboolean
+make_stage_timer(PbmGadgetFfs *ffs, GError **error)
+{
+	struct sigaction action = { .sa_handler = on_stage_alarm }; /* no SA_RESTART */
+	struct sigevent event = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGALRM };
+
+	event._sigev_un._tid = gettid(); /* glibc 2.36 has no sigev_notify_thread_id */
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGALRM, &action, NULL) != 0 ||
+	    timer_create(CLOCK_MONOTONIC, &event, &ffs->stage_timer) != 0) {
+		g_set_error(error, PBM_GADGET_ERROR, PBM_GADGET_ERROR_USB,
+		            "the timer that bounds a control transfer: %s", g_strerror(errno));
+		return FALSE;
+	}
+	ffs->has_stage_timer = TRUE;
+	return TRUE;
+}
+
+static void
+arm_stage_timer(PbmGadgetFfs *ffs, guint ms)
+{
+	struct itimerspec when = { .it_value = { .tv_sec = ms / 1000,
+		                                 .tv_nsec = (long)(ms % 1000) * 1000000 } };
+
+	(void)timer_settime(ffs->stage_timer, 0, &when, NULL);
 }
 
 /* FunctionFS stalls a request when the function takes ep0 the wrong way:
- * a read for an IN request, a write for an OUT one. */
+ * a read for an IN request, a write for an OUT one. It also ends a request
+ * whose stage was cut off. */
 static void
 stall(PbmGadgetFfs *ffs, gboolean in, guint8 request)
 {
@@ -200,6 +244,34 @@ stall(PbmGadgetFfs *ffs, gboolean in, guint8 request)
 	else
 		(void)!write(ffs->ep0, NULL, 0);
 	g_debug("ep0: request 0x%02x stalled", request);
+}
+
+/* One stage of a control transfer on ep0, bounded in time. EIDRM: the host
+ * gave up on the request and sent another, whose event follows. */
+static gboolean
+ep0_io(PbmGadgetFfs *ffs, gboolean in, gboolean reading, void *buf, gsize len, guint8 request)
+{
+	ssize_t n;
+	gint saved;
+
+	arm_stage_timer(ffs, FFS_STAGE_TIMEOUT_MS);
+	n = reading ? read(ffs->ep0, buf, len) : write(ffs->ep0, buf, len);
+	saved = errno;
+	arm_stage_timer(ffs, 0);
+	if (n == (ssize_t)len)
+		return TRUE;
+	if (n < 0 && saved == EINTR) {
+		g_warning("the host did not finish request 0x%02x within %u ms; it is refused",
+		          request, (guint)FFS_STAGE_TIMEOUT_MS);
+		stall(ffs, in, request);
+	} else if (n < 0 && saved == EIDRM) {
+		g_debug("ep0: request 0x%02x was cancelled by the host", request);
+	} else if (n < 0) {
+		g_debug("ep0: request 0x%02x: %s", request, g_strerror(saved));
+	} else {
+		g_debug("ep0: request 0x%02x: %zd of %zu bytes", request, n, len);
+	}
+	return FALSE;
 }
 
 static void
@@ -223,21 +295,21 @@ handle_setup(PbmGadgetFfs *ffs, const struct usb_ctrlrequest *req)
 	}
 	if (in) {
 		if (ffs->handlers.control(&setup, data, &actual, ffs->user_data))
-			(void)ep0_io(ffs, FALSE, data, actual, setup.request);
+			(void)ep0_io(ffs, TRUE, FALSE, data, actual, setup.request);
 		else
 			stall(ffs, TRUE, setup.request);
 		return;
 	}
 	if (setup.length == 0) {
 		if (ffs->handlers.control(&setup, data, &actual, ffs->user_data))
-			(void)ep0_io(ffs, TRUE, NULL, 0, setup.request); /* the status stage */
+			(void)ep0_io(ffs, FALSE, TRUE, NULL, 0, setup.request); /* status */
 		else
 			stall(ffs, FALSE, setup.request);
 		return;
 	}
 	/* The kernel has acknowledged the data stage already; a refusal is
 	 * only visible through GET_RESULT (protocol 1.1). */
-	if (!ep0_io(ffs, TRUE, data, setup.length, setup.request))
+	if (!ep0_io(ffs, FALSE, TRUE, data, setup.length, setup.request))
 		return;
 	(void)ffs->handlers.control(&setup, data, &actual, ffs->user_data);
 }
@@ -327,7 +399,7 @@ pbm_gadget_ffs_new(const gchar *mount_dir, const gchar *interface_name,
 	ffs->writer->refs = 1;
 	ffs->writer->fd = -1;
 	ffs->writer->queue = g_async_queue_new_full((GDestroyNotify)g_bytes_unref);
-	if (!open_file(mount_dir, "ep0", &ffs->ep0, error) ||
+	if (!make_stage_timer(ffs, error) || !open_file(mount_dir, "ep0", &ffs->ep0, error) ||
 	    !write_descriptors(ffs, ep0_path, interface_name, error) ||
 	    /* ep1 exists once the descriptors are in. */
 	    !open_file(mount_dir, "ep1", &ffs->writer->fd, error))
@@ -350,13 +422,12 @@ stop_writer(PbmGadgetFfs *ffs)
 {
 	if (ffs->thread == NULL)
 		return;
+	flush_reports(ffs);
 	g_async_queue_push_front(ffs->writer->queue, g_bytes_new(NULL, 0));
-	/* A write the host never collects would block a join for ever: the
-	 * thread keeps its share of the writer and ends with the process. */
-	if (g_atomic_int_get(&ffs->writer->writing))
-		g_thread_unref(ffs->thread);
-	else
-		g_thread_join(ffs->thread);
+	/* Never joined: a write the host never collects would block a join
+	 * for ever. The thread keeps its share of the writer, and ends at the
+	 * empty report or with the process. */
+	g_thread_unref(ffs->thread);
 	ffs->thread = NULL;
 }
 
@@ -372,5 +443,7 @@ pbm_gadget_ffs_free(PbmGadgetFfs *ffs)
 		writer_unref(ffs->writer);
 	if (ffs->ep0 >= 0)
 		close(ffs->ep0);
+	if (ffs->has_stage_timer)
+		timer_delete(ffs->stage_timer);
 	g_free(ffs);
 }

@@ -30,14 +30,15 @@ typedef enum {
 /* ---- the button ---- */
 
 typedef struct _PbmGadgetButton PbmGadgetButton;
-typedef void (*PbmGadgetButtonFunc)(gpointer user_data);
+/* lost: the line cannot be watched any more, and the stop button may not
+ * work: the light must stop, and stay stopped. */
+typedef void (*PbmGadgetButtonFunc)(gboolean lost, gpointer user_data);
 
 /* Calls func once per press: the active edge (falling when active_low)
  * after PBM_GADGET_DEBOUNCE_NS without edges; the contact's bounces are
  * ignored (pbm-gadget-edges.h).
- * A line that cannot be watched any more is logged and reported as one
- * last press: a stop button that may not work must stop the light. func
- * must not free the button. */
+ * A line that cannot be watched any more is logged and reported once
+ * with lost set. func must not free the button. */
 PbmGadgetButton *pbm_gadget_button_new(const PbmGadgetGpioLine *line, PbmGadgetButtonFunc func,
                                        gpointer user_data, GError **error);
 void pbm_gadget_button_free(PbmGadgetButton *button);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "pbm-gadget-errors.h"
 #include "pbm-gadget-gpio.h"
 #include "pbm-gadget-light.h"
 #include "pbm-gadget-outputs.h"
@@ -13,6 +14,9 @@
 /* How often the sensors are read: fast enough for the model's 2 s fan
  * stall rule and its thermal latch. */
 #define PANEL_SENSE_PERIOD_US (250 * 1000)
+/* A sensor read still under way after this is a sensor that hangs (a
+ * DS18B20 at 12 bits takes 750 ms). */
+#define PANEL_SENSE_TIMEOUT_US (2 * G_USEC_PER_SEC)
 
 struct _PbmGadgetPanel {
 	const PbmGadgetConfig *config;
@@ -27,6 +31,8 @@ struct _PbmGadgetPanel {
 	gboolean shown_valid;
 	gboolean output_failed;
 	gboolean stopped; /* switched off for good: pbm-gadget is ending */
+	PbmGadgetPanelFatalFunc fatal;
+	gpointer fatal_data;
 
 	/* NULL while a read runs in a thread, which holds it meanwhile. */
 	PbmGadgetThermometer *thermometer;
@@ -36,6 +42,7 @@ struct _PbmGadgetPanel {
 	PbmGadgetOutputLine *fan;
 	PbmGadgetButton *button;
 	gint64 next_sense;
+	gint64 read_started;
 	gboolean sensor_failed;
 	gboolean fan_on;
 };
@@ -50,6 +57,22 @@ catch_up(PbmGadgetPanel *panel)
 
 	if (now > 0 && (guint64)now > model_now)
 		pbm_sim_advance(panel->sim, (guint64)now - model_now);
+}
+
+static void
+fatal(PbmGadgetPanel *panel, const GError *error)
+{
+	g_warning("%s; pbm-gadget cannot keep the panel safe and ends", error->message);
+	if (panel->fatal != NULL)
+		panel->fatal(error, panel->fatal_data);
+}
+
+void
+pbm_gadget_panel_set_fatal_func(PbmGadgetPanel *panel, PbmGadgetPanelFatalFunc func,
+                                gpointer user_data)
+{
+	panel->fatal = func;
+	panel->fatal_data = user_data;
 }
 
 static void
@@ -134,6 +157,7 @@ sense_temperature(PbmGadgetPanel *panel)
 		return;
 	job = g_new0(TemperatureRead, 1);
 	job->thermometer = g_steal_pointer(&panel->thermometer);
+	panel->read_started = pbm_clock_now(panel->clock);
 	task = g_task_new(NULL, panel->cancellable, on_temperature, panel);
 	g_task_set_task_data(task, job, (GDestroyNotify)temperature_read_free);
 	g_task_run_in_thread(task, read_temperature_thread);
@@ -185,6 +209,13 @@ sense(PbmGadgetPanel *panel)
 	if (now < panel->next_sense)
 		return;
 	panel->next_sense = now + PANEL_SENSE_PERIOD_US;
+	if (pbm_gadget_panel_sensing(panel) && now - panel->read_started > PANEL_SENSE_TIMEOUT_US) {
+		g_autoptr(GError) error =
+		        g_error_new(PBM_GADGET_ERROR, PBM_GADGET_ERROR_SENSOR,
+		                    "%s has not answered for %u s", panel->config->temperature_path,
+		                    (guint)(PANEL_SENSE_TIMEOUT_US / G_USEC_PER_SEC));
+		sensor_failed(panel, TRUE, error);
+	}
 	sense_temperature(panel);
 }
 
@@ -250,11 +281,17 @@ log_light(const PbmGadgetLight *light, gboolean ramping)
 static void
 output_failed(PbmGadgetPanel *panel, const GError *error)
 {
+	g_autoptr(GError) off_error = NULL;
+
 	g_warning("%s; all outputs off, reported to the host as an LED string fault",
 	          error->message);
 	panel->output_failed = TRUE;
 	panel->shown_valid = FALSE;
-	pbm_sim_set_led_string_fault(panel->sim, 0, TRUE);
+	/* Every channel: whichever is lit now or later, the fault latches. */
+	for (guint i = 0; i < panel->config->model.channel_count; i++)
+		pbm_sim_set_led_string_fault(panel->sim, i, TRUE);
+	if (!pbm_gadget_outputs_off(panel->outputs, &off_error))
+		fatal(panel, off_error);
 }
 
 static void
@@ -393,14 +430,25 @@ pbm_gadget_panel_set_usb(PbmGadgetPanel *panel, PbmGadgetFfs *ffs)
 /* ---- lifecycle ---- */
 
 static void
-on_button(gpointer user_data)
+on_button(gboolean lost, gpointer user_data)
 {
 	PbmGadgetPanel *panel = user_data;
 
-	g_message("stop button pressed: all outputs off");
+	if (!lost)
+		g_message("stop button pressed: all outputs off");
 	catch_up(panel);
 	pbm_sim_press_button(panel->sim);
 	panel_update(panel);
+	if (lost) {
+		g_autoptr(GError) error =
+		        g_error_new(PBM_GADGET_ERROR, PBM_GADGET_ERROR_SENSOR,
+		                    "the stop button's line %u of %s cannot be watched any more",
+		                    panel->config->button.line, panel->config->button.chip);
+		/* Dark for good; whatever this says, the unit's ExecStopPost=
+		 * switches off again. */
+		(void)pbm_gadget_panel_off(panel, NULL);
+		fatal(panel, error);
+	}
 }
 
 static gboolean

@@ -25,6 +25,13 @@ PbmGadgetPanel *pbm_gadget_panel_new(const PbmGadgetConfig *config, PbmClock *cl
 void pbm_gadget_panel_free(PbmGadgetPanel *panel);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmGadgetPanel, pbm_gadget_panel_free)
 
+/* The panel cannot be kept safe any more (its outputs do not switch off,
+ * its stop button is gone): pbm-gadget must end, and its unit's
+ * ExecStopPost= and restart take over. */
+typedef void (*PbmGadgetPanelFatalFunc)(const GError *error, gpointer user_data);
+void pbm_gadget_panel_set_fatal_func(PbmGadgetPanel *panel, PbmGadgetPanelFatalFunc func,
+                                     gpointer user_data);
+
 /* Where reports go; NULL drops them (no host). */
 void pbm_gadget_panel_set_usb(PbmGadgetPanel *panel, PbmGadgetFfs *ffs);
 /* The PbmGadgetFfsHandlers of the function, with the panel as user_data. */

@@ -37,6 +37,7 @@ typedef struct {
 	UMockdevTestbed *testbed;
 	PbmMockGpio *chip;
 	guint presses;
+	guint lost;
 	PbmGadgetButton *button;
 	PbmGadgetTach *tach;
 	PbmGadgetOutputLine *output[2];
@@ -107,11 +108,13 @@ now_ns(void)
 }
 
 static void
-on_press(gpointer data)
+on_press(gboolean lost, gpointer data)
 {
 	Fixture *f = data;
 
 	f->presses++;
+	if (lost)
+		f->lost++;
 }
 
 /* A contact that bounces: count edges 1 ms apart from at_ns, the first
@@ -207,9 +210,11 @@ test_button_hang_up_is_a_press(void **state)
 	drain();
 	assert_int_equal(f->presses, 1);
 	/* The chip goes away: the light must stop, once. */
+	assert_int_equal(f->lost, 0);
 	pbm_mock_gpio_hang_up(f->chip, BUTTON);
 	drain();
 	assert_int_equal(f->presses, 2);
+	assert_int_equal(f->lost, 1);
 	drain();
 	assert_int_equal(f->presses, 2);
 }

@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pbm-gadget-config.h"
 #include "pbm-gadget-panel.h"
@@ -30,6 +33,7 @@ typedef struct {
 	PbmClock *clock;
 	PbmGadgetConfig *config;
 	PbmGadgetPanel *panel;
+	guint fatal;
 } Fixture;
 
 /* Until the sensor read under way (in a thread) has landed. */
@@ -47,6 +51,14 @@ write_temp(Fixture *f, const gchar *text)
 {
 	settle(f);
 	pbm_test_write_file(f->temp, text);
+}
+
+static void
+on_fatal(const GError *error, gpointer user_data)
+{
+	Fixture *f = user_data;
+
+	f->fatal++;
 }
 
 static int
@@ -80,6 +92,7 @@ setup(void **state)
 	f->panel = pbm_gadget_panel_new(f->config, f->clock, &error);
 	assert_null(error);
 	assert_non_null(f->panel);
+	pbm_gadget_panel_set_fatal_func(f->panel, on_fatal, f);
 	*state = f;
 	return 0;
 }
@@ -94,6 +107,7 @@ teardown(void **state)
 	g_clear_object(&f->clock);
 	g_remove(f->conf);
 	g_remove(f->outputs);
+	g_rmdir(f->outputs);
 	g_remove(f->temp);
 	g_rmdir(f->dir);
 	g_free(f->conf);
@@ -104,10 +118,18 @@ teardown(void **state)
 	return 0;
 }
 
+/* Time passes in steps no longer than the sensor's period, each sensor
+ * read landing before the next (the read runs in a real thread, against
+ * the manual clock). */
 static void
 advance(Fixture *f, gint64 usec)
 {
-	pbm_manual_clock_advance(PBM_MANUAL_CLOCK(f->clock), usec);
+	while (usec > 0) {
+		gint64 step = MIN(usec, MS(100));
+		pbm_manual_clock_advance(PBM_MANUAL_CLOCK(f->clock), step);
+		settle(f);
+		usec -= step;
+	}
 }
 
 /* What the outputs show now, as the none backend writes it. */
@@ -305,6 +327,69 @@ test_sensor_failure(void **state)
 	assert_shown(f, "lit=1");
 }
 
+static PbmStatus
+status_of(Fixture *f)
+{
+	guint8 buf[sizeof(struct pbm_wire_status)];
+	PbmStatus s;
+
+	assert_true(request(f, PBM_REQTYPE_IN, PBM_REQ_GET_STATUS, 0, buf, sizeof(buf)));
+	assert_true(pbm_status_decode(buf, sizeof(buf), &s, NULL));
+	return s;
+}
+
+/* A sensor whose read never returns (here a FIFO nobody writes) is a
+ * failed sensor after 2 s: dark, and a fault the host sees. */
+static void
+test_sensor_hangs(void **state)
+{
+	Fixture *f = *state;
+	int fd;
+
+	light_up(f, 500, 500);
+	settle(f);
+	g_remove(f->temp);
+	assert_int_equal(mkfifo(f->temp, 0600), 0);
+	for (guint i = 0; i < 30; i++) {
+		heartbeat(f);
+		pbm_manual_clock_advance(PBM_MANUAL_CLOCK(f->clock), MS(100));
+	}
+	assert_true(pbm_gadget_panel_sensing(f->panel));
+	assert_true(status_of(f).faults & PBM_FAULT_SENSOR);
+	{
+		g_autofree gchar *got = NULL;
+		assert_true(g_file_get_contents(f->outputs, &got, NULL, NULL));
+		assert_non_null(strstr(got, "lit=0"));
+	}
+	/* Let the reader go, so that the panel can be freed. */
+	fd = open(f->temp, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "25000\n", 6), 6);
+	close(fd);
+	settle(f);
+}
+
+/* An output that cannot be driven while only NIR is lit: the fault
+ * latches whatever channel is lit, and when switching off fails too,
+ * pbm-gadget must end (its unit's ExecStopPost= takes over). */
+static void
+test_output_failure(void **state)
+{
+	Fixture *f = *state;
+	PbmStatus s;
+
+	light_up(f, 0, 500);
+	assert_shown(f, "lit=1");
+	g_remove(f->outputs);
+	assert_int_equal(g_mkdir(f->outputs, 0700), 0);
+	heartbeat(f);
+	(void)set_output(f, 0, 600, 0, PBM_DUTY_MAX, 0);
+	s = status_of(f);
+	assert_true(s.faults & PBM_FAULT_LED_STRING);
+	assert_int_equal(s.flags & PBM_STATUS_LIT, 0);
+	assert_int_equal(f->fatal, 1);
+}
+
 static void
 test_off_on_shutdown(void **state)
 {
@@ -344,6 +429,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_link_down_and_suspend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thermal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sensor_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sensor_hangs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off_on_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_freed_lit, setup, teardown),
 	};

@@ -33,6 +33,7 @@ typedef struct {
 	guint ready_id;
 	gboolean ready;
 	gboolean name_owned;
+	gboolean stopping; /* STOPPING=1 sent: the status says so until the end */
 	gint exit_code;
 } Daemon;
 
@@ -217,7 +218,10 @@ on_changed(PbmManager *manager, Daemon *d)
 {
 	if (d->name_id == 0 && pbm_manager_get_pending_probes(manager) == 0)
 		own_name(d);
-	if (d->ready)
+	/* After STOPPING=1, sources already due in the same main loop
+	 * iteration (a session's progress) would tell systemd of a session
+	 * that is being stopped as if it ran on. */
+	if (d->ready && !d->stopping)
 		notify_status(d);
 }
 
@@ -251,7 +255,9 @@ on_terminate(gpointer user_data)
 
 	g_message("stopping");
 	pbm_manager_hold_starts(d->manager, "pbmd is stopping");
+	d->stopping = TRUE;
 	sd_notify(0, "STOPPING=1");
+	sd_notify(0, "STATUS=Stopping: every panel off, then exit");
 	g_main_loop_quit(d->loop);
 	return G_SOURCE_CONTINUE;
 }

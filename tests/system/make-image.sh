@@ -4,18 +4,19 @@
 # Makes the guest's disk image of the full-system suite, without mounting
 # anything and without root:
 #
-#   make-image.sh ROOTFS_TAR DESTDIR GUEST_DIR WORK_DIR
+#   make-image.sh ROOTFS_TAR DEBS_DIR GUEST_DIR WORK_DIR
 #
-# ROOTFS_TAR is make-rootfs.sh's Debian 12; DESTDIR a `meson install`
-# of the tree with prefix /usr; GUEST_DIR the test's own files (a tree laid
-# out as in the guest). Writes WORK_DIR/disk.ext4, WORK_DIR/vmlinuz and
-# WORK_DIR/initrd.img (the guest's own kernel and initrd, for QEMU's
-# -kernel and -initrd). Run under fakeroot: the files keep the owners the
-# tarball gives and the installed tree belongs to root, as a package's
-# would.
+# ROOTFS_TAR is make-rootfs.sh's Debian 12; DEBS_DIR holds the packages
+# contrib/build-debs built, of which pbmd and pbm-gadget go to the guest's
+# /var/lib/pbmd-system-test/debs/ for its script to install with apt (the
+# guest has no GTK, so pbm-therapy stays out); GUEST_DIR the test's own
+# files (a tree laid out as in the guest). Writes WORK_DIR/disk.ext4,
+# WORK_DIR/vmlinuz and WORK_DIR/initrd.img (the guest's own kernel and
+# initrd, for QEMU's -kernel and -initrd). Run under fakeroot: the files
+# keep the owners the tarball gives and the test's own belong to root.
 set -eu
 rootfs_tar=$1
-destdir=$2
+debs=$2
 guest_dir=$3
 work=$4
 
@@ -24,10 +25,10 @@ rm -rf "$root"
 mkdir -p "$root"
 tar -xpf "$rootfs_tar" -C "$root"
 
-# The installed tree over the guest as a package manager would put it: owned
-# by root, and through the merged-/usr links (lib -> usr/lib), which a plain
-# copy would replace.
-tar -C "$destdir" -cf - . | tar -C "$root" -x --no-same-owner --keep-directory-symlink
+mkdir -p "$root/var/lib/pbmd-system-test/debs"
+cp "$debs"/pbmd_*.deb "$debs"/pbm-gadget_*.deb "$root/var/lib/pbmd-system-test/debs/"
+# Through the merged-/usr links (lib -> usr/lib), which a plain copy would
+# replace.
 tar -C "$guest_dir" -cf - . | tar -C "$root" -x --no-same-owner --keep-directory-symlink
 
 # The test runs from its own unit; the consoles' gettys would hang up the

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """pbmd's full-system suite, host side (`meson test -C build --suite system`).
 
-Installs the tree into a Debian 12 guest as a distribution would (prefix
-/usr), boots it under QEMU with its own kernel, real systemd, udev,
-dbus-daemon and polkitd, and plugs a panel into its kernel's USB stack
+Puts the project's Debian packages (contrib/debian/) into a Debian 12
+guest, whose script installs them with apt as a user would, boots it under
+QEMU with its own kernel, real systemd, udev, dbus-daemon and polkitd, and
+plugs a panel into its kernel's USB stack
 through QEMU's usb-redir device, played by pbm-usbredir-panel (the firmware
 model of src/sim). The guest's script (guest/usr/local/libexec/
 pbmd-system-test) runs the scenarios and reports over a virtio serial port;
@@ -59,19 +60,18 @@ def run(cmd, **kwargs):
     return subprocess.run(cmd, check=True, **kwargs)
 
 
-def install_tree(args, work, tap):
-    """meson install of the tree with prefix /usr into work/destdir."""
-    build = os.path.join(work, "usr-build")
-    if not os.path.exists(os.path.join(build, "build.ninja")):
-        run(["meson", "setup", build, args.source, "--prefix=/usr", "--sysconfdir=/etc",
-             "--localstatedir=/var", "-Dtests=false", "--buildtype=debugoptimized"],
-            stdout=subprocess.DEVNULL)
-    run(["meson", "compile", "-C", build], stdout=subprocess.DEVNULL)
-    destdir = os.path.join(work, "destdir")
-    shutil.rmtree(destdir, ignore_errors=True)
-    run(["meson", "install", "-C", build, "--no-rebuild", "--quiet", "--destdir", destdir],
-        stdout=subprocess.DEVNULL)
-    return destdir
+def built_debs(args, work):
+    """The Debian packages the guest installs: --debs, or built here from
+    the work tree (contrib/build-debs, without the unit suites, which the
+    test suite runs anyway)."""
+    if args.debs:
+        return os.path.abspath(args.debs)
+    debs = os.path.join(work, "debs")
+    env = dict(os.environ, DEB_BUILD_OPTIONS="nocheck")
+    with open(os.path.join(work, "build-debs.log"), "w") as out:
+        run([os.path.join(args.source, "contrib", "build-debs"), debs], env=env,
+            stdout=out, stderr=subprocess.STDOUT)
+    return debs
 
 
 def make_image(args, work, tap):
@@ -80,13 +80,14 @@ def make_image(args, work, tap):
     rootfs = subprocess.run([os.path.join(here, "make-rootfs.sh"), args.cache], check=True,
                             stdout=subprocess.PIPE, text=True).stdout.strip()
     t1 = time.monotonic()
-    destdir = install_tree(args, work, tap)
+    debs = built_debs(args, work)
     t2 = time.monotonic()
-    run(["fakeroot", "--", os.path.join(here, "make-image.sh"), rootfs, destdir,
+    run(["fakeroot", "--", os.path.join(here, "make-image.sh"), rootfs, debs,
          args.guest, work])
     t3 = time.monotonic()
     tap.diag(f"figure: guest root file system {t1 - t0:.0f} s (cached: {os.path.basename(rootfs)}), "
-             f"install {t2 - t1:.0f} s, image {t3 - t2:.0f} s")
+             f"packages {t2 - t1:.0f} s ({'given: ' + debs if args.debs else 'built'}), "
+             f"image {t3 - t2:.0f} s")
 
 
 def connect_unix(path, timeout):
@@ -314,15 +315,16 @@ def check_journal(work, tap):
 
     # 8. poweroff: pbmd stops before the bus goes away, exits 0, logs no error.
     last = journal(jdir, "-b", boots[-1], "-o", "cat", "_PID=1").splitlines()
+    # The poweroff's stop is pbmd's last: the purge scenario stops it earlier.
+    stopping = next((i for i in range(len(last) - 1, -1, -1)
+                     if re.search(r"^Stopping .*[Ll]ight therapy panel daemon", last[i])), None)
+    at_poweroff = last[stopping:] if stopping is not None else last
     def index(pattern):
-        return next((i for i, line in enumerate(last) if re.search(pattern, line)), None)
-    stopping = index(r"^Stopping .*[Ll]ight therapy panel daemon")
+        return next((i for i, line in enumerate(at_poweroff) if re.search(pattern, line)), None)
     stopped_pbmd = index(r"^Stopped .*[Ll]ight therapy panel daemon")
     stopped_dbus = index(r"^Stopped .*D-Bus System Message Bus")
-    tap.result(None not in (stopped_pbmd, stopped_dbus) and stopped_pbmd < stopped_dbus,
+    tap.result(None not in (stopping, stopped_pbmd, stopped_dbus) and stopped_pbmd < stopped_dbus,
                "poweroff: pbmd stopped before dbus-daemon")
-    # From the poweroff on: scenarios before it kill pbmd on purpose.
-    at_poweroff = last[stopping:] if stopping is not None else last
     failed = [line for line in at_poweroff if re.search(r"pbmd\.service: (Main process exited, code=(?!exited, status=0)|Failed)", line)]
     tap.result(not failed, "poweroff: pbmd exited 0")
     for line in failed:
@@ -355,6 +357,8 @@ def main():
     parser.add_argument("--source", required=True, help="the source tree")
     parser.add_argument("--panel", required=True, help="the pbm-usbredir-panel program")
     parser.add_argument("--work", required=True, help="work directory (artifacts stay here)")
+    parser.add_argument("--debs", help="a directory with the built Debian packages "
+                        "(default: build them from the source tree with contrib/build-debs)")
     parser.add_argument("--guest", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest"),
                         help="the guest's test files (another script, to debug in the guest)")
     parser.add_argument("--cache", default=os.path.join(

@@ -13,6 +13,7 @@
 
 #include "pbm-protocol.h"
 #include "pbm-sim.h"
+#include "pbm-test-wire.h"
 
 #define assert_error(err, want)                                                                  \
 	do {                                                                                     \
@@ -689,32 +690,13 @@ test_output_validation(void **state)
 	}
 }
 
-/* SET_OUTPUT data written by hand: the encoder refuses what this must hold. */
-static void
-output_bytes(const PbmOutput *o, guint8 buf[sizeof(struct pbm_wire_output)])
-{
-	memset(buf, 0, sizeof(struct pbm_wire_output));
-	for (guint i = 0; i < PBM_MAX_CHANNELS; i++) {
-		buf[2 * i] = o->level[i] & 0xff;
-		buf[2 * i + 1] = o->level[i] >> 8;
-	}
-	for (guint i = 0; i < 4; i++)
-		buf[16 + i] = (o->pulse_mhz >> (8 * i)) & 0xff;
-	buf[20] = o->duty & 0xff;
-	buf[21] = o->duty >> 8;
-	buf[22] = o->ramp_ms & 0xff;
-	buf[23] = o->ramp_ms >> 8;
-	buf[24] = o->session_cap_s & 0xff;
-	buf[25] = o->session_cap_s >> 8;
-}
-
 static enum pbm_result
 output_check(const PbmOutput *o, const PbmChannel *channels, guint count, GError **error)
 {
 	guint8 buf[sizeof(struct pbm_wire_output)];
 	PbmOutput out;
 
-	output_bytes(o, buf);
+	pbm_test_wire_output_bytes(o, buf);
 	return pbm_output_decode_check(buf, sizeof(buf), channels, count, &out, error);
 }
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "pbm-sim.h"
+#include "pbm-test-wire.h"
 
 #define MS(x) ((guint64)(x)*1000ull)
 #define S(x) ((guint64)(x)*G_USEC_PER_SEC)
@@ -859,19 +860,7 @@ set_output_bytes(PbmSim *sim, const PbmOutput *o, guint16 value, guint16 len, GE
 {
 	guint8 buf[sizeof(struct pbm_wire_output) + 1] = { 0 };
 
-	/* the encoder refuses what the model must refuse: write it by hand */
-	for (guint i = 0; i < PBM_MAX_CHANNELS; i++) {
-		buf[2 * i] = o->level[i] & 0xff;
-		buf[2 * i + 1] = o->level[i] >> 8;
-	}
-	for (guint i = 0; i < 4; i++)
-		buf[16 + i] = (o->pulse_mhz >> (8 * i)) & 0xff;
-	buf[20] = o->duty & 0xff;
-	buf[21] = o->duty >> 8;
-	buf[22] = o->ramp_ms & 0xff;
-	buf[23] = o->ramp_ms >> 8;
-	buf[24] = o->session_cap_s & 0xff;
-	buf[25] = o->session_cap_s >> 8;
+	pbm_test_wire_output_bytes(o, buf);
 	return ctl(sim, PBM_REQTYPE_OUT, PBM_REQ_SET_OUTPUT, value, buf, len, NULL, error);
 }
 

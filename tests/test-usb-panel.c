@@ -396,6 +396,50 @@ test_wrong_version_refused(void **state)
 	g_free(child_expect(f->child, "error status USB-V unknown-panel"));
 }
 
+/* A board's USB device controller may give the panel's function another
+ * endpoint than 0x81 (FunctionFS takes whichever is free): pbmd reads the
+ * interrupt IN endpoint from the descriptors. */
+static void
+test_report_endpoint_elsewhere(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmMockPanel) panel = NULL;
+	g_autofree gchar *count = NULL;
+
+	pbm_mock_bus_set_report_endpoint(f->bus, 0x83);
+	panel = plug(f, "USB-E");
+	f->child = child_spawn(NULL);
+	g_free(child_expect(f->child, "connected USB-E"));
+	child_send(f->child, "light USB-E 500 500 60");
+	g_free(child_expect(f->child, "ok light USB-E"));
+	assert_true(sim_lit(panel));
+	g_usleep(G_USEC_PER_SEC);
+	child_send(f->child, "reports USB-E");
+	count = child_expect(f->child, "reports USB-E");
+	assert_true(g_ascii_strtoull(count + strlen("reports USB-E "), NULL, 10) >= 5);
+	child_send(f->child, "off USB-E");
+	g_free(child_expect(f->child, "ok off USB-E"));
+	assert_false(sim_lit(panel));
+}
+
+/* Without an interrupt IN endpoint (here an OUT one) there is no telemetry
+ * and no fault report: not a panel pbmd drives, and nothing is sent to it. */
+static void
+test_no_report_endpoint_refused(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(PbmMockPanel) panel = NULL;
+	g_autofree gchar *line = NULL;
+
+	pbm_mock_bus_set_report_endpoint(f->bus, 0x03);
+	panel = plug(f, "USB-O");
+	f->child = child_spawn(NULL);
+	line = child_expect(f->child, "probe-failed");
+	assert_non_null(strstr(line, pbm_mock_panel_get_devnode(panel)));
+	assert_non_null(strstr(line, "with an interrupt IN endpoint"));
+	assert_int_equal(pbm_mock_panel_get_ioctl_count(panel), 0);
+}
+
 /* ---- 1.1: the result of the last command ---- */
 
 /* A panel behind FunctionFS that enforces a shorter session cap than its
@@ -602,6 +646,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unplug_during_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_version_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_endpoint_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_report_endpoint_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count_stuck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol_1_0_panel, setup, teardown),

@@ -32,7 +32,10 @@
 #define PBM_USB_PID 0x7062
 #define PBM_USB_INTERFACE 0
 #define PBM_USB_INTERFACE_CLASS 0xff
-#define PBM_USB_EP_REPORT 0x81 /* interrupt IN */
+/* Interrupt IN. A panel should use it; hosts take the first interrupt IN
+ * endpoint of interface 0 from the descriptor, as a device controller may
+ * number it otherwise. */
+#define PBM_USB_EP_REPORT 0x81
 #define PBM_USB_EP_REPORT_MAX_PACKET 64
 #define PBM_USB_EP_REPORT_INTERVAL_MS 10
 

@@ -112,39 +112,53 @@ devnode_of(libusb_device *device)
 	                       libusb_get_device_address(device));
 }
 
+/* The address of the first interrupt IN endpoint of alt, or 0. Panels use
+ * 0x81, but a board's USB device controller may give its function another
+ * (FunctionFS takes whichever endpoint the controller has free). */
+static guint8
+report_endpoint_of(const struct libusb_interface_descriptor *alt)
+{
+	for (guint i = 0; i < alt->bNumEndpoints; i++) {
+		const struct libusb_endpoint_descriptor *ep = &alt->endpoint[i];
+		if ((ep->bEndpointAddress & LIBUSB_ENDPOINT_DIR_MASK) == LIBUSB_ENDPOINT_IN &&
+		    (ep->bmAttributes & LIBUSB_TRANSFER_TYPE_MASK) ==
+		            LIBUSB_TRANSFER_TYPE_INTERRUPT)
+			return ep->bEndpointAddress;
+	}
+	return 0;
+}
+
 /* The configured VID:PID says "ours"; the descriptors must agree before any
- * request is sent to it. */
+ * request is sent to it. Gives the report endpoint's address. */
 static gboolean
-check_descriptors(libusb_device *device, const gchar *devnode, GError **error)
+check_descriptors(libusb_device *device, const gchar *devnode, guint8 *report_endpoint,
+                  GError **error)
 {
 	struct libusb_config_descriptor *config = NULL;
 	const struct libusb_interface_descriptor *alt;
 	gint rc = libusb_get_active_config_descriptor(device, &config);
-	gboolean ok = FALSE;
 
 	if (rc != 0) {
 		*error = pbm_usb_error_new(rc, devnode, "reading the configuration descriptor");
 		return FALSE;
 	}
+	*report_endpoint = 0;
 	if (config->bNumInterfaces > PBM_USB_INTERFACE &&
 	    config->interface[PBM_USB_INTERFACE].num_altsetting > 0) {
 		alt = &config->interface[PBM_USB_INTERFACE].altsetting[0];
-		for (guint i = 0; i < alt->bNumEndpoints; i++) {
-			const struct libusb_endpoint_descriptor *ep = &alt->endpoint[i];
-			if (ep->bEndpointAddress == PBM_USB_EP_REPORT &&
-			    (ep->bmAttributes & 0x3) == LIBUSB_TRANSFER_TYPE_INTERRUPT)
-				ok = alt->bInterfaceClass == PBM_USB_INTERFACE_CLASS;
-		}
+		if (alt->bInterfaceClass == PBM_USB_INTERFACE_CLASS)
+			*report_endpoint = report_endpoint_of(alt);
 	}
 	libusb_free_config_descriptor(config);
-	if (!ok)
+	if (*report_endpoint == 0) {
 		g_set_error(error, PBM_PANEL_ERROR, PBM_PANEL_ERROR_PROTOCOL,
 		            "%s matches a configured VID:PID but is not a pbmd panel "
-		            "(interface %u must be vendor class 0x%02x with interrupt endpoint "
-		            "0x%02x)",
-		            devnode, (guint)PBM_USB_INTERFACE, (guint)PBM_USB_INTERFACE_CLASS,
-		            (guint)PBM_USB_EP_REPORT);
-	return ok;
+		            "(interface %u must be vendor class 0x%02x with an interrupt IN "
+		            "endpoint)",
+		            devnode, (guint)PBM_USB_INTERFACE, (guint)PBM_USB_INTERFACE_CLASS);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static PbmUsbTransport *
@@ -152,9 +166,10 @@ open_device(libusb_device *device, GError **error)
 {
 	g_autofree gchar *devnode = devnode_of(device);
 	libusb_device_handle *handle = NULL;
+	guint8 report_endpoint;
 	gint rc;
 
-	if (!check_descriptors(device, devnode, error))
+	if (!check_descriptors(device, devnode, &report_endpoint, error))
 		return NULL;
 	rc = libusb_open(device, &handle);
 	if (rc != 0) {
@@ -167,7 +182,7 @@ open_device(libusb_device *device, GError **error)
 		libusb_close(handle);
 		return NULL;
 	}
-	return pbm_usb_transport_new(device, handle, devnode);
+	return pbm_usb_transport_new(device, handle, devnode, report_endpoint);
 }
 
 /* The live transport of device: one that is gone may linger until its

@@ -39,6 +39,7 @@ struct _PbmUsbTransport {
 	libusb_device_handle *handle;
 	gchar *devnode;
 	gchar *location;
+	guint8 report_endpoint;
 
 	struct libusb_transfer *report_transfer;
 	guint report_errors;
@@ -272,7 +273,7 @@ submit_reports(PbmUsbTransport *self)
 	guint8 *buf = g_malloc0(PBM_USB_EP_REPORT_MAX_PACKET);
 	gint rc;
 
-	libusb_fill_interrupt_transfer(transfer, self->handle, PBM_USB_EP_REPORT, buf,
+	libusb_fill_interrupt_transfer(transfer, self->handle, self->report_endpoint, buf,
 	                               PBM_USB_EP_REPORT_MAX_PACKET, report_cb, self, 0);
 	transfer->flags = LIBUSB_TRANSFER_FREE_BUFFER;
 	rc = libusb_submit_transfer(transfer);
@@ -356,10 +357,12 @@ pbm_usb_transport_init(PbmUsbTransport *self)
 }
 
 PbmUsbTransport *
-pbm_usb_transport_new(libusb_device *device, libusb_device_handle *handle, const gchar *devnode)
+pbm_usb_transport_new(libusb_device *device, libusb_device_handle *handle, const gchar *devnode,
+                      guint8 report_endpoint)
 {
 	PbmUsbTransport *self = g_object_new(PBM_TYPE_USB_TRANSPORT, NULL);
 
+	self->report_endpoint = report_endpoint;
 	self->device = libusb_ref_device(device);
 	self->handle = handle;
 	self->devnode = g_strdup(devnode);

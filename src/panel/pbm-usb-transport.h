@@ -19,9 +19,11 @@ struct libusb_device_handle;
 #define PBM_TYPE_USB_TRANSPORT (pbm_usb_transport_get_type())
 G_DECLARE_FINAL_TYPE(PbmUsbTransport, pbm_usb_transport, PBM, USB_TRANSPORT, GObject)
 
-/* Takes the opened handle, whose panel interface is claimed. */
+/* Takes the opened handle, whose panel interface is claimed; reports come
+ * on the interrupt IN endpoint at report_endpoint. */
 PbmUsbTransport *pbm_usb_transport_new(struct libusb_device *device,
-                                       struct libusb_device_handle *handle, const gchar *devnode);
+                                       struct libusb_device_handle *handle, const gchar *devnode,
+                                       guint8 report_endpoint);
 struct libusb_device *pbm_usb_transport_get_device(PbmUsbTransport *self);
 /* The device left (hotplug): emits "disconnected" unless already closed. */
 void pbm_usb_transport_mark_gone(PbmUsbTransport *self);

@@ -55,6 +55,7 @@ struct _PbmMockBus {
 	GThread *thread;
 	GList *panels; /* test thread only */
 	guint next_address;
+	guint8 report_endpoint; /* of the panels plugged from now on */
 };
 
 struct _PbmMockPanel {
@@ -68,6 +69,7 @@ struct _PbmMockPanel {
 	gchar *node_path;
 	guint8 descriptors[64];
 	gsize descriptors_len;
+	guint8 report_endpoint; /* the interrupt endpoint's address */
 	gchar *serial;
 	gchar *product;
 	UMockdevIoctlBase *handler;
@@ -84,7 +86,7 @@ struct _PbmMockPanel {
 	GQueue reports;         /* model reports (guint8[52]) nobody read yet */
 	GQueue injected;        /* GBytes *, ahead of the model's reports */
 	guint reapable;         /* finished URBs over all clients */
-	gboolean report_halted; /* endpoint 0x81 halted */
+	gboolean report_halted; /* the interrupt endpoint halted */
 	MockClient *claimed_by; /* interface 0 */
 	guint32 stall[256 / 32];
 	guint32 hang[256 / 32];
@@ -144,7 +146,7 @@ put_le16(guint8 *p, guint16 v)
 }
 
 static gsize
-build_descriptors(guint8 *out, guint16 vid, guint16 pid)
+build_descriptors(guint8 *out, guint16 vid, guint16 pid, guint8 report_endpoint)
 {
 	static const guint8 config[] = {
 		/* configuration: 1 interface, self-powered, 100 mA; wTotalLength
@@ -152,7 +154,7 @@ build_descriptors(guint8 *out, guint16 vid, guint16 pid)
 		9, USB_DT_CONFIG, 9 + 9 + 7, 0, 1, 1, 0, 0xc0, 50,
 		/* interface 0, vendor class, 1 endpoint */
 		9, USB_DT_INTERFACE, PBM_USB_INTERFACE, 0, 1, PBM_USB_INTERFACE_CLASS, 0, 0, 0,
-		/* interrupt IN 0x81, 64 bytes, every 10 ms (full speed: in ms) */
+		/* interrupt IN 0x81 (see below), 64 bytes, every 10 ms (full speed: in ms) */
 		7, USB_DT_ENDPOINT, PBM_USB_EP_REPORT, USB_ENDPOINT_XFER_INT,
 		PBM_USB_EP_REPORT_MAX_PACKET, 0, PBM_USB_EP_REPORT_INTERVAL_MS
 	};
@@ -174,6 +176,7 @@ build_descriptors(guint8 *out, guint16 vid, guint16 pid)
 	d[16] = STRING_SERIAL;
 	d[17] = 1;
 	memcpy(d + 18, config, sizeof(config));
+	d[18 + 9 + 9 + 2] = report_endpoint; /* the endpoint's bEndpointAddress */
 	return 18 + sizeof(config);
 }
 
@@ -425,7 +428,7 @@ standard_request_locked(PbmMockPanel *panel, MockUrb *urb, const struct pbm_wire
 		case USB_REQ_GET_STATUS:
 			reply[0] = recipient == USB_RECIP_DEVICE ? 1 /* self-powered */
 			           : (recipient == USB_RECIP_ENDPOINT &&
-			              (setup->index & 0xff) == PBM_USB_EP_REPORT &&
+			              (setup->index & 0xff) == panel->report_endpoint &&
 			              panel->report_halted)
 			                   ? 1
 			                   : 0;
@@ -491,7 +494,8 @@ standard_request_locked(PbmMockPanel *panel, MockUrb *urb, const struct pbm_wire
 			goto stall;
 		break;
 	case USB_REQ_CLEAR_FEATURE:
-		if (recipient == USB_RECIP_ENDPOINT && (setup->index & 0xff) == PBM_USB_EP_REPORT)
+		if (recipient == USB_RECIP_ENDPOINT &&
+		    (setup->index & 0xff) == panel->report_endpoint)
 			panel->report_halted = FALSE;
 		break;
 	default:
@@ -600,7 +604,7 @@ submit_urb(PbmMockPanel *panel, MockClient *mc, UMockdevIoctlClient *client, UMo
 		break;
 	case USBDEVFS_URB_TYPE_INTERRUPT:
 	case USBDEVFS_URB_TYPE_BULK:
-		if (u->endpoint != PBM_USB_EP_REPORT) {
+		if (u->endpoint != panel->report_endpoint) {
 			ioctl_return(client, -1, ENOENT);
 			return;
 		}
@@ -864,11 +868,11 @@ other_ioctl(PbmMockPanel *panel, MockClient *mc, UMockdevIoctlClient *client, gu
 			ioctl_return(client, -1, EFAULT);
 			return;
 		}
-		if ((value & 0xff) != PBM_USB_EP_REPORT && (value & 0x7f) != 0) {
+		if ((value & 0xff) != panel->report_endpoint && (value & 0x7f) != 0) {
 			ioctl_return(client, -1, ENOENT);
 			return;
 		}
-		if (request == USBDEVFS_CLEAR_HALT && (value & 0xff) == PBM_USB_EP_REPORT) {
+		if (request == USBDEVFS_CLEAR_HALT && (value & 0xff) == panel->report_endpoint) {
 			g_mutex_lock(&panel->lock);
 			panel->report_halted = FALSE;
 			g_mutex_unlock(&panel->lock);
@@ -1118,7 +1122,9 @@ pbm_mock_panel_plug(PbmMockBus *bus, const PbmSimConfig *config, guint16 vid, gu
 	panel->devnode = g_strdup_printf("/dev/bus/usb/%03u/%03u", busnum, devnum);
 	panel->serial = g_strdup(config->serial);
 	panel->product = g_strdup(config->model);
-	panel->descriptors_len = build_descriptors(panel->descriptors, vid, pid);
+	panel->report_endpoint = bus->report_endpoint;
+	panel->descriptors_len =
+	        build_descriptors(panel->descriptors, vid, pid, panel->report_endpoint);
 	minor = (busnum - 1u) * 128u + (devnum - 1u);
 
 	if (!create_node(bus, panel, error))
@@ -1472,6 +1478,7 @@ pbm_mock_bus_new(GError **error)
 	}
 
 	bus = g_new0(PbmMockBus, 1);
+	bus->report_endpoint = PBM_USB_EP_REPORT;
 	bus->testbed = umockdev_testbed_new();
 	bus->root_dir = umockdev_testbed_get_root_dir(bus->testbed);
 	bus->context = g_main_context_new();
@@ -1514,4 +1521,10 @@ const gchar *
 pbm_mock_bus_get_root_dir(PbmMockBus *bus)
 {
 	return bus->root_dir;
+}
+
+void
+pbm_mock_bus_set_report_endpoint(PbmMockBus *bus, guint8 address)
+{
+	bus->report_endpoint = address;
 }

@@ -6,7 +6,7 @@
  * running on the real monotonic clock. An unmodified libusb program, in this
  * process or in a child that inherits LD_PRELOAD and UMOCKDEV_DIR, finds the
  * panel by VID:PID, opens it, claims interface 0, does vendor control
- * transfers and receives the device's reports on interrupt endpoint 0x81.
+ * transfers and receives the device's reports on its interrupt endpoint (0x81 unless set).
  *
  * The process must run under the umockdev preload (umockdev-wrapper, or
  * LD_PRELOAD=libumockdev-preload.so.0). Device time is CLOCK_MONOTONIC since
@@ -58,6 +58,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PbmMockBus, pbm_mock_bus_free)
 
 UMockdevTestbed *pbm_mock_bus_get_testbed(PbmMockBus *bus);
 const gchar *pbm_mock_bus_get_root_dir(PbmMockBus *bus);
+/* The address of the interrupt endpoint of the panels plugged from now on:
+ * PBM_USB_EP_REPORT (0x81) unless set, as a UDC that numbers its endpoints
+ * differently would give another (an OUT address makes a panel without the
+ * interrupt IN endpoint pbmd needs). */
+void pbm_mock_bus_set_report_endpoint(PbmMockBus *bus, guint8 address);
 
 /* ---- panels ---- */
 
@@ -115,7 +120,7 @@ void pbm_mock_panel_override_reply(PbmMockPanel *panel, guint8 request, const gu
  * transfer, ahead of the model's reports. More than the URB's buffer ends
  * that transfer with -EOVERFLOW (libusb: LIBUSB_TRANSFER_OVERFLOW). */
 void pbm_mock_panel_inject_report(PbmMockPanel *panel, const guint8 *bytes, gsize len);
-/* Halts interrupt endpoint 0x81: interrupt transfers end with -EPIPE until
+/* Halts the interrupt endpoint: interrupt transfers end with -EPIPE until
  * the host clears the halt (libusb_clear_halt). */
 void pbm_mock_panel_halt_report_endpoint(PbmMockPanel *panel);
 

@@ -76,6 +76,9 @@ static const gchar bus_config_format[] =
         "    <allow own=\"org.freedesktop.login1\"/>\n"
         "  </policy>\n"
         "  <include ignore_missing=\"yes\">%s</include>\n"
+        "  <!-- empty unless a test activates a service (no servicehelper:\n"
+        "       the bus runs the Exec= line itself, as the user running it) -->\n"
+        "  <servicedir>%s</servicedir>\n"
         "</busconfig>\n";
 
 static gchar *
@@ -125,6 +128,7 @@ pbm_test_bus_new(GError **error)
 	const gchar *dbus_daemon = g_getenv("DBUS_DAEMON");
 	g_autofree gchar *policy = bus_policy_path();
 	g_autofree gchar *socket_path = NULL;
+	g_autofree gchar *services = NULL;
 	g_autofree gchar *config_path = NULL;
 	g_autofree gchar *config = NULL;
 	g_autofree gchar *config_arg = NULL;
@@ -143,8 +147,11 @@ pbm_test_bus_new(GError **error)
 	g_chmod(bus->dir, 0755);
 
 	socket_path = g_build_filename(bus->dir, "bus", NULL);
+	services = g_build_filename(bus->dir, "services", NULL);
+	g_mkdir(services, 0755);
 	config_path = g_build_filename(bus->dir, "bus.conf", NULL);
-	config = g_markup_printf_escaped(bus_config_format, socket_path, (guint)getuid(), policy);
+	config = g_markup_printf_escaped(bus_config_format, socket_path, (guint)getuid(), policy,
+	                                 services);
 	if (!g_file_set_contents(config_path, config, -1, &local)) {
 		g_set_error(error, PBM_TEST_ERROR, PBM_TEST_ERROR_FAILED, "%s", local->message);
 		return NULL;

@@ -8,7 +8,8 @@
  * the tests may own org.pbmd (so pbmd can run without root) and
  * org.freedesktop.PolicyKit1 (the fake authority, pbm-test-polkit.h), and
  * anyone may call org.freedesktop.PolicyKit1. Calls to org.pbmd pass only if
- * data/org.pbmd.conf allows them.
+ * data/org.pbmd.conf allows them. D-Bus activation finds its .service files
+ * in DIR/services, empty unless a test writes one.
  *
  * Keep the bus in the test fixture and free it in the teardown: a failing
  * assertion longjmps past g_autoptr cleanups.

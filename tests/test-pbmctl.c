@@ -446,6 +446,48 @@ test_ctrl_c_stops(void **state)
 	}
 }
 
+/* pbmctl start --wait talks to the pbmd that runs its session. When that
+ * pbmd stops (systemctl stop), pbmctl's next call must not D-Bus-activate
+ * another: that cancels the stop job and starts pbmd again (the full-system
+ * test saw it). pbmctl is frozen while pbmd stops, so that its next call
+ * comes after pbmd has left the bus; the activatable "pbmd" here only leaves
+ * a mark. */
+static void
+test_wait_does_not_activate_pbmd_again(void **state)
+{
+	PbmFixture *f = *state;
+	const gchar *argv[] = {
+		g_getenv("PBMCTL_BINARY"), "--address", NULL, "start", "demo", "--wait", NULL
+	};
+	g_autofree gchar *mark = g_build_filename(f->dir, "activated", NULL);
+	g_autofree gchar *service = g_build_filename(pbm_test_bus_get_dir(f->bus), "services",
+	                                             "org.pbmd.service", NULL);
+	g_autofree gchar *text = g_strdup_printf(
+	        "[D-BUS Service]\nName=" PBM_DBUS_NAME "\nExec=/bin/sh -c 'echo >%s'\n", mark);
+	g_autoptr(GError) error = NULL;
+	GPid pid;
+	gint status = 0;
+
+	assert_true(g_file_set_contents(service, text, -1, &error));
+	pbm_fixture_spawn(f, NULL);
+	argv[2] = pbm_test_bus_get_address(f->bus);
+	/* its progress lines would break the TAP stream */
+	assert_true(g_spawn_async("/", (gchar **)argv, NULL,
+	                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+	                                  G_SPAWN_STDERR_TO_DEV_NULL,
+	                          NULL, NULL, &pid, &error));
+	assert_true(pbm_fixture_wait_property(f, PBM_DBUS_PATH, PBM_DBUS_INTERFACE_MANAGER, "State",
+	                                      "running", PBM_FIXTURE_WAIT_MS));
+	kill(pid, SIGSTOP);
+	status = pbm_test_daemon_signal_and_wait(f->daemon, SIGTERM, PBM_FIXTURE_WAIT_MS);
+	assert_true(WIFEXITED(status));
+	kill(pid, SIGCONT);
+	waitpid(pid, &status, 0);
+	g_spawn_close_pid(pid);
+	assert_true(WIFEXITED(status));
+	assert_false(g_file_test(mark, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_monitor_and_reload(void **state)
 {
@@ -1006,6 +1048,7 @@ main(void)
 		pbm_fixture_test(test_weak_panel_refused, NULL),
 		pbm_fixture_test(test_eye_limit_and_goggles, &bright),
 		pbm_fixture_test(test_ctrl_c_stops, NULL),
+		pbm_fixture_test(test_wait_does_not_activate_pbmd_again, NULL),
 		pbm_fixture_test(test_monitor_and_reload, NULL),
 		follower_test(test_status_follow),
 		follower_test(test_status_follow_before_pbmd_and_bus_gone),

@@ -142,8 +142,11 @@ GVariant *
 pbm_ctl_call(PbmCtl *ctl, const gchar *path, const gchar *iface, const gchar *method,
              GVariant *args, const GVariantType *reply_type, GError **error)
 {
+	GDBusCallFlags flags =
+	        ctl->no_auto_start ? G_DBUS_CALL_FLAGS_NO_AUTO_START : G_DBUS_CALL_FLAGS_NONE;
+
 	return g_dbus_connection_call_sync(ctl->bus, PBM_DBUS_NAME, path, iface, method, args,
-	                                   reply_type, G_DBUS_CALL_FLAGS_NONE, 30000, NULL, error);
+	                                   reply_type, flags, 30000, NULL, error);
 }
 
 GVariant *

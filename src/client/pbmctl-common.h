@@ -30,6 +30,9 @@ typedef struct {
 	GBusType bus_type;
 	gchar *address;
 	GDBusConnection *bus;
+	/* Set once a command talks to one pbmd in particular (start --wait):
+	 * a later call must not D-Bus-activate another. */
+	gboolean no_auto_start;
 } PbmCtl;
 
 gboolean pbm_ctl_connect(PbmCtl *ctl, GError **error);

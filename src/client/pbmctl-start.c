@@ -178,6 +178,11 @@ wait_for(PbmCtl *ctl, const gchar *path)
 	Wait w = { .ctl = ctl, .path = g_strdup(path), .tty = isatty(STDOUT_FILENO) && !ctl->json };
 	gint code;
 
+	/* The session lives in the pbmd that started it. A call that found it
+	 * gone would start another, which knows no such session, and would undo
+	 * the `systemctl stop` that ended it (the full-system test saw the stop
+	 * job cancelled). */
+	ctl->no_auto_start = TRUE;
 	w.loop = g_main_loop_new(NULL, FALSE);
 	follow(&w);
 	if (!w.vanished)

@@ -5,9 +5,8 @@
 Puts the project's Debian packages (contrib/debian/) into a Debian 12
 guest, whose script installs them with apt as a user would, boots it under
 QEMU with its own kernel, real systemd, udev, dbus-daemon and polkitd, and
-plugs a panel into its kernel's USB stack
-through QEMU's usb-redir device, played by pbm-usbredir-panel (the firmware
-model of src/sim). The guest's script (guest/usr/local/libexec/
+plugs a panel into its kernel's USB stack through QEMU's usb-redir device,
+played by pbm-usbredir-panel (the firmware model of src/sim). The guest's script (guest/usr/local/libexec/
 pbmd-system-test) runs the scenarios and reports over a virtio serial port;
 this side relays its orders to the panel and to QEMU, checks what only the
 host sees (the light at the device, the journal of every boot) and prints
@@ -67,10 +66,17 @@ def built_debs(args, work):
     if args.debs:
         return os.path.abspath(args.debs)
     debs = os.path.join(work, "debs")
-    env = dict(os.environ, DEB_BUILD_OPTIONS="nocheck")
-    with open(os.path.join(work, "build-debs.log"), "w") as out:
-        run([os.path.join(args.source, "contrib", "build-debs"), debs], env=env,
-            stdout=out, stderr=subprocess.STDOUT)
+    options = (os.environ.get("DEB_BUILD_OPTIONS", "") + " nocheck").strip()
+    env = dict(os.environ, DEB_BUILD_OPTIONS=options)
+    log_path = os.path.join(work, "build-debs.log")
+    with open(log_path, "w") as out:
+        done = subprocess.run([os.path.join(args.source, "contrib", "build-debs"), debs],
+                              env=env, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read().splitlines()[-30:]
+        sys.exit(f"building the Debian packages failed (contrib/build-debs, exit "
+                 f"{done.returncode}); the end of {log_path}:\n" + "\n".join(tail))
     return debs
 
 

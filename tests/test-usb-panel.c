@@ -174,6 +174,28 @@ child_quit(Child *c)
 	g_free(c);
 }
 
+/* Switches the panel off through the driver and waits for the ok. */
+static void
+child_off(Child *c, const gchar *serial)
+{
+	g_autofree gchar *ok = g_strdup_printf("ok off %s", serial);
+
+	child_send(c, "off %s", serial);
+	g_free(child_expect(c, ok));
+}
+
+/* How many reports the driver has received from the panel. */
+static guint64
+child_report_count(Child *c, const gchar *serial)
+{
+	g_autofree gchar *prefix = g_strdup_printf("reports %s ", serial);
+	g_autofree gchar *line = NULL;
+
+	child_send(c, "reports %s", serial);
+	line = child_expect(c, prefix);
+	return g_ascii_strtoull(line + strlen(prefix), NULL, 10);
+}
+
 static gboolean
 sim_lit(PbmMockPanel *panel)
 {
@@ -245,9 +267,7 @@ test_enumerate_light_telemetry(void **state)
 
 	/* telemetry over the interrupt endpoint, 10 Hz while lit */
 	g_usleep(G_USEC_PER_SEC);
-	child_send(f->child, "reports USB-A");
-	g_autofree gchar *count = child_expect(f->child, "reports USB-A");
-	reports = g_ascii_strtoull(count + strlen("reports USB-A "), NULL, 10);
+	reports = child_report_count(f->child, "USB-A");
 	assert_true(reports >= 5);
 	child_send(f->child, "status USB-A");
 	g_free(child_expect(f->child, "status USB-A lit"));
@@ -291,10 +311,8 @@ test_hotplug_second_panel_and_unplug_lit(void **state)
 	assert_false(sim_lit(b));
 	child_send(f->child, "light USB-B2 100 100 60");
 	g_free(child_expect(f->child, "ok light USB-B2"));
-	child_send(f->child, "off USB-B2");
-	g_free(child_expect(f->child, "ok off USB-B2"));
-	child_send(f->child, "off USB-B1");
-	g_free(child_expect(f->child, "ok off USB-B1"));
+	child_off(f->child, "USB-B2");
+	child_off(f->child, "USB-B1");
 	pbm_mock_panel_unplug(b);
 	g_free(child_expect(f->child, "disconnected USB-B2"));
 }
@@ -322,8 +340,7 @@ test_stall_and_timeout(void **state)
 	/* the panel still works after both */
 	child_send(f->child, "light USB-C 500 500 60");
 	g_free(child_expect(f->child, "ok light USB-C"));
-	child_send(f->child, "off USB-C");
-	g_free(child_expect(f->child, "ok off USB-C"));
+	child_off(f->child, "USB-C");
 }
 
 static void
@@ -404,7 +421,6 @@ test_report_endpoint_elsewhere(void **state)
 {
 	Fixture *f = *state;
 	g_autoptr(PbmMockPanel) panel = NULL;
-	g_autofree gchar *count = NULL;
 
 	pbm_mock_bus_set_report_endpoint(f->bus, 0x83);
 	panel = plug(f, "USB-E");
@@ -414,11 +430,8 @@ test_report_endpoint_elsewhere(void **state)
 	g_free(child_expect(f->child, "ok light USB-E"));
 	assert_true(sim_lit(panel));
 	g_usleep(G_USEC_PER_SEC);
-	child_send(f->child, "reports USB-E");
-	count = child_expect(f->child, "reports USB-E");
-	assert_true(g_ascii_strtoull(count + strlen("reports USB-E "), NULL, 10) >= 5);
-	child_send(f->child, "off USB-E");
-	g_free(child_expect(f->child, "ok off USB-E"));
+	assert_true(child_report_count(f->child, "USB-E") >= 5);
+	child_off(f->child, "USB-E");
 	assert_false(sim_lit(panel));
 }
 
@@ -475,8 +488,7 @@ test_silent_refusal(void **state)
 	child_send(f->child, "light USB-R 500 500 30");
 	g_free(child_expect(f->child, "ok light USB-R"));
 	assert_true(sim_lit(panel));
-	child_send(f->child, "off USB-R");
-	g_free(child_expect(f->child, "ok off USB-R"));
+	child_off(f->child, "USB-R");
 }
 
 /* GET_RESULT answers the same count whatever pbmd sends: no SET_OUTPUT is
@@ -497,8 +509,7 @@ test_count_stuck(void **state)
 	line = child_expect(f->child, "error light USB-S stall");
 	assert_non_null(strstr(line, "panel USB-S did not receive set-output: its count of "
 	                             "set-output requests stayed at 7"));
-	child_send(f->child, "off USB-S");
-	g_free(child_expect(f->child, "ok off USB-S"));
+	child_off(f->child, "USB-S");
 	assert_false(sim_lit(panel));
 }
 
@@ -519,8 +530,7 @@ test_protocol_1_0_panel(void **state)
 	child_send(f->child, "light USB-OLD 800 600 60");
 	g_free(child_expect(f->child, "ok light USB-OLD"));
 	assert_true(sim_lit(panel));
-	child_send(f->child, "off USB-OLD");
-	g_free(child_expect(f->child, "ok off USB-OLD"));
+	child_off(f->child, "USB-OLD");
 	/* its refusals are STALLs */
 	child_send(f->child, "heartbeat USB-OLD 3000");
 	g_free(child_expect(f->child, "ok heartbeat USB-OLD"));
@@ -573,8 +583,7 @@ test_plug_cycles(void **state)
 	g_free(child_expect(f->child, "connected USB-F"));
 	child_send(f->child, "light USB-F 200 200 60");
 	g_free(child_expect(f->child, "ok light USB-F"));
-	child_send(f->child, "off USB-F");
-	g_free(child_expect(f->child, "ok off USB-F"));
+	child_off(f->child, "USB-F");
 	pbm_mock_panel_unplug(panel);
 	g_free(child_expect(f->child, "disconnected USB-F"));
 }
